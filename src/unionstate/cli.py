@@ -1,0 +1,47 @@
+"""The `unionstate` command: check the data, build the report, add a poll, show what changed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .paths import project
+
+
+def _root_option(f):
+    return click.option(
+        "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Project folder (default: the nearest folder holding data/codebook.yaml).",
+    )(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="unionstate")
+def main() -> None:
+    """A reproducible report on Belarus–Russia integration, rebuilt from data/."""
+
+
+@main.command("check")
+@_root_option
+def check_cmd(root: Path | None) -> None:
+    """Validate data/ and references.bib against the codebook and the cross-table rules.
+
+    Prints one line per problem (file, line, column, what is wrong, what is allowed) and
+    exits 1 if there is any; changes nothing on disk.
+    """
+    from .validate import check
+
+    proj = project(root)
+    problems = check(proj)
+    if problems:
+        for p in problems:
+            click.echo(str(p), err=True)
+        click.echo(f"{len(problems)} problem(s) found; nothing was changed.", err=True)
+        sys.exit(1)
+    click.echo(f"data/ is valid: {proj.rel(proj.data)} and {proj.rel(proj.bib)} pass every rule.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The loader: data/ as validated pandas DataFrames with proper dtypes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from .codebook import Table
+from .codebook import load as load_codebook
+from .paths import Project, project
+from .validate import DataError, check, parse_date, read_all, split_ids
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The three tables of data/, validated and typed."""
+
+    polls: pd.DataFrame
+    results: pd.DataFrame
+    events: pd.DataFrame
+
+    @cached_property
+    def result_polls(self) -> pd.DataFrame:
+        """One row per (result, poll) pair: how multi-wave figures link to each wave."""
+        pairs = self.results[["result_id", "poll_id"]].copy()
+        pairs["poll_id"] = pairs["poll_id"].map(split_ids)
+        return pairs.explode("poll_id", ignore_index=True).astype("string")
+
+    def result(self, result_id: str) -> pd.Series:
+        match = self.results[self.results["result_id"] == result_id]
+        if len(match) != 1:
+            raise KeyError(f"no result '{result_id}' in data/results.csv")
+        return match.iloc[0]
+
+    def polls_of(self, result_id: str) -> pd.DataFrame:
+        ids = split_ids(self.result(result_id)["poll_id"])
+        return self.polls.set_index("poll_id").loc[ids].reset_index()
+
+
+def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    for name, col in table.columns.items():
+        raw = frame[name]
+        if col.codes:
+            out[name] = raw.astype(pd.CategoricalDtype(list(col.codes)))
+        elif col.type == "number":
+            out[name] = pd.to_numeric(raw).astype("Float64")
+        elif col.type == "integer":
+            out[name] = pd.to_numeric(raw).astype("Int64")
+        else:
+            out[name] = raw.astype("string")
+        if col.type == "date":
+            parsed = raw.map(lambda v: parse_date(v) if isinstance(v, str) else None)
+            out[f"{name}_first"] = pd.to_datetime(parsed.map(lambda p: p[0] if p else None))
+            out[f"{name}_last"] = pd.to_datetime(parsed.map(lambda p: p[1] if p else None))
+            out[f"{name}_precision"] = parsed.map(lambda p: p[2] if p else None).astype("string")
+    return out.reset_index(drop=True)
+
+
+def load(proj: Project | None = None) -> Dataset:
+    """Read, validate and type data/; raise DataError listing every problem if it is invalid."""
+    proj = proj or project()
+    frames, problems = read_all(proj)
+    problems = check(proj, frames) if not problems else check(proj)
+    if problems:
+        raise DataError(problems)
+    tables = load_codebook(proj.codebook)
+    return Dataset(**{name: _typed(frames[name], tables[name]) for name in tables})

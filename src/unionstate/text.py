@@ -1,0 +1,74 @@
+"""Figures as the prose writes them, as precise as their source and no more.
+
+One function, `share_text`, turns a result row into words: "62%", "75–76%", "about 30%",
+"some 43–48%", "more than 40%", "one in six". Every poll number in the report goes through it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+EN_DASH = "\u2013"
+NUMBER_WORDS = {
+    2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
+    9: "nine", 10: "ten", 12: "twelve", 20: "twenty",
+}
+
+
+def number(value: float) -> str:
+    """A share without float noise: 62 -> '62', 11.5 -> '11.5', 16.67 -> '16.67'."""
+    return f"{round(float(value), 2):g}"
+
+
+def one_in(value: float) -> str:
+    """'one in six' for 16.67: the fraction a 'fraction' row stores as 100/N."""
+    n = round(100 / float(value))
+    return f"one in {NUMBER_WORDS.get(n, str(n))}"
+
+
+def bounds_text(low: float, high: float | None) -> str:
+    if high is None or pd.isna(high) or float(high) == float(low):
+        return f"{number(low)}%"
+    return f"{number(low)}{EN_DASH}{number(high)}%"
+
+
+def share_text(row: pd.Series, results: pd.DataFrame | None = None) -> str:
+    """The figure of one results.csv row in the words its qualifier allows.
+
+    Derived rows need `results` to look up the row they derive from.
+    """
+    q, low, high = row["qualifier"], row["share_low"], row["share_high"]
+    if q in ("exact", "range"):
+        return bounds_text(low, high)
+    if q == "approximate":
+        return f"about {bounds_text(low, high)}"
+    if q == "approximate_range":
+        return f"some {bounds_text(low, high)}"
+    if q == "more_than":
+        return f"more than {number(low)}%"
+    if q == "fraction":
+        return one_in(low)
+    if q == "derived":
+        rule, parent_id = re.fullmatch(r"(half of|about the same as) (\S+)", row["derivation"]).groups()
+        if rule == "half of":
+            return bounds_text(low, high)
+        if results is None:
+            raise ValueError(f"{row['result_id']}: a derived figure needs the results table")
+        parent = results[results["result_id"] == parent_id].iloc[0]
+        return f"about {share_text(parent, results)}"
+    raise ValueError(f"{row['result_id']}: unknown qualifier '{q}'")
+
+
+def marker_note(qualifier: str) -> str:
+    """How a chart marks a figure of this precision (legend and captions use the same words)."""
+    return {
+        "exact": "stated share",
+        "range": "range over waves",
+        "approximate_range": "approximate range",
+        "approximate": "approximate share",
+        "more_than": "lower bound only",
+        "fraction": "stated as a fraction",
+        "derived": "derived from another figure",
+    }[qualifier]
