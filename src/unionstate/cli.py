@@ -43,5 +43,32 @@ def check_cmd(root: Path | None) -> None:
     click.echo(f"data/ is valid: {proj.rel(proj.data)} and {proj.rel(proj.bib)} pass every rule.")
 
 
+@main.command("build")
+@_root_option
+def build_cmd(root: Path | None) -> None:
+    """Run every cell of the report and write figures/, _build/report.ipynb and a preview.
+
+    Where Quarto is installed it also renders report.html, report.pdf and report.docx.
+    """
+    from .build import QUARTO_HINT, BuildError, build
+    from .data import DataError
+    from .qmd import QmdError
+
+    proj = project(root)
+    try:
+        outcome = build(proj, say=click.echo)
+    except (BuildError, QmdError) as exc:
+        click.echo(f"Build failed: {exc}", err=True)
+        sys.exit(1)
+    except DataError as exc:
+        click.echo(f"Build stopped: data/ does not validate:\n{exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Wrote {len(outcome.written)} files:")
+    for path in outcome.written:
+        click.echo(f"  {proj.rel(path)}")
+    if not outcome.quarto:
+        click.echo(QUARTO_HINT)
+
+
 if __name__ == "__main__":
     main()

@@ -15,11 +15,15 @@ from .validate import DataError, check, parse_date, read_all, split_ids
 
 @dataclass(frozen=True)
 class Dataset:
-    """The three tables of data/, validated and typed."""
+    """The tables of data/ (one per codebook table), validated and typed."""
 
     polls: pd.DataFrame
     results: pd.DataFrame
     events: pd.DataFrame
+    goals: pd.DataFrame
+    elites: pd.DataFrame
+    arguments: pd.DataFrame
+    indicators: pd.DataFrame
 
     @cached_property
     def result_polls(self) -> pd.DataFrame:

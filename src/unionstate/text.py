@@ -72,3 +72,10 @@ def marker_note(qualifier: str) -> str:
         "fraction": "stated as a fraction",
         "derived": "derived from another figure",
     }[qualifier]
+
+
+class Md(str):
+    """A string that Jupyter (and so Quarto) shows as Markdown: inline citations, tables."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)

@@ -1,0 +1,150 @@
+"""report.qmd (with its {{< include >}} chapters) as a Jupyter notebook, without Quarto.
+
+Quarto's own qmd reader (and jupytext's, which calls Quarto) is not available where Quarto
+is not installed, so this module reads the small part of the format the report uses:
+YAML front matter, include shortcodes, ```{python} cells with `#|` options, and inline
+`{python} expr` expressions. Each cell remembers the file and line it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import yaml
+
+INCLUDE = re.compile(r"^\s*\{\{<\s*include\s+(\S+)\s*>\}\}\s*$")
+FENCE_OPEN = re.compile(r"^```\{python\}\s*$")
+FENCE_CLOSE = re.compile(r"^```\s*$")
+OPTION = re.compile(r"^#\|\s?(.*)$")
+INLINE = re.compile(r"`\{python\}\s+([^`]+?)`")
+
+
+class QmdError(Exception):
+    """A problem with the report's source files (named file and line)."""
+
+
+@dataclass
+class Line:
+    text: str
+    file: str
+    number: int
+
+
+@dataclass
+class Cell:
+    kind: str  # "markdown" or "code"
+    lines: list[Line] = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return "\n".join(line.text for line in self.lines).strip("\n")
+
+    @property
+    def origin(self) -> tuple[str, int]:
+        first = self.lines[0] if self.lines else Line("", "?", 0)
+        return first.file, first.number
+
+
+def expand(path: Path, root: Path, seen: tuple[Path, ...] = ()) -> list[Line]:
+    """The lines of a qmd file with every include shortcode replaced by the included file."""
+    path = path.resolve()
+    if path in seen:
+        raise QmdError(f"{path.relative_to(root)}: includes itself (through {seen[-1].name})")
+    if not path.is_file():
+        parent = seen[-1].relative_to(root) if seen else "report"
+        raise QmdError(f"{parent}: includes {path.relative_to(root)}, which does not exist")
+    rel = str(path.relative_to(root))
+    out: list[Line] = []
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        m = INCLUDE.match(text)
+        if m:
+            out += expand(path.parent / m.group(1), root, (*seen, path))
+        else:
+            out.append(Line(text, rel, number))
+    return out
+
+
+def front_matter(lines: list[Line]) -> tuple[dict, list[Line]]:
+    if not lines or lines[0].text.strip() != "---":
+        return {}, lines
+    for i in range(1, len(lines)):
+        if lines[i].text.strip() in ("---", "..."):
+            meta = yaml.safe_load("\n".join(line.text for line in lines[1:i])) or {}
+            return meta, lines[i + 1:]
+    raise QmdError(f"{lines[0].file}: the YAML front matter has no closing ---")
+
+
+def cells(lines: list[Line]) -> list[Cell]:
+    out: list[Cell] = []
+    current = Cell("markdown")
+    code: Cell | None = None
+    for line in lines:
+        if code is None and FENCE_OPEN.match(line.text):
+            out.append(current)
+            code, current = Cell("code"), Cell("markdown")
+            code.lines.append(Line("", line.file, line.number))  # remember where it opened
+            continue
+        if code is not None and FENCE_CLOSE.match(line.text):
+            code.lines = code.lines[1:] or [Line("", line.file, line.number)]
+            code.options, body = _options(code)
+            code.lines = body
+            out.append(code)
+            code = None
+            continue
+        (code or current).lines.append(line)
+    if code is not None:
+        file, number = code.origin
+        raise QmdError(f"{file}, line {number}: a ```{{python}} cell is never closed")
+    out.append(current)
+    return [c for c in out if c.kind == "code" or c.source.strip()]
+
+
+def _options(cell: Cell) -> tuple[dict, list[Line]]:
+    opts, body = [], []
+    for line in cell.lines:
+        m = OPTION.match(line.text)
+        if m and not body:
+            opts.append(m.group(1))
+        else:
+            body.append(line)
+    try:
+        parsed = yaml.safe_load("\n".join(opts)) or {} if opts else {}
+    except yaml.YAMLError as exc:
+        file, number = cell.origin
+        raise QmdError(f"{file}, line {number}: cell options are not valid YAML ({exc})") from exc
+    return parsed, body or [Line("", *cell.origin)]
+
+
+def to_notebook(report: Path, root: Path) -> nbformat.NotebookNode:
+    """The notebook of report.qmd: one cell per markdown block or code cell, in order."""
+    meta, body = front_matter(expand(report, root))
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["unionstate"] = {"front_matter": meta}
+    title = meta.get("title")
+    if title:
+        head = f"# {title}" + (f"\n\n*{meta['subtitle']}*" if meta.get("subtitle") else "")
+        nb.cells.append(nbformat.v4.new_markdown_cell(head, metadata={"unionstate": {
+            "file": str(report.relative_to(root)), "line": 1, "role": "title"}}))
+    for cell in cells(body):
+        file, number = cell.origin
+        info = {"file": file, "line": number}
+        if cell.kind == "code":
+            info["options"] = cell.options
+            nb.cells.append(nbformat.v4.new_code_cell(cell.source, metadata={"unionstate": info}))
+        else:
+            nb.cells.append(nbformat.v4.new_markdown_cell(cell.source, metadata={"unionstate": info}))
+    return nb
+
+
+def inline_expressions(markdown: str) -> list[str]:
+    return [m.group(1).strip() for m in INLINE.finditer(markdown)]
+
+
+def resolve_inline(markdown: str, values: list[str]) -> str:
+    it = iter(values)
+    return INLINE.sub(lambda _m: next(it), markdown)

@@ -1,0 +1,165 @@
+"""What the report's cells call: one object holding the data, its numbers as text, the
+figures and the tables. Chapters use `r = Report.load()` and one-line calls on it.
+
+Where the environment variable UNIONSTATE_FIGURES names a folder (the build sets it),
+every figure drawn is also written there as <label>.svg, .png and .csv.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import charts, figures, tables
+from .data import Dataset, load
+from .paths import Project, project
+from .style import COUNTRY_LABELS
+from .text import Md
+from .views import cite, latest, results_view, when
+
+FIGURES_ENV = "UNIONSTATE_FIGURES"
+
+# label -> chart function; the chapters cite them by these labels.
+CHARTS: dict[str, Callable[[Dataset], tuple[Figure, pd.DataFrame]]] = {
+    "fig-timeline": charts.timeline,
+    "fig-poll-calendar": charts.poll_calendar,
+    "fig-blr-opinion": lambda ds: charts.opinion(ds, "BLR"),
+    "fig-rus-opinion": lambda ds: charts.opinion(ds, "RUS"),
+    "fig-mirror": charts.mirror,
+    "fig-status-quo": charts.status_quo,
+}
+
+
+def _sources(rows: pd.DataFrame) -> set[str]:
+    keys: set[str] = set()
+    for col in ("sources", "source"):
+        if col in rows:
+            for cell in rows[col].dropna():
+                keys.update(str(cell).split(";"))
+    return keys
+
+
+class _Lazy(Mapping):
+    """A read-only mapping whose values are computed on first use (for inline expressions)."""
+
+    def __init__(self, keys, compute):
+        self._keys, self._compute, self._cache = list(keys), compute, {}
+
+    def __getitem__(self, key):
+        if key not in self._keys:
+            raise KeyError(f"{key!r}: not one of {', '.join(self._keys)}")
+        if key not in self._cache:
+            self._cache[key] = self._compute(key)
+        return self._cache[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+@dataclass
+class Report:
+    ds: Dataset
+    proj: Project
+    figures_dir: Path | None = None
+    _drawn: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, root: str | Path | None = None) -> Report:
+        proj = project(root)
+        out = os.environ.get(FIGURES_ENV)
+        return cls(load(proj), proj, Path(out) if out else None)
+
+    # ------------------------------------------------------------ numbers as text
+
+    @cached_property
+    def view(self) -> pd.DataFrame:
+        return results_view(self.ds)
+
+    @cached_property
+    def shares(self) -> dict[str, Md]:
+        """result_id -> the figure at its source's precision ('62%', 'one in six')."""
+        return {r.result_id: Md(r.text) for r in self.view.itertuples()}
+
+    @cached_property
+    def when(self) -> dict[str, Md]:
+        """poll_id or result_id -> fieldwork in words ('June 2020')."""
+        return {k: Md(v) for k, v in when(self.ds).items()}
+
+    @cached_property
+    def latest(self) -> dict[str, Md]:
+        """indicator_id -> a sentence on the latest reading of that indicator."""
+        out = {}
+        for ind in self.ds.indicators.itertuples():
+            row = latest(self.view, str(ind.country), str(ind.stance))
+            public = COUNTRY_LABELS[str(ind.country)]
+            if row is None:
+                out[ind.indicator_id] = Md(f"No poll in the dataset yet measures {ind.label.lower()} "
+                                           f"among {public}.")
+                continue
+            out[ind.indicator_id] = Md(
+                f"The latest reading of {ind.label[0].lower() + ind.label[1:]} among {public} "
+                f"is {row['text']} ({row['organisation']}, {row['when']}) "
+                f"{cite(row['sources'].split(';'))}."
+            )
+        return out
+
+    @cached_property
+    def captions(self) -> Mapping[str, Md]:
+        """fig-/tbl- label -> the citations of every source behind it."""
+        table_keys = {
+            "tbl-goals": lambda: set(self.ds.goals["source"]),
+            "tbl-elites": lambda: set(self.ds.elites["source"]),
+            "tbl-arguments": lambda: {"shraibman", "melyantsou2021"},
+            "tbl-indicators": lambda: _sources(self.view[self.view["stance"].isin(
+                set(self.ds.indicators["stance"].astype(str)))]),
+            "tbl-polls": lambda: set(self.ds.polls["source"]) | set(self.ds.results["source"]),
+        }
+
+        def compute(label: str) -> Md:
+            keys = table_keys[label]() if label in table_keys else _sources(self._draw(label)[1])
+            return Md(cite(keys))
+
+        return _Lazy([*CHARTS, *table_keys], compute)
+
+    # ------------------------------------------------------------ figures and tables
+
+    def _draw(self, label: str) -> tuple[Figure, pd.DataFrame]:
+        if label not in self._drawn:
+            if label not in CHARTS:
+                raise KeyError(f"no figure '{label}'; figures: {', '.join(CHARTS)}")
+            self._drawn[label] = CHARTS[label](self.ds)
+        return self._drawn[label]
+
+    def figure(self, label: str) -> Figure:
+        """Draw a figure (writing its files where the build asks) and return it for display."""
+        fig, rows = self._draw(label)
+        if self.figures_dir is not None:
+            figures.save(fig, rows, label, self.figures_dir)
+        return fig
+
+    def plotted(self, label: str) -> pd.DataFrame:
+        """The exact rows a figure draws."""
+        return self._draw(label)[1]
+
+    def table(self, label: str) -> Md:
+        builders = {
+            "tbl-goals": lambda: tables.goals(self.ds),
+            "tbl-elites": lambda: tables.elites(self.ds),
+            "tbl-arguments": lambda: tables.arguments(self.ds),
+            "tbl-indicators": lambda: tables.indicators(self.ds),
+            "tbl-polls": lambda: tables.polls(self.ds),
+            "tbl-qualifiers": lambda: tables.qualifiers(self.ds, self.proj),
+            "tbl-reproducibility": lambda: tables.reproducibility(self.proj),
+        }
+        if label not in builders:
+            raise KeyError(f"no table '{label}'; tables: {', '.join(builders)}")
+        return tables.markdown(builders[label]())

@@ -1,0 +1,110 @@
+"""Derived views of the dataset that charts, tables and prose share (no drawing, no writing)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .data import Dataset
+from .text import share_text
+from .validate import split_ids
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+
+
+def period_text(start: str, end: str, short: bool = False) -> str:
+    """A fieldwork span in words at its stated precision: 'June 2020', '2018', 'May–June 2021'."""
+
+    def one(text: str) -> tuple[str, str, str]:
+        parts = text.split("-")
+        year = parts[0]
+        month = MONTHS[int(parts[1]) - 1] if len(parts) > 1 else ""
+        if short and month:
+            month = month[:3]
+        day = str(int(parts[2])) if len(parts) > 2 else ""
+        return year, month, day
+
+    (y1, m1, d1), (y2, m2, d2) = one(start), one(end)
+
+    def words(y, m, d):
+        return " ".join(x for x in (d, m, y) if x)
+
+    if start == end:
+        return words(y1, m1, d1)
+    if y1 == y2 and m1 and m2 and not d1 and not d2:
+        return f"{m1}–{m2} {y1}" if m1 != m2 else words(y1, m1, "")
+    return f"{words(y1, m1, d1)} – {words(y2, m2, d2)}"
+
+
+def join_words(items: list[str]) -> str:
+    items = list(dict.fromkeys(items))
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def organisation(poll: pd.Series) -> str:
+    """Who ran the poll, or who commissioned it where the source names no pollster."""
+    if pd.notna(poll["pollster"]):
+        return str(poll["pollster"])
+    return f"poll for {poll['commissioned_by']}"
+
+
+def poll_when(ds: Dataset, poll_ids: list[str], short: bool = False) -> str:
+    polls = ds.polls.set_index("poll_id").loc[poll_ids]
+    return join_words([period_text(p.fieldwork_start, p.fieldwork_end, short)
+                       for p in polls.itertuples()])
+
+
+def when(ds: Dataset) -> dict[str, str]:
+    """Fieldwork dates in words, for every poll_id and every result_id."""
+    out = {p.poll_id: period_text(p.fieldwork_start, p.fieldwork_end)
+           for p in ds.polls.itertuples()}
+    for r in ds.results.itertuples():
+        out[r.result_id] = poll_when(ds, split_ids(r.poll_id))
+    return out
+
+
+def cite(keys) -> str:
+    """Pandoc citation of bib keys, sorted and without repeats: '[@a; @b]'."""
+    keys = sorted(set(keys))
+    return "[" + "; ".join(f"@{k}" for k in keys) + "]" if keys else ""
+
+
+def results_view(ds: Dataset) -> pd.DataFrame:
+    """Every result with what charts and tables need: country, polls, dates, text, sources."""
+    polls = ds.polls.set_index("poll_id")
+    rows = []
+    for r in ds.results.itertuples(index=False):
+        ids = split_ids(r.poll_id)
+        first = polls.loc[ids[0]]
+        rows.append({
+            "result_id": r.result_id,
+            "poll_id": r.poll_id,
+            "country": str(first["country"]),
+            "organisation": organisation(first),
+            "when": poll_when(ds, ids, short=True),
+            "poll_label": f"{organisation(first)}, {poll_when(ds, ids, short=True)}",
+            "start": polls.loc[ids, "fieldwork_start_first"].min(),
+            "end": polls.loc[ids, "fieldwork_end_last"].max(),
+            "mode": join_words([str(m) for m in polls.loc[ids, "mode"]]),
+            "question": r.question,
+            "option": r.option,
+            "stance": str(r.stance),
+            "qualifier": str(r.qualifier),
+            "share_low": float(r.share_low),
+            "share_high": None if pd.isna(r.share_high) else float(r.share_high),
+            "text": share_text(pd.Series(r._asdict()), ds.results),
+            "sources": ";".join(sorted({r.source, *polls.loc[ids, "source"]})),
+            "locator": r.locator,
+        })
+    view = pd.DataFrame(rows)
+    return view.sort_values(["country", "start", "poll_id", "result_id"], ignore_index=True)
+
+
+def latest(view: pd.DataFrame, country: str, stance: str) -> pd.Series | None:
+    """The most recent result of one stance in one country (by the end of fieldwork)."""
+    rows = view[(view["country"] == country) & (view["stance"] == stance)]
+    if rows.empty:
+        return None
+    return rows.sort_values(["end", "start", "result_id"]).iloc[-1]
