@@ -12,13 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-
-from . import qmd
-from .paths import Project
-from .report import FIGURES_ENV
+from .paths import FIGURES_ENV, Project
 
 QUARTO_HINT = ("The publication formats (HTML, PDF, DOCX) need Quarto: install it from "
                "https://quarto.org/docs/get-started/ or run `uv sync --extra render`, then "
@@ -51,6 +45,47 @@ class BuildError(Exception):
 class Outcome:
     written: list[Path] = field(default_factory=list)
     quarto: bool = False
+    skipped: list[str] = field(default_factory=list)
+    changes: str = ""
+
+
+# What each stage reads. A stage runs again only when the content hash of its inputs changed
+# (Quarto's freeze would miss a changed CSV: quarto-dev/quarto-cli#6793).
+PACKAGE = "the unionstate package"
+CONTENT_INPUTS = ["data/*", "references.bib", "report.qmd", "chapters/*.qmd", PACKAGE]
+TYPESET_INPUTS = [*CONTENT_INPUTS, "_quarto.yml"]
+DATA_INPUTS = ["data/*", "references.bib"]
+STATE = "state.json"
+NUMBERS_CODE = """
+import json as __json
+from unionstate.changes import numbers as __numbers
+print(__json.dumps(__numbers(r), sort_keys=True))
+del __json, __numbers
+"""
+
+
+def inputs_hash(proj: Project, patterns: list[str]) -> str:
+    """SHA-256 over the names and bytes of every file the patterns match."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for pattern in patterns:
+        # The package is the one that runs, wherever the project being built lives.
+        paths = (Path(__file__).resolve().parent.glob("*.py") if pattern == PACKAGE
+                 else proj.root.glob(pattern))
+        for path in sorted(paths):
+            if path.is_file():
+                digest.update(f"{pattern}:{path.name}\0".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _state(proj: Project) -> dict:
+    path = proj.build / STATE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def _where(cell) -> str:
@@ -58,12 +93,22 @@ def _where(cell) -> str:
     return f"{info.get('file', '?')}, line {info.get('line', '?')}"
 
 
-def execute(proj: Project, say: Callable[[str], None] = print) -> nbformat.NotebookNode:
-    """The executed notebook of report.qmd, inline expressions resolved, figures written."""
+def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, dict, list]:
+    """The executed notebook of report.qmd (inline expressions resolved, figures written),
+    every number the report shows, and the labels of the charts it drew."""
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    from . import qmd
     nb = qmd.to_notebook(proj.report, proj.root)
     env_before = os.environ.get(FIGURES_ENV)
     os.environ[FIGURES_ENV] = str(proj.figures)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+    # IPC sockets: the kernel talks over local files, not TCP ports.
+    km = KernelManager(kernel_name="python3", transport="ipc",
+                       connection_file=str(proj.build / "kernel.json"))
+    proj.build.mkdir(exist_ok=True)
+    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(proj.root)}})
     chapter, numbers = None, {}
     try:
@@ -83,16 +128,21 @@ def execute(proj: Project, say: Callable[[str], None] = print) -> nbformat.Noteb
                                          f"failed:\n{exc.ename}: {exc.evalue}") from None
                 else:
                     _resolve_inline(client, cell, index)
+            numbers = json.loads(_run_hidden(client, NUMBERS_CODE, 0).strip().splitlines()[-1])
+            charts = json.loads(_run_hidden(
+                client, "print(__import__('json').dumps(sorted(r._drawn)))", 0).strip())
     finally:
         if env_before is None:
             os.environ.pop(FIGURES_ENV, None)
         else:
             os.environ[FIGURES_ENV] = env_before
-    return nb
+    return nb, numbers, charts
 
 
-def _run_hidden(client: NotebookClient, code: str, index: int) -> str:
+def _run_hidden(client, code: str, index: int) -> str:
     """Run code in the kernel without adding a cell to the notebook; return its stdout."""
+    import nbformat
+
     keep = client.nb.cells[index]
     probe = nbformat.v4.new_code_cell(code)
     try:
@@ -102,7 +152,11 @@ def _run_hidden(client: NotebookClient, code: str, index: int) -> str:
     return "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
 
 
-def _resolve_inline(client: NotebookClient, cell, index: int) -> None:
+def _resolve_inline(client, cell, index: int) -> None:
+    from nbclient.exceptions import CellExecutionError
+
+    from . import qmd
+
     exprs = qmd.inline_expressions(cell.source)
     if not exprs:
         return
@@ -115,7 +169,8 @@ def _resolve_inline(client: NotebookClient, cell, index: int) -> None:
     cell.source = qmd.resolve_inline(cell.source, json.loads(text.strip().splitlines()[-1]))
 
 
-def write_preview(nb: nbformat.NotebookNode, proj: Project) -> list[Path]:
+def write_preview(nb, proj: Project) -> list[Path]:
+    import nbformat
     from nbconvert import HTMLExporter
 
     from .preview import plain
@@ -141,13 +196,43 @@ def render_quarto(proj: Project, say: Callable[[str], None] = print) -> list[Pat
             if p.exists()]
 
 
-def build(proj: Project, say: Callable[[str], None] = print) -> Outcome:
+def _outputs_present(proj: Project, charts: list[str]) -> bool:
+    made = [proj.build / "report.ipynb", proj.build / "report.html"]
+    made += [proj.figures / f"{label}.{ext}" for label in charts for ext in ("svg", "png", "csv")]
+    return all(p.exists() for p in made)
+
+
+def build(proj: Project, say: Callable[[str], None] = print, force: bool = False) -> Outcome:
+    """Run what depends on what changed since the last build; everything when forced."""
     outcome = Outcome()
-    say("Running report.qmd and its chapters in one kernel:")
-    nb = execute(proj, say)
-    outcome.written += sorted(proj.figures.glob("*.*"))
-    outcome.written += write_preview(nb, proj)
-    if shutil.which("quarto"):
-        outcome.written += render_quarto(proj, say)
+    before = _state(proj)
+    now = {"content": inputs_hash(proj, CONTENT_INPUTS),
+           "typeset": inputs_hash(proj, TYPESET_INPUTS),
+           "data": inputs_hash(proj, DATA_INPUTS)}
+    charts = before.get("charts", [])
+    if force or now["content"] != before.get("content") or not _outputs_present(proj, charts):
+        say("Running report.qmd and its chapters in one kernel:")
+        nb, numbers, charts = execute(proj, say)
+        outcome.written += sorted(proj.figures.glob("*.*"))
+        outcome.written += write_preview(nb, proj)
+        if before.get("numbers") is not None and now["data"] != before.get("data"):
+            from .changes import compare, format_changes
+
+            outcome.changes = format_changes(compare(before["numbers"], numbers))
+    else:
+        numbers = before["numbers"]
+        outcome.skipped.append("cells, figures and preview (no input changed)")
+    quarto = shutil.which("quarto")
+    if quarto:
+        made = [proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx")]
+        if force or now["typeset"] != before.get("typeset_done") or not all(p.exists() for p in made):
+            outcome.written += render_quarto(proj, say)
+            now["typeset_done"] = now["typeset"]
+        else:
+            now["typeset_done"] = before.get("typeset_done")
+            outcome.skipped.append("Quarto formats (no input changed)")
         outcome.quarto = True
+    proj.build.mkdir(exist_ok=True)
+    state = {**now, "numbers": numbers, "charts": charts}
+    (proj.build / STATE).write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
     return outcome

@@ -45,29 +45,55 @@ def check_cmd(root: Path | None) -> None:
 
 @main.command("build")
 @_root_option
-def build_cmd(root: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Run everything even if no input changed.")
+def build_cmd(root: Path | None, force: bool) -> None:
     """Run every cell of the report and write figures/, _build/report.ipynb and a preview.
 
     Where Quarto is installed it also renders report.html, report.pdf and report.docx.
     """
     from .build import QUARTO_HINT, BuildError, build
-    from .data import DataError
+    from .problems import DataError
     from .qmd import QmdError
 
     proj = project(root)
     try:
-        outcome = build(proj, say=click.echo)
+        outcome = build(proj, say=click.echo, force=force)
     except (BuildError, QmdError) as exc:
         click.echo(f"Build failed: {exc}", err=True)
         sys.exit(1)
     except DataError as exc:
         click.echo(f"Build stopped: data/ does not validate:\n{exc}", err=True)
         sys.exit(1)
-    click.echo(f"Wrote {len(outcome.written)} files:")
+    for what in outcome.skipped:
+        click.echo(f"Skipped {what}.")
+    if outcome.changes:
+        click.echo("The data changed since the last build; numbers in the report that moved:")
+        click.echo(outcome.changes)
+    click.echo(f"Wrote {len(outcome.written)} files" + (":" if outcome.written else "."))
     for path in outcome.written:
         click.echo(f"  {proj.rel(path)}")
     if not outcome.quarto:
         click.echo(QUARTO_HINT)
+
+
+@main.command("diff")
+@click.argument("rev", default="HEAD")
+@_root_option
+def diff_cmd(rev: str, root: Path | None) -> None:
+    """List every number in the report that differs between the data at git revision REV
+    (default: the last commit) and the data now, as: where, old value -> new value."""
+    from .changes import RevisionError, diff, format_changes
+    from .problems import DataError
+
+    proj = project(root)
+    try:
+        click.echo(format_changes(diff(proj, rev)))
+    except RevisionError as exc:
+        click.echo(f"Cannot read data/ at revision '{rev}': {exc}", err=True)
+        sys.exit(2)
+    except DataError as exc:
+        click.echo(f"The data does not validate:\n{exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_ENV = "UNIONSTATE_ROOT"
+# Where the build asks the report to write figures/<label>.svg, .png and .csv.
+FIGURES_ENV = "UNIONSTATE_FIGURES"
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,10 @@ from matplotlib.figure import Figure
 
 from . import charts, figures, tables
 from .data import Dataset, load
-from .paths import Project, project
+from .paths import FIGURES_ENV, Project, project
 from .style import COUNTRY_LABELS
 from .text import Md
 from .views import cite, latest, results_view, when
-
-FIGURES_ENV = "UNIONSTATE_FIGURES"
 
 # label -> chart function; the chapters cite them by these labels.
 CHARTS: dict[str, Callable[[Dataset], tuple[Figure, pd.DataFrame]]] = {

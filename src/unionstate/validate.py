@@ -9,7 +9,6 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +19,9 @@ from . import bib
 from .codebook import Column, Table
 from .codebook import load as load_codebook
 from .paths import Project
+from .problems import DataError, Problem
+
+__all__ = ["DataError", "Problem", "check", "format_problems"]
 
 ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 DERIVATION = re.compile(r"(half of|about the same as) (\S+)")
@@ -29,32 +31,6 @@ ROUNDING_PER_OPTION = 0.5
 POINT_QUALIFIERS = {"exact", "approximate", "fraction"}
 RANGE_QUALIFIERS = {"range", "approximate_range"}
 OPEN_QUALIFIERS = {"more_than"}
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One thing wrong with one place of one file."""
-
-    file: str
-    line: int = 0  # line in the file, the header being line 1; 0 for the file as a whole
-    column: str = ""
-    message: str = ""
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.line:
-            where.append(f"line {self.line}")
-        if self.column:
-            where.append(f"column '{self.column}'")
-        return f"{', '.join(where)}: {self.message}"
-
-
-class DataError(Exception):
-    """Raised by the loader when data/ does not validate; carries every problem."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 # ---------------------------------------------------------------- value parsers

@@ -1,0 +1,84 @@
+"""What a data update changes in the report: every number it shows, before and after.
+
+`numbers(report)` lists each number the report renders, keyed by where it appears: the prose
+text of every result (S[...]), the latest readings (L[...]), the bounds every chart draws, and
+the figure count of every poll in the inventory. `unionstate diff REV` compares the data at a
+git revision with the working tree; the build prints the same comparison against its last run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .paths import Project
+from .report import CHARTS, Report
+from .tables import polls as poll_table
+from .text import bounds_text
+
+
+def numbers(report: Report) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for rid, text in report.shares.items():
+        out[f"text {rid}"] = str(text)
+    for ind, sentence in report.latest.items():
+        out[f"latest reading {ind}"] = str(sentence)
+    for label in CHARTS:
+        rows = report.plotted(label)
+        if "result_id" not in rows:
+            continue
+        for row in rows.itertuples():
+            out[f"{label} {row.result_id}"] = bounds_text(row.share_low, row.share_high)
+    for row in poll_table(report.ds).itertuples():
+        out[f"tbl-polls figures of {row.Poll}"] = str(row.Figures)
+    return out
+
+
+def compare(old: dict[str, str], new: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(where, old, new) for every number that differs, appeared or went away."""
+    keys = sorted(set(old) | set(new))
+    return [(k, old.get(k, "(absent)"), new.get(k, "(absent)")) for k in keys
+            if old.get(k) != new.get(k)]
+
+
+def format_changes(changes: list[tuple[str, str, str]]) -> str:
+    if not changes:
+        return "No number in the report changes."
+    width = max(len(k) for k, _, _ in changes)
+    lines = [f"{'where':<{width}}  old -> new"]
+    lines += [f"{k:<{width}}  {a} -> {b}" for k, a, b in changes]
+    return "\n".join(lines)
+
+
+class RevisionError(Exception):
+    pass
+
+
+def data_at(proj: Project, rev: str, dest: Path) -> Project:
+    """A copy of data/ and references.bib as they were at git revision `rev`."""
+    def git(*args: str) -> bytes:
+        done = subprocess.run(["git", *args], cwd=proj.root, capture_output=True)
+        if done.returncode != 0:
+            raise RevisionError(done.stderr.decode(errors="replace").strip())
+        return done.stdout
+
+    try:
+        files = git("ls-tree", "-r", "--name-only", rev, "--", "data", "references.bib")
+    except FileNotFoundError as exc:
+        raise RevisionError("git is not installed") from exc
+    names = files.decode().split()
+    if not names:
+        raise RevisionError(f"revision '{rev}' has no data/ folder")
+    for name in names:
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(git("show", f"{rev}:{name}"))
+    # Codebook rules of today apply: the data of then is read with the package of now.
+    return Project(dest)
+
+
+def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        old = numbers(Report.load(data_at(proj, rev, Path(tmp)).root))
+    return compare(old, numbers(Report.load(proj.root)))
