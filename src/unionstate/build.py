@@ -132,6 +132,10 @@ def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, 
             charts = json.loads(_run_hidden(
                 client, "print(__import__('json').dumps(sorted(r._drawn)))", 0).strip())
     finally:
+        if km.has_kernel:  # nbclient leaves a kernel manager it was given running
+            km.shutdown_kernel(now=True)
+        for socket in proj.build.glob("kernel-ipc-*"):
+            socket.unlink(missing_ok=True)
         if env_before is None:
             os.environ.pop(FIGURES_ENV, None)
         else:
