@@ -1,0 +1,342 @@
+"""Quarto typesets the report: one self-contained HTML file, a Typst PDF and a DOCX.
+
+The render tests are marked `quarto` and skip, with the reason, where the `quarto` command is
+missing. Each format is rendered once per test module, into a temporary copy of the repository,
+with this interpreter (the project's uv environment) as the Jupyter kernel. The checks of
+`_quarto.yml` itself need no Quarto and always run.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "_quarto.yml"
+OPTIONS_DOC = REPO / "docs" / "quarto-options.md"
+
+QUARTO = shutil.which("quarto")
+SKIP_REASON = "quarto not on PATH: install it from quarto.org or `uv sync --extra render`"
+needs_quarto = pytest.mark.skipif(QUARTO is None, reason=SKIP_REASON)
+RENDER_TIMEOUT = 1200  # seconds per format; the whole report runs in one kernel each time
+
+# Never copied into the render tree: VCS, environments, build and render leftovers, caches.
+COPY_EXCLUDE = {".git", ".venv", "_build", ".quarto", "_freeze", "__pycache__", ".pytest_cache",
+                ".ruff_cache", "report_files"}
+# Outputs of an earlier render at the root must not stand in for the ones under test.
+ROOT_OUTPUTS = {"report.html", "report.pdf", "report.docx"}
+
+FIG_DIV = re.compile(r"^:::+\s*\{#(fig-[\w-]+)", re.M)
+OFF_HOST = re.compile(r"^\s*(?:https?:)?//", re.I)
+CSS_URL = re.compile(r"url\(\s*['\"]?\s*((?:https?:)?//[^)'\"\s]*)", re.I)
+CSS_IMPORT = re.compile(r"@import\s+(?:url\(\s*)?['\"]?\s*((?:https?:)?//[^)'\";\s]*)", re.I)
+# Element attributes that make a browser fetch something (<a href> only navigates).
+FETCHING = {
+    "script": ("src",), "link": ("href",), "img": ("src", "srcset"), "iframe": ("src",),
+    "source": ("src", "srcset"), "video": ("src", "poster"), "audio": ("src",),
+    "track": ("src",), "embed": ("src",), "object": ("data",), "input": ("src",),
+    "image": ("href", "xlink:href"), "use": ("href", "xlink:href"), "feimage": ("href", "xlink:href"),
+}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def figure_labels() -> list[str]:
+    """Every `::: {#fig-...}` div in report.qmd and the chapters, in reading order."""
+    files = [REPO / "report.qmd", *sorted((REPO / "chapters").glob("*.qmd"))]
+    return [label for f in files if f.exists() for label in FIG_DIV.findall(f.read_text("utf-8"))]
+
+
+def decode_data_uri(uri: str) -> tuple[str, bytes] | None:
+    """(media type, payload) of a `data:` URI, or None for anything else."""
+    if not uri.lower().startswith("data:") or "," not in uri:
+        return None
+    head, _, payload = uri[5:].partition(",")
+    parts = head.split(";")
+    media = parts[0].strip().lower() or "text/plain"
+    try:
+        if "base64" in (p.strip().lower() for p in parts[1:]):
+            return media, base64.b64decode(payload + "=" * (-len(payload) % 4))
+        return media, unquote_to_bytes(payload)
+    except ValueError:
+        return None
+
+
+def css_off_host(css: str) -> list[str]:
+    return [f"url({u})" for u in CSS_URL.findall(css)] + \
+        [f"@import {u}" for u in CSS_IMPORT.findall(css)]
+
+
+class PageScan(HTMLParser):
+    """One pass over an HTML page: what each figure element holds, and every off-host fetch."""
+
+    def __init__(self, fig_ids: set[str]):
+        super().__init__(convert_charrefs=True)
+        self.fig_ids = fig_ids
+        self.found: set[str] = set()
+        self.images: dict[str, int] = {i: 0 for i in fig_ids}
+        self._open: list[list] = []  # [figure id, tag, depth of that tag inside it]
+        self._style: list[str] | None = None  # text of the <style> element being read
+        self.css: list[str] = []
+        self.embedded: list[tuple[str, bytes]] = []  # decoded data: URIs (CSS, SVG)
+        self.off_host: list[str] = []
+
+    def _attrs(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name == "style":
+                self.css.append(value)
+            if name in FETCHING.get(tag, ()):
+                candidates = [c.strip().split()[0] for c in value.split(",") if c.strip()] \
+                    if name == "srcset" else [value]
+                for candidate in candidates:
+                    if OFF_HOST.match(candidate):
+                        self.off_host.append(f"<{tag} {name}={candidate}>")
+                    decoded = decode_data_uri(candidate.strip())
+                    if decoded and decoded[0] in ("text/css", "image/svg+xml"):
+                        self.embedded.append(decoded)
+
+    def _image(self, tag: str) -> None:
+        if tag in ("img", "svg"):
+            for fig_id, _, _ in self._open:
+                self.images[fig_id] += 1
+
+    def handle_starttag(self, tag, attrs):
+        self._attrs(tag, attrs)
+        self._image(tag)
+        for entry in self._open:
+            if entry[1] == tag:
+                entry[2] += 1
+        element_id = dict(attrs).get("id")
+        if element_id in self.fig_ids and tag not in VOID:
+            self.found.add(element_id)
+            self._open.append([element_id, tag, 1])
+        if tag == "style":
+            self._style = []
+
+    def handle_startendtag(self, tag, attrs):  # <x ... /> opens and closes nothing
+        self._attrs(tag, attrs)
+        self._image(tag)
+        element_id = dict(attrs).get("id")
+        if element_id in self.fig_ids:
+            self.found.add(element_id)
+
+    def handle_endtag(self, tag):
+        for entry in self._open:
+            if entry[1] == tag:
+                entry[2] -= 1
+        self._open = [e for e in self._open if e[2] > 0]
+        if tag == "style" and self._style is not None:
+            self.css.append("".join(self._style))
+            self._style = None
+
+    def handle_data(self, data):
+        if self._style is not None:
+            self._style.append(data)
+
+
+def scan_html(text: str, fig_ids: set[str]) -> PageScan:
+    page = PageScan(fig_ids)
+    page.feed(text)
+    page.close()
+    # Embedded stylesheets and SVG images are documents too: look inside them once.
+    for media, payload in page.embedded:
+        inner = payload.decode("utf-8", errors="replace")
+        if media == "text/css":
+            page.off_host += [f"{m} (in an embedded stylesheet)" for m in css_off_host(inner)]
+        elif media == "image/svg+xml":
+            svg = PageScan(set())
+            svg.feed(inner)
+            svg.close()
+            page.off_host += [f"{m} (in an embedded SVG)" for m in svg.off_host]
+            page.off_host += [f"{m} (in an embedded SVG)" for c in svg.css for m in css_off_host(c)]
+    page.off_host += [m for css in page.css for m in css_off_host(css)]
+    return page
+
+
+def copy_repo(dest: Path) -> Path:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = {n for n in names if n in COPY_EXCLUDE}
+        if Path(directory).resolve() == REPO:
+            skipped |= {n for n in names if n in ROOT_OUTPUTS}
+        return skipped
+
+    shutil.copytree(REPO, dest, ignore=ignore, symlinks=True)
+    return dest
+
+
+def quarto_env(root: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["QUARTO_PYTHON"] = sys.executable  # quarto.org/docs/advanced/environment-vars.html
+    # Look up kernel specs in this environment first, so "python3" is this interpreter's kernel
+    # and not one registered for another Python in the user's or the system's Jupyter paths.
+    env_kernels = str(Path(sys.prefix) / "share" / "jupyter")
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (env_kernels, env.get("JUPYTER_PATH")) if p)
+    env["UNIONSTATE_ROOT"] = str(root)  # the report reads the copy's data, whatever the caller set
+    env.pop("UNIONSTATE_FIGURES", None)  # and writes no figure files anywhere
+    return env
+
+
+def render(root: Path, to: str, output: str) -> Path:
+    """`quarto render report.qmd --to <to>` in the copy; the output file, checked to exist."""
+    cmd = [QUARTO, "render", "report.qmd", "--to", to, "--no-execute-daemon"]
+    try:
+        done = subprocess.run(cmd, cwd=root, env=quarto_env(root), capture_output=True,
+                              text=True, timeout=RENDER_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"`{' '.join(cmd[1:])}` took longer than {RENDER_TIMEOUT}s\n{exc.stderr or ''}")
+    log = f"$ quarto {' '.join(cmd[1:])}\n--- stdout\n{done.stdout[-4000:]}\n" \
+          f"--- stderr\n{done.stderr[-8000:]}"
+    assert done.returncode == 0, f"quarto render failed ({done.returncode})\n{log}"
+    out = root / output
+    assert out.is_file(), f"quarto render wrote no {output}\n{log}"
+    assert out.stat().st_size > 0, f"{output} is empty\n{log}"
+    return out
+
+
+# ------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def render_root(tmp_path_factory) -> Path:
+    if QUARTO is None:
+        pytest.skip(SKIP_REASON)
+    return copy_repo(tmp_path_factory.mktemp("quarto") / "repo")
+
+
+@pytest.fixture(scope="module")
+def html_file(render_root) -> Path:
+    return render(render_root, "html", "report.html")
+
+
+@pytest.fixture(scope="module")
+def pdf_file(render_root) -> Path:
+    return render(render_root, "typst", "report.pdf")
+
+
+@pytest.fixture(scope="module")
+def docx_file(render_root) -> Path:
+    return render(render_root, "docx", "report.docx")
+
+
+@pytest.fixture(scope="module")
+def html_page(html_file) -> PageScan:
+    return scan_html(html_file.read_text(encoding="utf-8"), set(figure_labels()))
+
+
+# ------------------------------------------------------------------------------ config (always)
+
+
+def option_names(config: dict) -> set[str]:
+    """Every option key in the config: top-level, nested (project, execute) and per format."""
+    names: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                names.add(key)
+                walk(value)
+
+    for key, value in config.items():
+        if key == "format":
+            for options in (value or {}).values():
+                walk(options)
+        else:
+            names.add(key)
+            walk(value)
+    return names
+
+
+def load_config() -> dict:
+    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    assert isinstance(config, dict), "_quarto.yml is not a YAML mapping"
+    return config
+
+
+def test_quarto_yml_parses_with_the_three_formats_and_the_bibliography():
+    config = load_config()
+    formats = config.get("format") or {}
+    assert set(formats) == {"html", "typst", "docx"}, f"formats: {sorted(formats)}"
+    assert formats["html"].get("embed-resources") is True, "html must be one self-contained file"
+    assert config.get("bibliography") == "references.bib"
+    assert (REPO / "references.bib").is_file()
+    assert config.get("project", {}).get("render") == ["report.qmd"], \
+        "render report.qmd only: the chapters are included, not rendered alone"
+
+
+def test_quarto_yml_keeps_html_on_one_host():
+    """Quarto's defaults that would fetch from other hosts are switched off
+    (quarto.org/docs/advanced/html/external-sources.html)."""
+    html = load_config()["format"]["html"]
+    assert html.get("html-math-method") in ("mathml", "plain"), \
+        "mathjax (the default), katex and webtex load from a CDN"
+    theme = html.get("theme", "default")
+    assert theme in ("default", "none", "pandoc"), \
+        f"theme {theme!r}: bootswatch themes import fonts from fonts.googleapis.com"
+
+
+def test_every_option_in_quarto_yml_is_documented():
+    """docs/quarto-options.md names every option _quarto.yml sets, with a quarto.org page."""
+    doc = OPTIONS_DOC.read_text(encoding="utf-8")
+
+    missing = sorted(k for k in option_names(load_config()) if f"`{k}`" not in doc)
+    assert not missing, f"options missing from docs/quarto-options.md: {missing}"
+    assert "https://quarto.org/docs/" in doc
+
+
+# ------------------------------------------------------------------------------ renders
+
+
+@pytest.mark.quarto
+@needs_quarto
+def test_html_is_one_file_holding_every_figure(html_file, html_page):
+    labels = figure_labels()
+    assert labels, "no ::: {#fig-...} divs found in report.qmd or chapters/"
+    missing = [label for label in labels if label not in html_page.found]
+    assert not missing, f"figure elements missing from report.html: {missing}"
+    empty = [label for label in labels if html_page.images[label] < 1]
+    assert not empty, f"figures without an <img> or <svg> in report.html: {empty}"
+    assert not (html_file.parent / "report_files").exists(), \
+        "embed-resources should leave no report_files/ beside report.html"
+
+
+@pytest.mark.quarto
+@needs_quarto
+def test_html_loads_nothing_from_another_host(html_page):
+    assert not html_page.off_host, "report.html fetches from other hosts:\n" + \
+        "\n".join(sorted(set(html_page.off_host)))
+
+
+@pytest.mark.quarto
+@needs_quarto
+def test_pdf_is_a_pdf(pdf_file):
+    with pdf_file.open("rb") as fh:
+        assert fh.read(4) == b"%PDF", "report.pdf does not start with %PDF"
+
+
+@pytest.mark.quarto
+@needs_quarto
+def test_docx_is_a_word_document_with_the_figures(docx_file):
+    assert zipfile.is_zipfile(docx_file), "report.docx is not a zip archive"
+    with zipfile.ZipFile(docx_file) as zf:
+        names = zf.namelist()
+        assert "word/document.xml" in names, "report.docx has no word/document.xml"
+        assert zf.read("word/document.xml"), "word/document.xml is empty"
+    media = [n for n in names if n.startswith("word/media/")]
+    assert len(media) >= len(figure_labels()), \
+        f"{len(figure_labels())} figures but {len(media)} images in report.docx"
