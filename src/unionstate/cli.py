@@ -96,5 +96,78 @@ def diff_cmd(rev: str, root: Path | None) -> None:
         sys.exit(1)
 
 
+@main.command("add-poll")
+@click.argument("yaml_file", metavar="NEW.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True,
+              help="Check the poll and print the rows, bib key and changelog line that would "
+                   "be added; write nothing.")
+@_root_option
+def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None) -> None:
+    """Add one poll (and its results) from a YAML file to data/, after checking it.
+
+    The YAML holds the data/polls.csv fields at the top level, a `results:` list of
+    data/results.csv fields (poll_id left out: it is the new poll; give "a;b" only for a
+    figure that covers several waves including the new one, earliest first), and optionally
+    `bibtex:`, one BibTeX entry to append to references.bib if the poll's source is new.
+    Values are read as the exact text written (16.67 stays 16.67, 2021-03 stays a month);
+    leave a field empty for a missing value. A full, commented example is in
+    examples/new-poll.yaml. A short one:
+
+    \b
+        poll_id: example-2099-01
+        country: BLR
+        pollster: Example Polling Ltd
+        fieldwork_start: 2099-01
+        fieldwork_end: 2099-01
+        population: Adults (example)
+        mode: online
+        sample_size: 1000
+        source: example2099
+        locator: Example locator
+        results:
+          - result_id: blr-example-2099-status-quo
+            question: Preferred relations with Russia
+            option: Two independent states
+            stance: status_quo
+            share_low: 62
+            share_high: 62
+            qualifier: exact
+            source: example2099
+            locator: Example locator
+        bibtex: |
+          @misc{example2099, author = {{Example Polling Ltd}}, title = {Example}}
+
+    Every rule of `unionstate check` is applied to the data as it would be after the
+    addition, plus: the poll_id is new, every key is a known column, and the source is in
+    references.bib or defined by `bibtex:`. Any problem is listed (one per line, naming
+    the YAML field, e.g. results[2].stance) and nothing is written: exit 1, or exit 2 if
+    the file is not a readable YAML mapping. Otherwise data/polls.csv and data/results.csv
+    are rewritten in canonical order, the entry is appended to references.bib and a line
+    to data/CHANGELOG.md, each file replaced atomically.
+    """
+    from .addpoll import YamlError, describe, plan, write
+
+    proj = project(root)
+    try:
+        addition = plan(proj, yaml_file, str(yaml_file))
+    except YamlError as exc:
+        click.echo(str(exc), err=True)
+        click.echo("Nothing was changed.", err=True)
+        sys.exit(2)
+    if addition.problems:
+        for line in addition.problems:
+            click.echo(line, err=True)
+        click.echo(f"{len(addition.problems)} problem(s) found; nothing was changed.", err=True)
+        sys.exit(1)
+    if not dry_run:
+        try:
+            write(addition)
+        except OSError as exc:
+            click.echo(f"Could not write the addition: {exc}; no file was changed.", err=True)
+            sys.exit(1)
+    for line in describe(addition, proj, dry_run):
+        click.echo(line)
+
+
 if __name__ == "__main__":
     main()

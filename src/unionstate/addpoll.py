@@ -1,0 +1,436 @@
+"""`unionstate add-poll`: add one poll, its results and (optionally) its BibTeX entry.
+
+The poll comes from a YAML file (see examples/new-poll.yaml). It is checked with every rule
+of `unionstate check`, applied to data/ as it would be after the addition, plus the rules
+that only make sense for an addition (the poll_id is new, every key is a known column, a
+new BibTeX entry is valid and really new). Problems about the new rows are reported against
+the YAML field they come from ("new.yaml, results[2].stance: ..."). Nothing is written
+unless there is no problem at all; then data/polls.csv and data/results.csv are rewritten
+in canonical order, the BibTeX entry is appended to references.bib, and a line is appended
+to data/CHANGELOG.md, all through atomic replacements.
+
+Design decisions:
+
+* Every plain YAML scalar is read as the text it is written as: the loader keeps no
+  number, boolean or date resolvers (16.670 stays "16.670", 2021-03 stays "2021-03",
+  NO stays "NO"), so a value is exactly the CSV cell it becomes. Only an empty value,
+  `~` and `null` mean "missing" (an empty cell). Leading and trailing blanks are dropped,
+  as `unionstate check` drops them when it reads a CSV.
+* A result's `poll_id` may be left out (it is then the new poll). It may name several
+  waves, "a;b" or a YAML list [a, b], for a figure the source gives for several waves at
+  once; the waves must then include the new poll (this command adds figures of the new poll,
+  not of older polls alone), must all exist, and must be listed earliest first.
+* `results[N]` in messages counts from 1: results[1] is the first result in the file.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import bib
+from .codebook import Table
+from .codebook import load as load_codebook
+from .paths import Project
+from .store import canonical_text, csv_text, write_all_atomic
+from .validate import Problem, check, parse_date, read_all, read_raw, split_ids
+
+EXAMPLE = "examples/new-poll.yaml"
+CHANGELOG = "CHANGELOG.md"
+CHANGELOG_HEADER = """\
+# Changes to data/
+
+One line per change to the data, newest last. `unionstate add-poll` appends a line for
+every poll it adds: the date of the change, the poll_id, the pollster, the fieldwork
+dates, the number of results and the source key. A change made by hand gets a line too.
+
+"""
+EXTRA_KEYS = ("results", "bibtex")
+UNIQUE_MESSAGE = "appears more than once; each value must be unique"
+# Resolvers that would turn plain scalars into numbers, booleans or dates.
+_TYPED = {
+    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value", "tag:yaml.org,2002:yaml",
+}
+
+
+class YamlError(Exception):
+    """The file is not readable YAML, or not a mapping: the command exits 2."""
+
+
+class TextLoader(yaml.SafeLoader):
+    """SafeLoader that keeps every plain scalar as its text (empty, ~ and null stay None),
+    and refuses duplicate keys instead of silently keeping the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, str) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"found duplicate key '{key}'", key_node.start_mark)
+                if isinstance(key, str):
+                    seen[key] = True
+        return super().construct_mapping(node, deep=deep)
+
+
+TextLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _TYPED]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(path: Path, label: str) -> dict:
+    """The YAML mapping in `path`; YamlError if it cannot be read or is not a mapping."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise YamlError(f"{label}: cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise YamlError(f"{label}: is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        doc = yaml.load(text, Loader=TextLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = ": ".join(x for x in (exc.context, exc.problem) if x)
+        raise YamlError(f"{label}: is not readable YAML: {where}{what}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"{label}: is not readable YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(doc, dict):
+        kind = "an empty file" if doc is None else f"a {_kind(doc)}"
+        raise YamlError(f"{label}: is {kind}, not a mapping of a poll's fields; "
+                        f"see {EXAMPLE} for the format")
+    return doc
+
+
+def _kind(value) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return "single value" if isinstance(value, str) else type(value).__name__
+
+
+# ---------------------------------------------------------------- the plan
+
+
+@dataclass
+class Addition:
+    """What an addition would change; `problems` empty means it may be written."""
+
+    label: str
+    problems: list[str] = field(default_factory=list)
+    poll_id: str | None = None
+    poll: dict = field(default_factory=dict)
+    results: list[dict] = field(default_factory=list)
+    bib_key: str | None = None
+    texts: dict[Path, str] = field(default_factory=dict)
+    new_lines: dict[Path, list[str]] = field(default_factory=dict)
+    changelog_line: str = ""
+
+    def problem(self, where: str, message: str) -> None:
+        text = f"{self.label}, {where}: {message}" if where else f"{self.label}: {message}"
+        if text not in self.problems:
+            self.problems.append(text)
+
+
+def _cell(value, where: str, add: Addition):
+    """The CSV cell a YAML value becomes (pd.NA for missing), or NA after a problem."""
+    if value is None:
+        return pd.NA
+    if isinstance(value, list | dict):
+        add.problem(where, f"is a {_kind(value)}; allowed: a single value")
+        return pd.NA
+    if not isinstance(value, str):
+        add.problem(where, f"is a tagged YAML {type(value).__name__}; allowed: the value as "
+                           "plain text (drop the !! tag)")
+        return pd.NA
+    text = value.strip()
+    if "\n" in text or "\r" in text:
+        add.problem(where, "spans several lines; allowed: one line (fold it with '>-')")
+        return pd.NA
+    return text or pd.NA
+
+
+def _known_keys(mapping: dict, allowed: list[str], prefix: str, add: Addition) -> None:
+    for key in mapping:
+        if not isinstance(key, str) or key not in allowed:
+            add.problem(f"{prefix}{key}", f"'{key}' is not a known field; allowed: "
+                                          f"{', '.join(allowed)}")
+
+
+def _result_poll_ids(value, where: str, poll_id, add: Addition):
+    """A result's poll_id cell: the new poll when left out; waves joined by ';'."""
+    if value is None:
+        return poll_id if isinstance(poll_id, str) else pd.NA
+    if isinstance(value, list):
+        if not all(isinstance(v, str) and v.strip() for v in value):
+            add.problem(where, "lists something other than poll_ids; allowed: poll_ids")
+            return pd.NA
+        value = ";".join(v.strip() for v in value)
+    cell = _cell(value, where, add)
+    if isinstance(cell, str) and isinstance(poll_id, str) and poll_id not in split_ids(cell):
+        add.problem(where, f"'{cell}' does not name the new poll '{poll_id}'; allowed: leave "
+                           f"it out (the new poll), or waves joined by ';' that include "
+                           f"'{poll_id}', earliest first")
+    return cell
+
+
+def _wave_order(results: pd.DataFrame, polls: pd.DataFrame, yaml_index: list[int],
+                add: Addition) -> None:
+    """Waves of a multi-wave figure are listed earliest first (the codebook's rule)."""
+    starts = {p: parse_date(s or "") for p, s in
+              zip(polls["poll_id"], polls["fieldwork_start"].fillna(""), strict=True)}
+    for i, cell in zip(yaml_index, results["poll_id"], strict=True):
+        if not isinstance(cell, str):
+            continue
+        ids = split_ids(cell)
+        firsts = [starts[p][0] for p in ids if starts.get(p)]
+        if len(firsts) == len(ids) and firsts != sorted(firsts):
+            add.problem(f"results[{i}].poll_id", f"'{cell}' does not list its waves earliest "
+                                                 "first; allowed: waves in order of fieldwork")
+
+
+def _bibtex(doc: dict, old_text: str, old_keys: set[str], cited: set[str],
+            add: Addition) -> str | None:
+    """The key of a valid new BibTeX entry in the YAML, or None."""
+    raw = doc.get("bibtex")
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        add.problem("bibtex", "is not a BibTeX entry; allowed: one entry as a text block "
+                              "(bibtex: |) starting with @type{key,")
+        return None
+    try:
+        entries = bib.parse(raw)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is the user's text
+        add.problem("bibtex", f"cannot be parsed as BibTeX: {exc}")
+        return None
+    if len(entries) != 1:
+        add.problem("bibtex", f"holds {len(entries)} valid BibTeX entries; allowed: exactly "
+                              "one, such as @misc{key, author = {...}, title = {...}}")
+        return None
+    key, entry = next(iter(entries.items()))
+    ok = True
+    if key in old_keys:
+        add.problem("bibtex", f"entry key '{key}' is already in references.bib; allowed: a new "
+                              f"key, or leave bibtex out and cite '{key}' as source")
+        ok = False
+    missing = [f for f in ("author", "title") if not entry.get(f, "").strip()]
+    if missing:
+        add.problem("bibtex", f"entry '{key}' has no {' and no '.join(missing)}; allowed: an "
+                              "entry with author and title, like those in references.bib")
+        ok = False
+    if key not in cited:
+        add.problem("bibtex", f"entry '{key}' is not the source of the poll or of any result; "
+                              "allowed: an entry that the new rows cite")
+        ok = False
+    if ok:
+        try:
+            after = set(bib.parse(_append_bib(old_text, raw)))
+        except Exception:  # noqa: BLE001 - any parser failure is the user's text
+            after = set()
+        if after != old_keys | {key}:
+            add.problem("bibtex", f"entry '{key}' would not parse cleanly when appended to "
+                                  "references.bib (check its braces and commas)")
+            ok = False
+    return key if ok else None
+
+
+def _append_bib(old: str, entry: str) -> str:
+    sep = "" if not old or old.endswith("\n") else "\n"
+    return f"{old}{sep}\n{entry.strip()}\n"
+
+
+def _round_trip(frames: Mapping[str, pd.DataFrame], tables: Mapping[str, Table]) -> dict:
+    """The frames as `unionstate check` would read them back after being written."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, frame in frames.items():
+            path = Path(tmp) / tables[name].file
+            path.write_text(csv_text(frame), encoding="utf-8", newline="")
+            out[name], problems = read_raw(path, tables[name].file)
+            if problems:  # cannot happen for a frame we wrote ourselves
+                raise RuntimeError(f"re-reading {path.name}: {problems[0]}")
+    return out
+
+
+def _changelog_line(poll: dict, n_results: int, new_key: str | None) -> str:
+    start, end = poll.get("fieldwork_start"), poll.get("fieldwork_end")
+    fieldwork = start if start == end else f"{start} to {end}"
+    pollster = poll.get("pollster") if isinstance(poll.get("pollster"), str) else "not named"
+    source = poll.get("source")
+    if new_key:
+        source += (" (new in references.bib)" if new_key == source
+                   else f"; new references.bib entry {new_key}")
+    word = "result" if n_results == 1 else "results"
+    return (f"- {date.today().isoformat()}: added poll {poll['poll_id']}; pollster "
+            f"{pollster}; fieldwork {fieldwork}; {n_results} {word}; source {source}")
+
+
+def plan(proj: Project, yaml_path: Path, label: str | None = None) -> Addition:
+    """Read and check an addition; raise YamlError for a file that is not a YAML mapping."""
+    label = label or str(yaml_path)
+    doc = load_yaml(yaml_path, label)
+    add = Addition(label)
+    tables = load_codebook(proj.codebook)
+    polls_t, results_t = tables["polls"], tables["results"]
+
+    # The data as it stands: it must be readable before anything is added to it.
+    frames, read_problems = read_all(proj)
+    try:
+        old_bib_text = proj.bib.read_text(encoding="utf-8") if proj.bib.is_file() else ""
+        old_keys = set(bib.parse(old_bib_text))
+    except Exception as exc:  # noqa: BLE001 - reported like `unionstate check` does
+        read_problems.append(Problem(proj.rel(proj.bib), message=f"cannot be parsed as BibTeX: "
+                                                                  f"{exc}"))
+        old_keys, old_bib_text = set(), ""
+    if read_problems or frames.get("polls") is None or frames.get("results") is None:
+        add.problems += [f"{p} (fix data/ first; see `unionstate check`)" for p in read_problems]
+        return add
+
+    # The YAML, field by field.
+    poll_cols = list(polls_t.columns)
+    result_cols = list(results_t.columns)
+    _known_keys(doc, [*poll_cols, *EXTRA_KEYS], "", add)
+    poll = {c: _cell(doc.get(c), c, add) for c in poll_cols}
+    poll_id = poll["poll_id"] if isinstance(poll["poll_id"], str) else None
+    add.poll_id = poll_id
+    if poll_id and poll_id in set(frames["polls"]["poll_id"].dropna()):
+        add.problem("poll_id", f"'{poll_id}' is already in data/polls.csv; allowed: a new "
+                               "poll_id (ids are never reused)")
+
+    raw_results = doc.get("results")
+    if raw_results is None:
+        raw_results = []
+    if not isinstance(raw_results, list):
+        add.problem("results", f"is a {_kind(raw_results)}; allowed: a list of results, each "
+                               "a mapping of results.csv fields")
+        raw_results = []
+    results, yaml_index = [], []
+    old_result_ids = set(frames["results"]["result_id"].dropna())
+    seen_ids: dict[str, int] = {}
+    for i, item in enumerate(raw_results, start=1):
+        where = f"results[{i}]"
+        if not isinstance(item, dict):
+            add.problem(where, f"is a {_kind(item)}; allowed: a mapping of results.csv fields")
+            continue
+        _known_keys(item, result_cols, f"{where}.", add)
+        row = {c: _cell(item.get(c), f"{where}.{c}", add) for c in result_cols if c != "poll_id"}
+        row["poll_id"] = _result_poll_ids(item.get("poll_id"), f"{where}.poll_id", poll_id, add)
+        rid = row["result_id"]
+        if isinstance(rid, str):
+            if rid in old_result_ids:
+                add.problem(f"{where}.result_id", f"'{rid}' is already in data/results.csv; "
+                                                  "allowed: a new result_id (never reused)")
+            elif rid in seen_ids:
+                add.problem(f"{where}.result_id", f"'{rid}' is also the result_id of "
+                                                  f"results[{seen_ids[rid]}]; allowed: a "
+                                                  "result_id of its own")
+            else:
+                seen_ids[rid] = i
+        results.append({c: row[c] for c in result_cols})
+        yaml_index.append(i)
+    add.poll, add.results = poll, results
+
+    cited = {r["source"] for r in [poll, *results] if isinstance(r["source"], str)}
+    new_key = _bibtex(doc, old_bib_text, old_keys, cited, add)
+    add.bib_key = new_key
+
+    # The data as it would be: every rule of `unionstate check`, on the combined tables.
+    n_polls, n_results = len(frames["polls"]), len(frames["results"])
+    combined = dict(frames)
+    combined["polls"] = pd.concat([frames["polls"], pd.DataFrame([poll], dtype=object)],
+                                  ignore_index=True)
+    if results:
+        combined["results"] = pd.concat(
+            [frames["results"], pd.DataFrame(results, columns=result_cols, dtype=object)],
+            ignore_index=True)
+    changed = {"polls": combined["polls"], "results": combined["results"]}
+    combined.update(_round_trip(changed, tables))
+    _wave_order(combined["results"].iloc[n_results:], combined["polls"], yaml_index, add)
+
+    keys_after = old_keys | ({new_key} if new_key else set())
+    before = set(check(proj, frames, old_keys))
+    after = check(proj, combined, keys_after)
+    names = {n: proj.rel(proj.data / t.file) for n, t in tables.items()}
+    poll_line = n_polls + 2
+    result_lines = {n_results + 2 + k: i for k, i in enumerate(yaml_index)}
+    data_problems = []
+    for p in after:
+        if p.message.endswith(UNIQUE_MESSAGE) and (
+                (p.file == names["polls"] and p.column == "poll_id")
+                or (p.file == names["results"] and p.column == "result_id")):
+            continue  # reported above, against the YAML field, with a clearer message
+        message = p.message
+        if p.column == "source" and "is not a key in references.bib" in message:
+            message += "; or give its entry under bibtex: in this file"
+        if p.file == names["polls"] and p.line == poll_line:
+            add.problem(p.column, message)
+        elif p.file == names["results"] and p.line in result_lines:
+            add.problem(f"results[{result_lines[p.line]}].{p.column}", message)
+        elif p in before:
+            data_problems.append(f"{p} (already so before this addition; fix data/ first, "
+                                 "see `unionstate check`)")
+        else:
+            data_problems.append(f"{p} (after this addition)")
+    add.problems += data_problems
+    if add.problems:
+        return add
+
+    # What would be written.
+    data_dir = proj.data
+    for name in ("polls", "results"):
+        path = data_dir / tables[name].file
+        text = canonical_text(combined[name], tables[name])
+        if text != path.read_text(encoding="utf-8"):
+            add.texts[path] = text
+    n_new = {"polls": 1, "results": len(results)}
+    for name, n in n_new.items():
+        frame = combined[name].iloc[len(combined[name]) - n:] if n else combined[name].iloc[:0]
+        lines = csv_text(frame[list(tables[name].columns)]).splitlines()[1:]
+        add.new_lines[data_dir / tables[name].file] = lines
+    if new_key:
+        add.texts[proj.bib] = _append_bib(old_bib_text, doc["bibtex"])
+    row = combined["polls"].iloc[-1].to_dict()
+    add.changelog_line = _changelog_line(row, len(results), new_key)
+    log = data_dir / CHANGELOG
+    old_log = log.read_text(encoding="utf-8") if log.is_file() else CHANGELOG_HEADER
+    sep = "" if not old_log or old_log.endswith("\n") else "\n"
+    add.texts[log] = f"{old_log}{sep}{add.changelog_line}\n"
+    return add
+
+
+def write(add: Addition) -> None:
+    """Write an addition that has no problems (all files replaced atomically, or none)."""
+    if add.problems:
+        raise ValueError("refusing to write an addition with problems")
+    write_all_atomic(add.texts)
+
+
+def describe(add: Addition, proj: Project, dry_run: bool) -> list[str]:
+    """Lines telling what the addition changes (or, with dry_run, would change)."""
+    would = "would " if dry_run else ""
+    n = len(add.results)
+    out = [f"{'Dry run: ' if dry_run else ''}{'would add' if dry_run else 'Added'} poll "
+           f"'{add.poll_id}' with {n} result{'' if n == 1 else 's'}"
+           f"{'; nothing was written.' if dry_run else '.'}"]
+    for path, lines in add.new_lines.items():
+        if lines:
+            out.append(f"{proj.rel(path)}: {would}add {len(lines)} "
+                       f"row{'' if len(lines) == 1 else 's'} (file rewritten in canonical order)")
+            out += [f"  {line}" for line in lines]
+    if add.bib_key:
+        out.append(f"{proj.rel(proj.bib)}: {would}append entry '{add.bib_key}'")
+    out.append(f"{proj.rel(proj.data / CHANGELOG)}: {would}append")
+    out.append(f"  {add.changelog_line}")
+    return out
