@@ -376,3 +376,14 @@ def test_short_example_in_help_is_valid(root, tmp_path):
     result = run("add-poll", tmp_path / "short.yaml", "--root", root, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "example-2099-01" in result.output
+
+
+def test_acceptance_keeps_the_file_permissions(root, fixtures):
+    for name in ("polls.csv", "results.csv"):
+        (root / "data" / name).chmod(0o644)
+    (root / "references.bib").chmod(0o664)
+    result = run("add-poll", "good.yaml", "--root", root)
+    assert result.exit_code == 0, result.output
+    assert (root / "data/polls.csv").stat().st_mode & 0o777 == 0o644
+    assert (root / "data/results.csv").stat().st_mode & 0o777 == 0o644
+    assert (root / "references.bib").stat().st_mode & 0o777 == 0o664

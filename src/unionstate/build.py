@@ -193,7 +193,10 @@ def write_preview(nb, proj: Project) -> list[Path]:
 
 
 def render_quarto(proj: Project, say: Callable[[str], None] = print) -> list[Path]:
-    env = dict(os.environ, QUARTO_PYTHON=sys.executable)
+    # This environment's Python and its python3 kernel, not one registered for another Python.
+    jupyter_path = os.pathsep.join(p for p in (str(Path(sys.prefix) / "share" / "jupyter"),
+                                               os.environ.get("JUPYTER_PATH", "")) if p)
+    env = dict(os.environ, QUARTO_PYTHON=sys.executable, JUPYTER_PATH=jupyter_path)
     say("  rendering HTML, PDF and DOCX with Quarto")
     subprocess.run(["quarto", "render", str(proj.report.name)], cwd=proj.root, env=env, check=True)
     return [p for p in (proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx"))

@@ -137,12 +137,17 @@ class Report:
             self._drawn[label] = CHARTS[label](self.ds)
         return self._drawn[label]
 
-    def figure(self, label: str) -> Figure:
-        """Draw a figure (writing its files where the build asks) and return it for display."""
+    def figure(self, label: str):
+        """Draw a figure and return it for display. Where the build asks for files, write
+        them and show the PNG just written (one rendering less); otherwise return the Figure
+        so that Quarto renders it in the format it chooses."""
         fig, rows = self._draw(label)
-        if self.figures_dir is not None:
-            figures.save(fig, rows, label, self.figures_dir)
-        return fig
+        if self.figures_dir is None:
+            return fig
+        paths = figures.save(fig, rows, label, self.figures_dir)
+        from IPython.display import Image
+
+        return Image(data=paths[1].read_bytes(), format="png", width=int(fig.get_figwidth() * 96))
 
     def plotted(self, label: str) -> pd.DataFrame:
         """The exact rows a figure draws."""

@@ -73,6 +73,11 @@ def _stage(path: Path, text: str) -> Path:
     """Write `text` to a new temporary file next to `path`, flushed and fsynced."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); keep the mode the replaced file had, or the
+        # mode a new file gets under the user's umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()

@@ -87,7 +87,6 @@ RC = {
     "legend.fontsize": 8,
     "svg.hashsalt": "unionstate",  # fixed ids in SVG output: same data, same bytes
     "svg.fonttype": "path",
-    "figure.dpi": 100,
     "savefig.dpi": 200,
     "path.simplify": False,
 }
