@@ -1,0 +1,388 @@
+"""The nbval notebooks bite: shift any cited figure in data/results.csv and the notebook cell
+that checks it fails, naming it.
+
+For every figure a notebook in tests/notebooks/ checks (a `card(r, "<result_id>", …)` cell),
+the project is copied to a temporary folder (data/, references.bib, figures/) and that figure
+is shifted in data/results.csv: both bounds up one point. Figures tied by a derivation move
+together so that data/ stays valid and the notebook, not the validator, has to catch it:
+
+- a 'half of' row and its parent: the row up one point, the parent up two (and the reverse);
+- a 'fraction' ("one in six"), where a one-point shift is not 100/N: the next fraction down,
+  one in seven, with rows 'about the same as' it.
+
+The notebook then runs against the copy ($UNIONSTATE_ROOT) and must fail exactly the cells of
+the figures that moved, with the shifted result_id in the differing output lines.
+
+Speed: starting a kernel and importing pandas, matplotlib and pandera takes most of a notebook
+run, so the per-figure runs share one kernel per notebook (two notebooks run in parallel):
+before each run the kernel's namespace is reset and $UNIONSTATE_ROOT pointed at the copy,
+every cell is executed with nbclient and its outputs compared with the stored ones by nbval's
+own comparison (IPyNbCell.compare_outputs). One run goes through the real command,
+`pytest --nbval --nbval-current-env`, in a subprocess, and its failing cells must be the
+same as the in-process run's. Each notebook also runs once unshifted and must pass, and once
+with a figure file (figures/<label>.csv) shifted instead of data/.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
+from nbval.plugin import IPyNbCell, coalesce_streams, nocolors
+
+from unionstate.paths import project
+from unionstate.validate import check
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "tests" / "notebooks"
+CARD = re.compile(r'^card\(\s*r\s*,\s*"([a-z0-9]+(?:-[a-z0-9]+)*)"', re.MULTILINE)
+DERIVATION = re.compile(r"(half of|about the same as) (\S+)")
+# What nbval leaves out of the comparison (IPyNbFile.__init__, nbval 0.11, without --nbdime).
+SKIP_COMPARE = ("metadata", "traceback", "prompt_number", "output_type", "name",
+                "execution_count", "application/vnd.jupyter.widget-view+json",
+                "image/png", "image/jpeg")
+RESET = """get_ipython().run_line_magic("reset", "-f")
+import os as __os
+__os.environ["UNIONSTATE_ROOT"] = {root!r}
+__os.environ.pop("UNIONSTATE_FIGURES", None)
+del __os
+"""
+# The figure-file shift of each notebook: (figure file, result_id).
+FILE_SHIFTS = {
+    "belarus.ipynb": ("fig-mirror", "blr-nasb-2020-incorporation"),
+    "russia.ipynb": ("fig-status-quo", "rus-vciom-no-further"),
+}
+# The figure shifted again through `pytest --nbval` in a subprocess.
+SUBPROCESS_SHIFT = ("russia.ipynb", "rus-levada-economic")
+# The budget is a minute on a 2-core machine (measured: about 25 s idle-ish, 40 s while other
+# jobs load it); the guard allows twice that so that a busy CI runner does not fail it.
+TIME_LIMIT = 120.0
+
+
+# ---------------------------------------------------------------- notebooks and copies
+
+
+def card_cells(notebook: Path) -> dict[int, str]:
+    """Index of each code cell that checks a figure -> its result_id."""
+    nb = nbformat.read(notebook, as_version=4)
+    out = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            ids = CARD.findall(cell.source)
+            if len(ids) == 1:
+                out[index] = ids[0]
+    return out
+
+
+def checked() -> dict[str, str]:
+    """result_id -> the notebook (file name) whose card cell checks it."""
+    out = {}
+    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
+        for rid in card_cells(notebook).values():
+            out[rid] = notebook.name
+    return out
+
+
+def read_results(root: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with (root / "data" / "results.csv").open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames), list(reader)
+
+
+def write_csv(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def copy_project(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for folder in ("data", "figures"):
+        shutil.copytree(ROOT / folder, dest / folder)
+    shutil.copy2(ROOT / "references.bib", dest / "references.bib")
+    return dest
+
+
+def _num(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def _text(value: float | None) -> str:
+    return "" if value is None else f"{round(value, 2):g}"
+
+
+def shift(rows: list[dict[str, str]], rid: str) -> set[str]:
+    """Shift figure rid in rows (in place), moving what derives from it or what it derives
+    from so that data/ stays valid; return every result_id whose bounds changed."""
+    by_id = {r["result_id"]: r for r in rows}
+    before = {k: (r["share_low"], r["share_high"]) for k, r in by_id.items()}
+
+    def bounds(r):
+        return _num(r["share_low"]), _num(r["share_high"])
+
+    def set_bounds(r, lo, hi):
+        r["share_low"], r["share_high"] = _text(lo), _text(hi)
+
+    def base(r):
+        """The row r's bounds come from (following derivations) and the factor to it."""
+        factor = 1.0
+        while r["qualifier"] == "derived":
+            rule, parent = DERIVATION.fullmatch(r["derivation"]).groups()
+            factor *= 0.5 if rule == "half of" else 1.0
+            r = by_id[parent]
+        return r, factor
+
+    root, factor = base(by_id[rid])
+    lo, hi = bounds(root)
+    if root["qualifier"] == "fraction":
+        n = round(100 / lo) + 1  # one in N -> one in N+1
+        lo = hi = round(100 / n, 2)
+    else:
+        # One point on the target: the root moves by 1 / factor.
+        lo, hi = lo + 1 / factor, None if hi is None else hi + 1 / factor
+    set_bounds(root, lo, hi)
+    # Re-derive every derived row from its parent, parents first.
+    changed = True
+    while changed:
+        changed = False
+        for r in rows:
+            if r["qualifier"] != "derived":
+                continue
+            rule, parent = DERIVATION.fullmatch(r["derivation"]).groups()
+            f = 0.5 if rule == "half of" else 1.0
+            plo, phi = bounds(by_id[parent])
+            want = (_text(plo * f), _text(None if phi is None else phi * f))
+            if (r["share_low"], r["share_high"]) != want:
+                r["share_low"], r["share_high"] = want
+                changed = True
+    return {k for k, r in by_id.items() if (r["share_low"], r["share_high"]) != before[k]}
+
+
+def shift_figure_file(root: Path, label: str, rid: str) -> None:
+    path = root / "figures" / f"{label}.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        fields, rows = list(reader.fieldnames), list(reader)
+    for r in rows:
+        if r["result_id"] == rid:
+            r["share_low"] = _text(_num(r["share_low"]) + 1)
+            if r["share_high"]:
+                r["share_high"] = _text(_num(r["share_high"]) + 1)
+    write_csv(path, fields, rows)
+
+
+# ---------------------------------------------------------------- nbval's comparison
+
+
+class _Comparison:
+    """The parts of an nbval cell item that IPyNbCell.compare_outputs reads, so that the
+    in-process runs compare outputs with nbval's own code."""
+
+    compare_outputs = IPyNbCell.compare_outputs
+    format_output_compare = IPyNbCell.format_output_compare
+    sanitize = IPyNbCell.sanitize
+    colors = nocolors
+    config = None
+
+    def __init__(self):
+        self.parent = SimpleNamespace(skip_compare=SKIP_COMPARE, sanitize_patterns={})
+        # No pytest assertion rewriting here: nbval then shows both outputs in full.
+        self.ihook = SimpleNamespace(pytest_assertrepr_compare=lambda **_: [])
+        self.comparison_traceback: list[str] = []
+
+
+@dataclass
+class Run:
+    """One notebook run against one copy: failing cell index -> nbval's report of it."""
+
+    notebook: str
+    failures: dict[int, str] = field(default_factory=dict)
+
+
+class Runner:
+    """One kernel for one notebook, re-run against many copies of the project."""
+
+    def __init__(self, notebook: Path):
+        self.notebook = notebook
+        self.ref = nbformat.read(notebook, as_version=4)
+        km = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME,
+                           kernel_spec_manager=NbvalKernelspecManager())
+        self.client = NotebookClient(copy.deepcopy(self.ref), km=km, timeout=120,
+                                     allow_errors=True, kernel_name=CURRENT_ENV_KERNEL_NAME)
+
+    def _execute(self, cell, index: int):
+        cell = copy.deepcopy(cell)
+        cell.outputs = []
+        self.client.execute_cell(cell, index)
+        return cell
+
+    def run(self, root: Path) -> Run:
+        out = Run(self.notebook.name)
+        self._execute(nbformat.v4.new_code_cell(RESET.format(root=str(root))), 0)
+        for index, ref in enumerate(self.ref.cells):
+            if ref.cell_type != "code":
+                continue
+            test = self._execute(ref, index).outputs
+            errors = [o for o in test if o.output_type == "error"]
+            if errors:
+                out.failures[index] = (f"Cell execution caused an exception\n{ref.source}\n"
+                                       f"{errors[0].ename}: {errors[0].evalue}")
+                continue
+            if ref.get("execution_count") is None:
+                continue  # nbval does not compare the outputs of an unrun cell
+            comparison = _Comparison()
+            if not comparison.compare_outputs(coalesce_streams(copy.deepcopy(test)),
+                                              coalesce_streams(copy.deepcopy(ref.outputs))):
+                out.failures[index] = ("Cell outputs differ\n" + ref.source + "\n"
+                                       + "\n".join(comparison.comparison_traceback))
+        return out
+
+    def runs(self, roots: list[Path]) -> list[Run]:
+        with self.client.setup_kernel(cwd=str(NOTEBOOKS)):
+            return [self.run(root) for root in roots]
+
+
+# ---------------------------------------------------------------- the runs
+
+
+@dataclass
+class Case:
+    name: str
+    notebook: str
+    target: str
+    moved: set[str]
+    root: Path
+
+
+def _diff_lines(report: str, reference: str) -> list[str]:
+    """The lines of the newly computed output in nbval's report that the stored one lacks."""
+    _, _, computed = report.partition("disagrees with newly computed (test) output:")
+    stored = {line.strip() for line in reference.splitlines()}
+    return [line.strip() for line in computed.splitlines()
+            if line.strip() and line.strip() not in stored and not line.strip().startswith(">>>")]
+
+
+@pytest.fixture(scope="module")
+def meta(tmp_path_factory):
+    started = time.perf_counter()
+    base = tmp_path_factory.mktemp("nbval-meta")
+    cases: dict[str, list[Case]] = {}
+    for rid, notebook in sorted(checked().items()):
+        root = copy_project(base / f"shift-{rid}")
+        fields, rows = read_results(root)
+        moved = shift(rows, rid)
+        write_csv(root / "data" / "results.csv", fields, rows)
+        cases.setdefault(notebook, []).append(Case(f"shift {rid}", notebook, rid, moved, root))
+    for notebook, (label, rid) in FILE_SHIFTS.items():
+        root = copy_project(base / f"file-{label}-{rid}")
+        shift_figure_file(root, label, rid)
+        cases.setdefault(notebook, []).append(Case(f"file {label} {rid}", notebook, rid,
+                                                   {rid}, root))
+    for notebook in list(cases):
+        root = copy_project(base / f"unchanged-{notebook}")
+        cases[notebook].insert(0, Case(f"unchanged {notebook}", notebook, "", set(), root))
+
+    # The real command, in a subprocess started first so that it overlaps the kernels.
+    name, rid = SUBPROCESS_SHIFT
+    sub = next(c for c in cases[name] if c.name == f"shift {rid}")
+    nb_dir = base / "subprocess-notebook"
+    nb_dir.mkdir()
+    shutil.copy2(NOTEBOOKS / name, nb_dir / name)
+    (nb_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_FIGURES"}
+    env["UNIONSTATE_ROOT"] = str(sub.root)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p",
+         "no:cacheprovider", "-q", "-rf", name],
+        cwd=nb_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def run_notebook(notebook: str):
+        return notebook, Runner(NOTEBOOKS / notebook).runs([c.root for c in cases[notebook]])
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+            runs = dict(pool.map(run_notebook, sorted(cases)))
+        output, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    elapsed = time.perf_counter() - started
+    results = {c.name: (c, run) for nb in cases for c, run in zip(cases[nb], runs[nb], strict=True)}
+    return SimpleNamespace(results=results, subprocess=(sub, proc.returncode, output),
+                           elapsed=elapsed)
+
+
+def _expected_cells(case: Case) -> set[int]:
+    cells = card_cells(NOTEBOOKS / case.notebook)
+    return {i for i, rid in cells.items() if rid in case.moved}
+
+
+@pytest.mark.parametrize("rid", sorted(checked()))
+def test_shifted_figure_fails_its_cell(meta, rid):
+    case, run = meta.results[f"shift {rid}"]
+    assert check(project(case.root)) == [], "the shift must leave data/ valid"
+    assert rid in case.moved
+    assert run.failures, f"{case.notebook} passed with {rid} shifted in data/results.csv"
+    assert set(run.failures) == _expected_cells(case), (
+        f"with {rid} shifted, {case.notebook} should fail the cells of {sorted(case.moved)} "
+        f"and no others; failing: {sorted(run.failures)}")
+    ref = nbformat.read(NOTEBOOKS / case.notebook, as_version=4)
+    for index, report in run.failures.items():
+        moved_here = card_cells(NOTEBOOKS / case.notebook)[index]
+        stored = "".join(o.get("text", "") for o in ref.cells[index].outputs)
+        assert report.startswith("Cell outputs differ"), report
+        assert any(moved_here in line for line in _diff_lines(report, stored)), (
+            f"the differing output of the cell of {moved_here} does not name it:\n{report}")
+
+
+@pytest.mark.parametrize("notebook", sorted(FILE_SHIFTS))
+def test_shifted_figure_file_fails_its_cell(meta, notebook):
+    label, rid = FILE_SHIFTS[notebook]
+    case, run = meta.results[f"file {label} {rid}"]
+    assert set(run.failures) == _expected_cells(case), (
+        f"with {rid} shifted in figures/{label}.csv only its cell should fail: "
+        f"{sorted(run.failures)}")
+    report = next(iter(run.failures.values()))
+    assert rid in report and f"figures/{label}.csv" in report
+
+
+def test_unchanged_copies_pass(meta):
+    unchanged = {k: run for k, (c, run) in meta.results.items() if k.startswith("unchanged")}
+    assert unchanged and all(not run.failures for run in unchanged.values()), {
+        k: run.failures for k, run in unchanged.items()}
+
+
+def test_pytest_nbval_agrees(meta):
+    """The real `pytest --nbval --nbval-current-env` fails the same cells, naming the figure."""
+    case, code, output = meta.subprocess
+    assert code == 1, output
+    failed = {int(n) for n in re.findall(rf"FAILED {re.escape(case.notebook)}::Cell (\d+)", output)}
+    # nbval numbers the code cells from 0; the in-process runs index all cells.
+    nb = nbformat.read(NOTEBOOKS / case.notebook, as_version=4)
+    code_index = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    _, run = meta.results[f"shift {case.target}"]
+    assert {code_index[n] for n in failed} == set(run.failures), output
+    header = [line for line in output.splitlines()
+              if line.lstrip("+- ").startswith(case.target + " ")]
+    assert header, f"nbval's diff does not show the header line of {case.target}:\n{output}"
+
+
+def test_meta_time(meta):
+    assert meta.elapsed < TIME_LIMIT, f"the meta-test's runs took {meta.elapsed:.0f}s"
