@@ -127,7 +127,10 @@ def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
 
 MIRROR_GROUPS = {
     "One state: merger or incorporation": ["incorporation", "merger"],
-    "Two states, closer: union or political integration": ["closer_union", "political_integration"],
+    # political_integration is an umbrella that includes incorporation (Levada: half of those
+    # favouring it want Belarus as a Russian region); the panel title says so.
+    "Closer union of two states, or deeper political integration of any form":
+        ["closer_union", "political_integration"],
 }
 
 
@@ -142,7 +145,7 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
             ["country", "stance", "start", "result_id"], ignore_index=True)
         ys = list(range(len(rows)))
         for yy, row in zip(ys, rows.to_dict("records"), strict=True):
-            row["text"] = f"{row['text']}: {style.STANCE_LABELS[row['stance']].lower()}"
+            row["text"] = f"{row['text']}: {style.STANCE_LABELS[row['stance']]}"
             draw_share(ax, yy, pd.Series(row), style.COUNTRY_COLOURS[row["country"]])
         ax.set_yticks(ys, [f"{r.organisation}\n{r.when}" for r in rows.itertuples()],
                       fontsize=7.5)

@@ -105,7 +105,7 @@ class Report:
                 continue
             out[ind.indicator_id] = Md(
                 f"The latest reading of {ind.label[0].lower() + ind.label[1:]} among {public} "
-                f"is {row['text']} ({row['organisation']}, {row['when']}) "
+                f"is {row['text']} ({row['organisation']}, {self.when[row['result_id']]}) "
                 f"{cite(row['sources'].split(';'))}."
             )
         return out

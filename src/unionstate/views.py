@@ -47,13 +47,18 @@ def organisation(poll: pd.Series) -> str:
     """Who ran the poll, or who commissioned it where the source names no pollster."""
     if pd.notna(poll["pollster"]):
         return str(poll["pollster"])
-    return f"poll for {poll['commissioned_by']}"
+    return f"{poll['commissioned_by']} survey"
 
 
 def poll_when(ds: Dataset, poll_ids: list[str], short: bool = False) -> str:
+    """When the waves were fielded: 'August and December 2019', 'December 2019 and August 2020'."""
     polls = ds.polls.set_index("poll_id").loc[poll_ids]
-    return join_words([period_text(p.fieldwork_start, p.fieldwork_end, short)
-                       for p in polls.itertuples()])
+    texts = [period_text(p.fieldwork_start, p.fieldwork_end, short) for p in polls.itertuples()]
+    years = {t.rsplit(" ", 1)[-1] for t in texts}
+    if len(texts) > 1 and len(years) == 1 and all(len(t.split()) == 2 for t in texts):
+        # Single months of one year: name the year once.
+        return join_words([t.split()[0] for t in texts]) + f" {years.pop()}"
+    return join_words(texts)
 
 
 def when(ds: Dataset) -> dict[str, str]:
