@@ -28,15 +28,6 @@ del __text, __json
 """
 
 
-# What Quarto's Jupyter engine does before the first cell: inline figures in one format.
-KERNEL_SETUP = """
-%matplotlib inline
-from matplotlib_inline.backend_inline import set_matplotlib_formats as __formats
-__formats("png")
-del __formats
-"""
-
-
 class BuildError(Exception):
     """A cell failed: names the chapter and the cell."""
 
@@ -113,7 +104,6 @@ def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, 
     chapter, numbers = None, {}
     try:
         with client.setup_kernel(cwd=str(proj.root)):
-            _run_hidden(client, KERNEL_SETUP, 0)
             for index, cell in enumerate(nb.cells):
                 file = cell.metadata.get("unionstate", {}).get("file")
                 if file != chapter:
@@ -209,6 +199,13 @@ def _outputs_present(proj: Project, charts: list[str]) -> bool:
     return all(p.exists() for p in made)
 
 
+def _prewarm() -> None:
+    """Import the HTML exporter while the kernel works: the parent would otherwise sit idle."""
+    import threading
+
+    threading.Thread(target=lambda: __import__("nbconvert.exporters.html"), daemon=True).start()
+
+
 def build(proj: Project, say: Callable[[str], None] = print, force: bool = False) -> Outcome:
     """Run what depends on what changed since the last build; everything when forced."""
     outcome = Outcome()
@@ -219,6 +216,7 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
     charts = before.get("charts", [])
     if force or now["content"] != before.get("content") or not _outputs_present(proj, charts):
         say("Running report.qmd and its chapters in one kernel:")
+        _prewarm()
         nb, numbers, charts = execute(proj, say)
         outcome.written += sorted(proj.figures.glob("*.*"))
         outcome.written += write_preview(nb, proj)

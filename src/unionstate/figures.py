@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 # No creation dates, no software strings that change between runs on one environment.
 SVG_METADATA = {"Date": None, "Creator": None}
 PNG_METADATA = {"Software": None}
-PNG_DPI = 200
+PNG_DPI = 150
 
 
 def data_frame(rows: pd.DataFrame) -> pd.DataFrame:

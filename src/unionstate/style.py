@@ -87,7 +87,7 @@ RC = {
     "legend.fontsize": 8,
     "svg.hashsalt": "unionstate",  # fixed ids in SVG output: same data, same bytes
     "svg.fonttype": "path",
-    "savefig.dpi": 200,
+    "savefig.dpi": 150,
     "path.simplify": False,
 }
 
