@@ -219,7 +219,7 @@ def poll_link_problems(results: pd.DataFrame, polls: pd.DataFrame, rel: str) -> 
             out.append(Problem(rel, line_of(i), "poll_id",
                                f"'{p}' is not a poll_id in data/polls.csv; allowed: one of its "
                                "poll_ids, several joined by ';'"))
-        countries = {known[p] for p in ids if p in known}
+        countries = {known[p] for p in ids if p in known and pd.notna(known[p])}
         if len(countries) > 1:
             out.append(Problem(rel, line_of(i), "poll_id",
                                f"names polls of several countries ({', '.join(sorted(countries))}); "
@@ -275,9 +275,13 @@ def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
                 continue
             factor = 0.5 if m.group(1) == "half of" else 1.0
             plo = parse_number(_cell(parent, "share_low") or "")
-            phi = parse_number(_cell(parent, "share_high") or "")
+            phi_text = _cell(parent, "share_high")
+            phi = parse_number(phi_text or "")
             want = (None if plo is None else plo * factor, None if phi is None else phi * factor)
-            if (lo, hi) != want:
+            # Bounds that are not numbers are reported by the codebook rules, not here.
+            readable = (lo is not None and (hi is not None or not hi_text)
+                        and plo is not None and (phi is not None or not phi_text))
+            if readable and (lo, hi) != want:
                 fmt = "–".join(f"{x:g}" for x in want if x is not None)
                 problem("share_low", f"bounds {lo:g}–{hi if hi is None else format(hi, 'g')} do not "
                                      f"follow from '{derivation}'; allowed: {fmt}")
@@ -306,8 +310,11 @@ def sum_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
 
 
 def problems_in(frames: Mapping[str, pd.DataFrame | None], tables: Mapping[str, Table],
-                bib_keys: set[str], names: Mapping[str, str]) -> list[Problem]:
-    """Every problem in raw frames (None where unreadable); `names` gives each file's label."""
+                bib_keys: set[str] | None, names: Mapping[str, str]) -> list[Problem]:
+    """Every problem in raw frames (None where unreadable); `names` gives each file's label.
+
+    `bib_keys` is None where references.bib could not be read: sources are then not checked.
+    """
     out: list[Problem] = []
     for name, frame in frames.items():
         if frame is not None:
@@ -317,14 +324,16 @@ def problems_in(frames: Mapping[str, pd.DataFrame | None], tables: Mapping[str, 
     usable = {n: f for n, f in frames.items()
               if f is not None and set(tables[n].columns) <= set(f.columns)}
     for name, frame in usable.items():
-        out += source_problems(frame, names[name], bib_keys)
+        if bib_keys is not None:
+            out += source_problems(frame, names[name], bib_keys)
     if "polls" in usable:
         out += date_order_problems(usable["polls"], names["polls"], "fieldwork_start",
                                    "fieldwork_end")
     if "events" in usable:
         out += date_order_problems(usable["events"], names["events"], "date", "date_end")
     if "results" in usable:
-        out += poll_link_problems(usable["results"], usable.get("polls"), names["results"])
+        if "polls" in usable:
+            out += poll_link_problems(usable["results"], usable["polls"], names["results"])
         out += bounds_problems(usable["results"], names["results"])
         out += sum_problems(usable["results"], names["results"])
     return sorted(set(out))
@@ -341,13 +350,29 @@ def read_all(proj: Project) -> tuple[dict[str, pd.DataFrame | None], list[Proble
     return frames, problems
 
 
-def bib_keys_or_problem(path: Path, rel: str) -> tuple[set[str], list[Problem]]:
+BIB_ENTRY = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(][ \t]*([^,\s{}()]*)", re.M)
+BIB_NON_ENTRIES = {"comment", "string", "preamble"}
+
+
+def bib_keys_or_problem(path: Path, rel: str) -> tuple[set[str] | None, list[Problem]]:
+    """The keys of references.bib (None if it cannot be read) and its problems."""
     if not path.is_file():
-        return set(), [Problem(rel, message="file is missing")]
+        return None, [Problem(rel, message="file is missing")]
     try:
-        return bib.keys(path), []
+        text = path.read_text(encoding="utf-8")
+        keys = set(bib.parse(text))
     except Exception as exc:  # noqa: BLE001 - any parser failure is the user's file
-        return set(), [Problem(rel, message=f"cannot be parsed as BibTeX: {exc}")]
+        return None, [Problem(rel, message=f"cannot be parsed as BibTeX: {exc}")]
+    # The parser drops an entry it cannot read without raising: report each one it dropped.
+    problems = []
+    for m in BIB_ENTRY.finditer(text):
+        kind, key = m.group(1).lower(), m.group(2)
+        if kind not in BIB_NON_ENTRIES and key not in keys:
+            name = f"'{key}'" if key else "without a key"
+            problems.append(Problem(rel, text.count("\n", 0, m.start()) + 1, message=(
+                f"cannot be parsed as BibTeX: the @{kind} entry {name} could not be read; "
+                "allowed: @type{key, field = {value}, ...} with balanced braces")))
+    return keys, problems
 
 
 def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None,

@@ -1,0 +1,183 @@
+"""Shared fixtures: the repository root and throw-away copies of the project's data.
+
+Tests never write to the real data/ or references.bib. They copy both into pytest's tmp_path
+(`project_copy`) and break the copy, with the helpers below:
+
+    def test_something(project_copy, set_cell):
+        line = set_cell(project_copy, "results.csv", "blr-nasb-2020-independent", "stance", "x")
+        problems = check(project_copy)  # one of them is at that file line
+
+The helpers are fixtures that return plain functions, so any test module can use them without
+importing from conftest.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import pytest
+
+from unionstate.paths import Project
+from unionstate.paths import project as make_project
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SOURCES = Path("/work/shared/sources")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The root of this checkout (the folder holding data/ and references.bib)."""
+    assert (REPO_ROOT / "data" / "codebook.yaml").is_file(), REPO_ROOT
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def repo_project(repo_root: Path) -> Project:
+    """The real project, for read-only tests."""
+    return make_project(repo_root)
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def sources_dir() -> Path:
+    """The two source articles (outside the repository)."""
+    if not SOURCES.is_dir():
+        pytest.skip(f"source articles not available at {SOURCES}")
+    return SOURCES
+
+
+def copy_project(repo_root: Path, dest: Path) -> Project:
+    """Copy data/ and references.bib of the checkout at repo_root into dest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(repo_root / "data", dest / "data")
+    shutil.copy2(repo_root / "references.bib", dest / "references.bib")
+    return make_project(dest)
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path, repo_root: Path) -> Project:
+    """A Project for a fresh copy of the real data/ and references.bib under tmp_path."""
+    return copy_project(repo_root, tmp_path / "project")
+
+
+# ---------------------------------------------------------------- editing a copy
+
+
+def _data_path(proj: Project, name: str) -> Path:
+    path = proj.root / name if name == "references.bib" else proj.data / name
+    # Refuse to touch anything outside the copy (in particular the real repository).
+    assert REPO_ROOT not in path.resolve().parents, f"refusing to edit the real {path}"
+    return path
+
+
+def read_rows(proj: Project, name: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Header and (file line, row) pairs of data/<name>; the header is line 1."""
+    text = (proj.data / name).read_text(encoding="utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    rows = []
+    start = reader.line_num + 1
+    for cells in reader:
+        rows.append((start, dict(zip(header, cells, strict=False))))
+        start = reader.line_num + 1
+    return header, rows
+
+
+def write_rows(proj: Project, name: str, header: Sequence[str],
+               rows: Iterable[dict[str, str] | Sequence[str]]) -> None:
+    """Overwrite data/<name> with a header and rows (dicts keyed by column, or lists)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in header] if isinstance(row, dict) else row)
+    _data_path(proj, name).write_text(out.getvalue(), encoding="utf-8")
+
+
+def overwrite(proj: Project, name: str, content: str | bytes | Path) -> Path:
+    """Overwrite data/<name> (or references.bib) of a copy with text, bytes or a file's bytes."""
+    path = _data_path(proj, name)
+    if isinstance(content, Path):
+        content = content.read_bytes()
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
+
+
+def set_cell(proj: Project, name: str, key: str, column: str, value: str) -> int:
+    """Set one cell of data/<name>, in the row whose first column is `key`; return its file line.
+
+    Only that cell changes meaning: the file is rewritten with the csv module, so quoting
+    may differ but every other value stays the same.
+    """
+    header, rows = read_rows(proj, name)
+    assert column in header, f"{name} has no column {column!r}"
+    hits = [line for line, row in rows if row[header[0]] == key]
+    assert len(hits) == 1, f"{name}: expected one row with {header[0]} = {key!r}, found {hits}"
+    for _, row in rows:
+        if row[header[0]] == key:
+            row[column] = value
+    write_rows(proj, name, header, [row for _, row in rows])
+    # Line numbers are unchanged as long as no cell spans lines (none in data/ does).
+    _, after = read_rows(proj, name)
+    assert [line for line, _ in after] == [line for line, _ in rows]
+    return hits[0]
+
+
+def get_cell(proj: Project, name: str, key: str, column: str) -> str:
+    header, rows = read_rows(proj, name)
+    (row,) = [row for _, row in rows if row[header[0]] == key]
+    return row[column]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under root, keyed by relative path."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(name="set_cell")
+def set_cell_fixture() -> Callable[[Project, str, str, str, str], int]:
+    """set_cell(project, "results.csv", row_key, column, value) -> file line of that row."""
+    return set_cell
+
+
+@pytest.fixture(name="get_cell")
+def get_cell_fixture() -> Callable[[Project, str, str, str], str]:
+    """get_cell(project, "results.csv", row_key, column) -> the cell's text."""
+    return get_cell
+
+
+@pytest.fixture(name="read_rows")
+def read_rows_fixture():
+    """read_rows(project, "polls.csv") -> (header, [(file line, row dict), ...])."""
+    return read_rows
+
+
+@pytest.fixture(name="write_rows")
+def write_rows_fixture():
+    """write_rows(project, "polls.csv", header, rows): overwrite one CSV of a copy."""
+    return write_rows
+
+
+@pytest.fixture(name="overwrite")
+def overwrite_fixture():
+    """overwrite(project, "results.csv" | "references.bib", text | bytes | Path)."""
+    return overwrite
+
+
+@pytest.fixture(name="tree_digest")
+def tree_digest_fixture():
+    """tree_digest(folder) -> {relative path: sha256} of every file under it."""
+    return tree_digest
