@@ -281,29 +281,22 @@ def test_other_tables_cite_existing_paragraphs(repo_root, paragraphs):
 # contain exactly one of them, case aside, so that relabelling "ZOiS (Berlin)" as "ZOiS
 # Institute" does not matter but a figure moved to another pollster does.
 HAND_COUNT = {
-    # para. 8: "a poll by the Belarusian Academy of Sciences (in June 2020)[77], 62% ... two
-    # independent states, 25% ... alliance between two equal nations ..., and only 7%
-    # support incorporation into Russia"
+    # para. 8, note 77: Academy of Sciences, June 2020: 62% (two independent states),
+    # 25% (union of equals with supranational bodies), 7% (incorporation)
     "Academy of Sciences": 3,
-    # para. 8: "Polls by the independent centre "Belarusian Analytical Workshop" in
-    # August[78] and December 2019[79] showed that a total of 16% ... either joining Russia
-    # or uniting into a single new state, while 75-76% wish to keep integration at the
-    # current stage"
+    # para. 8, notes 78-79: Analytical Workshop, Aug and Dec 2019: 16% (join Russia or one
+    # new state, a combined total), 75-76% (keep the current stage)
     "Belarusian Analytical Workshop": 2,
-    # para. 9: "the poll commissioned by the ZOiS Institute[80] (in Berlin) in March 2021
-    # showed that 7% ... unite with Russia in one state. Another 11% would like to see a
-    # closer union"; "the overwhelming majority" is given no figure
+    # para. 9, note 80: ZOiS, March 2021: 7% (one state), 11% (closer union); the majority
+    # for free-trade options has no figure
     "ZOiS": 2,
-    # para. 10: "the polls held by the Levada Center[81] ... only 23-24% ... intensified
-    # political integration. Only half of them ... a Russian region ... (about 30% ...),
-    # or ... economic cooperation (more than 40% of respondents)"
+    # para. 10, note 81: Levada, Dec 2019 and Aug 2020: 23-24% (political integration),
+    # "half of them" (a Russian region), about 30% (current level), more than 40% (economy)
     "Levada": 4,
-    # para. 11: "VCIOM ... April 2019[82] and September 2020[83], only one in six ...
-    # Belarus becoming part of Russia. Around the same number ... an equality-based union.
-    # Some 43-48% ... no need for further unification"
+    # para. 11, notes 82-83: VCIOM, Apr 2019 and Sep 2020: one in six (part of Russia),
+    # about as many (union of equals), some 43-48% (no further unification)
     "VCIOM": 3,
-    # para. 11: "Russian sociologists, who conducted in-depth research through focus
-    # groups[84] in 2018" -- a finding, no figure
+    # para. 11, note 84: focus groups of 2018: a qualitative finding, no figure
     "Russian sociologists": 0,
 }
 
