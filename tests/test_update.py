@@ -1,0 +1,114 @@
+"""When a poll arrives: one command adds it, the report follows, and the change is visible.
+
+Works on a temporary copy of the project under git, with a clearly synthetic poll from
+tests/fixtures/update/ (never added to data/)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from unionstate.build import build
+from unionstate.cli import main
+from unionstate.paths import Project
+
+REPO = Path(__file__).resolve().parents[1]
+POLL = REPO / "tests" / "fixtures" / "update" / "synthetic-2099.yaml"
+PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml"]
+NEW_IDS = {"blr-synthetic-2099-independent", "blr-synthetic-2099-one-state"}
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                   cwd=root, check=True, capture_output=True)
+
+
+def ids_in(path: Path) -> set[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row.get("result_id") for row in csv.DictReader(handle)}
+
+
+@pytest.fixture(scope="module")
+def updated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("update")
+    for part in PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, root / part)
+        elif src.exists():
+            shutil.copy2(src, root / part)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "before")
+    proj = Project(root)
+    first = build(proj, say=lambda _m: None)
+    again = build(proj, say=lambda _m: None)
+    before = json.loads((proj.build / "state.json").read_text(encoding="utf-8"))["numbers"]
+    added = CliRunner().invoke(main, ["add-poll", str(POLL), "--root", str(root)])
+    diff = CliRunner().invoke(main, ["diff", "--root", str(root)])
+    after_build = build(proj, say=lambda _m: None)
+    after = json.loads((proj.build / "state.json").read_text(encoding="utf-8"))["numbers"]
+    return {"proj": proj, "first": first, "again": again, "added": added, "diff": diff,
+            "after_build": after_build, "before": before, "after": after}
+
+
+def test_a_build_with_nothing_changed_skips_the_work(updated):
+    assert updated["first"].written and not updated["first"].skipped
+    assert updated["again"].written == []
+    assert any("no input changed" in s for s in updated["again"].skipped)
+
+
+def test_add_poll_accepts_the_synthetic_poll(updated):
+    assert updated["added"].exit_code == 0, updated["added"].output
+
+
+def test_new_poll_shows_up_in_every_chart_it_belongs_to(updated):
+    figures = updated["proj"].figures
+    assert ids_in(figures / "fig-blr-opinion.csv") >= NEW_IDS
+    assert "blr-synthetic-2099-independent" in ids_in(figures / "fig-status-quo.csv")
+    assert "blr-synthetic-2099-one-state" in ids_in(figures / "fig-mirror.csv")
+    assert not NEW_IDS & ids_in(figures / "fig-rus-opinion.csv")
+    calendar = (figures / "fig-poll-calendar.csv").read_text(encoding="utf-8")
+    assert "synthetic-2099-01" in calendar
+
+
+def test_new_poll_shows_up_in_the_inventory_and_the_latest_readings(updated):
+    nb = nbformat.read(updated["proj"].build / "report.ipynb", as_version=4)
+    outputs = "\n".join(o.get("data", {}).get("text/markdown", "")
+                        for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "synthetic-2099-01" in outputs  # the poll inventory table
+    assert "Synthetic Test Polling (fictional)" in prose  # a latest-reading sentence
+    assert "55%" in updated["after"]["latest reading blr-status-quo"]
+
+
+def test_figures_the_articles_cite_stay_as_they_are(updated):
+    before, after = updated["before"], updated["after"]
+    cited = [k for k in before if k.startswith("text ")]
+    assert cited and all(after[k] == before[k] for k in cited)
+
+
+def test_diff_lists_what_moved(updated):
+    out = updated["diff"].output
+    assert updated["diff"].exit_code == 0, out
+    assert "text blr-synthetic-2099-independent" in out and "(absent) -> 55%" in out
+    assert "latest reading blr-status-quo" in out
+    assert "text blr-nasb-2020-independent" not in out  # unchanged numbers are not listed
+
+
+def test_the_build_after_a_data_change_prints_the_changes(updated):
+    changes = updated["after_build"].changes
+    assert "blr-synthetic-2099-one-state" in changes and "9%" in changes
+
+
+def test_diff_names_a_bad_revision(tmp_path):
+    result = CliRunner().invoke(main, ["diff", "no-such-rev", "--root", str(REPO)])
+    assert result.exit_code == 2
+    assert "no-such-rev" in result.output
