@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import FIGURES_ENV, Project
+from .paths import PREVIEW_ENV, Project
 
 QUARTO_HINT = ("The publication formats (HTML, PDF, DOCX) need Quarto: install it from "
                "https://quarto.org/docs/get-started/ or run `uv sync --extra render`, then "
@@ -93,8 +93,12 @@ def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, 
 
     from . import qmd
     nb = qmd.to_notebook(proj.report, proj.root)
-    env_before = os.environ.get(FIGURES_ENV)
-    os.environ[FIGURES_ENV] = str(proj.figures)
+    # The figure files are drawn in a second process while the kernel runs the chapters.
+    writer = subprocess.Popen([sys.executable, "-m", "unionstate.write_figures", str(proj.root),
+                               str(proj.figures)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    env_before = os.environ.get(PREVIEW_ENV)
+    os.environ[PREVIEW_ENV] = "png"
     # IPC sockets: the kernel talks over local files, not TCP ports.
     km = KernelManager(kernel_name="python3", transport="ipc",
                        connection_file=str(proj.build / "kernel.json"))
@@ -119,17 +123,22 @@ def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, 
                 else:
                     _resolve_inline(client, cell, index)
             numbers = json.loads(_run_hidden(client, NUMBERS_CODE, 0).strip().splitlines()[-1])
-            charts = json.loads(_run_hidden(
-                client, "print(__import__('json').dumps(sorted(r._drawn)))", 0).strip())
+        out, err = writer.communicate()
+        if writer.returncode != 0:
+            raise BuildError(f"writing figures/ failed:\n{err.strip().splitlines()[-1]}")
+        charts = json.loads(out.strip().splitlines()[-1])
     finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
         if km.has_kernel:  # nbclient leaves a kernel manager it was given running
             km.shutdown_kernel(now=True)
         for socket in proj.build.glob("kernel-ipc-*"):
             socket.unlink(missing_ok=True)
         if env_before is None:
-            os.environ.pop(FIGURES_ENV, None)
+            os.environ.pop(PREVIEW_ENV, None)
         else:
-            os.environ[FIGURES_ENV] = env_before
+            os.environ[PREVIEW_ENV] = env_before
     return nb, numbers, charts
 
 

@@ -24,6 +24,15 @@ def data_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
+    """A PNG of the figure for on-screen reading (the preview), same bytes for same data."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata=PNG_METADATA)
+    return buffer.getvalue()
+
+
 def save(fig: Figure, rows: pd.DataFrame, label: str, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{label}.{ext}" for ext in ("svg", "png", "csv")]

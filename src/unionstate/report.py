@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from . import charts, figures, tables
 from .data import Dataset, load
-from .paths import FIGURES_ENV, Project, project
+from .paths import FIGURES_ENV, PREVIEW_ENV, Project, project
 from .style import COUNTRY_LABELS
 from .text import Md
 from .views import cite, latest, results_view, when
@@ -138,16 +138,19 @@ class Report:
         return self._drawn[label]
 
     def figure(self, label: str):
-        """Draw a figure and return it for display. Where the build asks for files, write
-        them and show the PNG just written (one rendering less); otherwise return the Figure
-        so that Quarto renders it in the format it chooses."""
+        """Draw a figure and return it for display: the Figure itself under Quarto, which
+        renders it in the format it chooses; a PNG in the build's preview; and where files
+        are asked for, the PNG just written to figures_dir."""
         fig, rows = self._draw(label)
-        if self.figures_dir is None:
+        if self.figures_dir is None and not os.environ.get(PREVIEW_ENV):
             return fig
-        paths = figures.save(fig, rows, label, self.figures_dir)
         from IPython.display import Image
 
-        return Image(data=paths[1].read_bytes(), format="png", width=int(fig.get_figwidth() * 96))
+        if self.figures_dir is not None:
+            png = figures.save(fig, rows, label, self.figures_dir)[1].read_bytes()
+        else:
+            png = figures.png_bytes(fig)
+        return Image(data=png, format="png", width=int(fig.get_figwidth() * 96))
 
     def plotted(self, label: str) -> pd.DataFrame:
         """The exact rows a figure draws."""

@@ -1,0 +1,26 @@
+"""Write every chart of the report to figures/<label>.svg, .png and .csv.
+
+The build runs this in a process of its own (`python -m unionstate.write_figures ROOT OUT`)
+while the Jupyter kernel runs the chapters, so that the two cores of a small machine share
+the work. Prints the labels written, as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .report import CHARTS, Report
+
+
+def write_all(root: Path, out: Path) -> list[str]:
+    report = Report.load(root)
+    report.figures_dir = out
+    for label in CHARTS:
+        report.figure(label)
+    return sorted(CHARTS)
+
+
+if __name__ == "__main__":
+    print(json.dumps(write_all(Path(sys.argv[1]), Path(sys.argv[2]))))
