@@ -163,6 +163,7 @@ def test_preview_holds_every_chapter_heading_and_figure(built):
         assert f'id="{fig}"' in html, f"preview lacks {fig}"
     assert html.count("data:image/png;base64") >= len(figures)
     assert "{python}" not in html
+    assert "[@" not in html, "a citation left unrendered in the preview"
 
 
 def test_a_failing_cell_is_named_by_chapter_and_line(tmp_path):

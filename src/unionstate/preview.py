@@ -75,6 +75,12 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
 
     caption_of = None  # a div opened in one cell has its caption after the code cell it wraps
     for cell in nb.cells:
+        if cell.cell_type == "code":  # tables are Markdown outputs that cite too
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                if "text/markdown" in data:
+                    data["text/markdown"] = CITATION.sub(cite, data["text/markdown"])
+            continue
         if cell.cell_type != "markdown":
             continue
         out = []
