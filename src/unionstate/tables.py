@@ -116,11 +116,14 @@ def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
             drawn.append(("filled" if mark["filled"] else "hollow") + " marker")
         if mark["line"]:
             drawn.append(f"{mark['line']} interval")
+        if q == "derived":
+            drawn.append("a hollow diamond where it copies a single figure")
         rows.append({
             "Qualifier": q,
             "Meaning and storage": meaning,
             "Example in this report": "none yet" if example.empty else example.iloc[0]["text"],
-            "Drawn as": f"{' with '.join(drawn)} ({marker_note(q)})",
+            "Drawn as": f"{' with '.join(drawn[:2]) if q != 'derived' else ', or '.join(drawn)}"
+                        f" ({marker_note(q)})",
         })
     return pd.DataFrame(rows)
 
