@@ -244,14 +244,15 @@ def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
         if lo is not None and hi is not None and lo > hi:
             problem("share_high", f"{hi:g} is below share_low {lo:g}; allowed: share_low ≤ share_high")
         if q in OPEN_QUALIFIERS and hi_text:
-            problem("share_high", f"is '{hi_text}' for a '{q}' figure; allowed: empty (no upper bound)")
+            problem("share_high", f"is '{hi_text}' for a figure qualified '{q}'; "
+                                  "allowed: empty (no upper bound)")
         if q not in OPEN_QUALIFIERS and q and not hi_text:
             problem("share_high", f"is empty; allowed empty only for qualifier more_than, not '{q}'")
         if q in POINT_QUALIFIERS and lo is not None and hi is not None and lo != hi:
-            problem("share_high", f"{hi:g} differs from share_low {lo:g}; a '{q}' figure has "
+            problem("share_high", f"{hi:g} differs from share_low {lo:g}; a figure qualified '{q}' has "
                                   "share_low = share_high")
         if q in RANGE_QUALIFIERS and lo is not None and hi is not None and lo == hi:
-            problem("share_high", f"equals share_low ({lo:g}) for a '{q}' figure; "
+            problem("share_high", f"equals share_low ({lo:g}) for a figure qualified '{q}'; "
                                   "allowed: share_low < share_high, or qualifier exact")
         if q == "fraction" and lo:
             n = round(100 / lo)
