@@ -25,6 +25,7 @@ CITE = re.compile(r"(?<![\w.@])-?@([A-Za-z][\w:.-]*\w)")
 
 
 def copy_project(dest: Path) -> Project:
+    """A copy of everything the report is built from (not .git, not outputs)."""
     for part in PROJECT_PARTS:
         src = REPO / part
         if src.is_dir():
@@ -96,27 +97,26 @@ def _citations(text: str) -> set[str]:
     return {k for k in CITE.findall(text) if not k.startswith(("fig-", "tbl-", "sec-"))}
 
 
-def test_every_citation_exists_in_references_bib(notebook):
-    keys = bib.keys(REPO / "references.bib")
-    cited = set()
+@pytest.fixture(scope="session")
+def cited(notebook) -> set[str]:
+    """Every key the executed report cites, in prose and in Markdown outputs (tables)."""
+    keys = set()
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            cited |= _citations(cell.source)
+            keys |= _citations(cell.source)
         for out in cell.get("outputs", []):
-            cited |= _citations(out.get("data", {}).get("text/markdown", ""))
+            keys |= _citations(out.get("data", {}).get("text/markdown", ""))
+    return keys
+
+
+def test_every_citation_exists_in_references_bib(cited):
     assert cited, "the report cites nothing"
-    assert sorted(cited - keys) == []
+    assert sorted(cited - bib.keys(REPO / "references.bib")) == []
 
 
-def test_every_bib_entry_is_cited_somewhere(notebook):
-    keys = bib.keys(REPO / "references.bib")
-    cited = set()
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            cited |= _citations(cell.source)
-        for out in cell.get("outputs", []):
-            cited |= _citations(out.get("data", {}).get("text/markdown", ""))
-    assert sorted(keys - cited) == [], "bibliography entries the report never cites"
+def test_every_bib_entry_is_cited_somewhere(cited):
+    missing = sorted(bib.keys(REPO / "references.bib") - cited)
+    assert missing == [], "bibliography entries the report never cites"
 
 
 def test_committed_figures_match_what_the_data_produces(tmp_path):

@@ -7,21 +7,19 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 from click.testing import CliRunner
+from test_build import copy_project  # tests/ is on sys.path (pytest rootdir import mode)
 
 from unionstate.build import build
 from unionstate.cli import main
-from unionstate.paths import Project
 
 REPO = Path(__file__).resolve().parents[1]
 POLL = REPO / "tests" / "fixtures" / "update" / "synthetic-2099.yaml"
-PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml"]
 NEW_IDS = {"blr-synthetic-2099-independent", "blr-synthetic-2099-one-state"}
 
 
@@ -37,17 +35,11 @@ def ids_in(path: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def updated(tmp_path_factory):
-    root = tmp_path_factory.mktemp("update")
-    for part in PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, root / part)
-        elif src.exists():
-            shutil.copy2(src, root / part)
+    proj = copy_project(tmp_path_factory.mktemp("update"))
+    root = proj.root
     git(root, "init", "-q")
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "before")
-    proj = Project(root)
     first = build(proj, say=lambda _m: None)
     again = build(proj, say=lambda _m: None)
     before = json.loads((proj.build / "state.json").read_text(encoding="utf-8"))["numbers"]
