@@ -199,3 +199,21 @@ def test_a_missing_include_is_named(tmp_path):
     (tmp_path / "report.qmd").write_text("{{< include chapters/nope.qmd >}}\n", encoding="utf-8")
     with pytest.raises(qmd.QmdError, match="chapters/nope.qmd"):
         qmd.to_notebook(tmp_path / "report.qmd", tmp_path)
+
+
+def test_preview_shows_the_writers_png_or_draws_its_own_when_the_writer_failed(tmp_path, monkeypatch):
+    from unionstate.paths import PREVIEW_ENV
+
+    proj = copy_project(tmp_path / "p")
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    monkeypatch.setenv(PREVIEW_ENV, str(ready))
+    (proj.figures / "fig-mirror.png").write_bytes(
+        (REPO / "figures" / "fig-timeline.png").read_bytes())  # a PNG we can recognise
+    (ready / "fig-mirror").touch()
+    shown = Report.load(proj.root).figure("fig-mirror")
+    assert shown.data == (REPO / "figures" / "fig-timeline.png").read_bytes()
+    (ready / "fig-mirror").unlink()
+    (ready / "ERROR").write_text("boom", encoding="utf-8")
+    drawn = Report.load(proj.root).figure("fig-mirror")
+    assert drawn.data.startswith(b"\x89PNG") and drawn.data != shown.data

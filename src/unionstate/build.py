@@ -94,11 +94,15 @@ def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, 
     from . import qmd
     nb = qmd.to_notebook(proj.report, proj.root)
     # The figure files are drawn in a second process while the kernel runs the chapters.
+    # The kernel shows each PNG once the writer marks it ready, rather than drawing it again.
+    ready = proj.build / "figures-ready"
+    shutil.rmtree(ready, ignore_errors=True)
+    ready.mkdir(parents=True)
     writer = subprocess.Popen([sys.executable, "-m", "unionstate.write_figures", str(proj.root),
-                               str(proj.figures)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+                               str(proj.figures), str(ready)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
     env_before = os.environ.get(PREVIEW_ENV)
-    os.environ[PREVIEW_ENV] = "png"
+    os.environ[PREVIEW_ENV] = str(ready)
     # IPC sockets: the kernel talks over local files, not TCP ports.
     km = KernelManager(kernel_name="python3", transport="ipc",
                        connection_file=str(proj.build / "kernel.json"))
@@ -135,6 +139,7 @@ def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, 
             km.shutdown_kernel(now=True)
         for socket in proj.build.glob("kernel-ipc-*"):
             socket.unlink(missing_ok=True)
+        shutil.rmtree(ready, ignore_errors=True)
         if env_before is None:
             os.environ.pop(PREVIEW_ENV, None)
         else:

@@ -24,7 +24,29 @@ def data_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
+def screen_width(png: bytes) -> int:
+    """Display width in CSS pixels of a PNG saved at PNG_DPI (its width is in its header)."""
+    pixels = int.from_bytes(png[16:20], "big")
+    return round(pixels / PNG_DPI * 96)
+
+
+def wait_for_png(path: Path, marker: Path, timeout: float = 120.0) -> bytes | None:
+    """The PNG at `path` once `marker` says it is written; None if the writer failed
+    (an ERROR file beside the marker) or took longer than `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    error = marker.parent / "ERROR"
+    while time.monotonic() < deadline:
+        if marker.exists():
+            return path.read_bytes()
+        if error.exists():
+            return None
+        time.sleep(0.02)
+    return None
+
+
+def png_bytes(fig: Figure, dpi: int = PNG_DPI) -> bytes:
     """A PNG of the figure for on-screen reading (the preview), same bytes for same data."""
     import io
 

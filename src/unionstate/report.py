@@ -139,18 +139,24 @@ class Report:
 
     def figure(self, label: str):
         """Draw a figure and return it for display: the Figure itself under Quarto, which
-        renders it in the format it chooses; a PNG in the build's preview; and where files
-        are asked for, the PNG just written to figures_dir."""
-        fig, rows = self._draw(label)
-        if self.figures_dir is None and not os.environ.get(PREVIEW_ENV):
-            return fig
+        renders it in the format it chooses; in the build's preview, the PNG the build's
+        figure writer has just written (or one rendered here if the writer failed); and
+        where files are asked for, the PNG just written to figures_dir."""
         from IPython.display import Image
 
+        ready = os.environ.get(PREVIEW_ENV)
+        if self.figures_dir is None and ready:
+            png = figures.wait_for_png(self.proj.figures / f"{label}.png", Path(ready) / label)
+            if png is not None:
+                return Image(data=png, format="png", width=figures.screen_width(png))
+        fig, rows = self._draw(label)
+        if self.figures_dir is None and not ready:
+            return fig
         if self.figures_dir is not None:
             png = figures.save(fig, rows, label, self.figures_dir)[1].read_bytes()
         else:
             png = figures.png_bytes(fig)
-        return Image(data=png, format="png", width=int(fig.get_figwidth() * 96))
+        return Image(data=png, format="png", width=figures.screen_width(png))
 
     def plotted(self, label: str) -> pd.DataFrame:
         """The exact rows a figure draws."""

@@ -14,13 +14,23 @@ from pathlib import Path
 from .report import CHARTS, Report
 
 
-def write_all(root: Path, out: Path) -> list[str]:
-    report = Report.load(root)
-    report.figures_dir = out
-    for label in CHARTS:
-        report.figure(label)
+def write_all(root: Path, out: Path, ready: Path | None = None) -> list[str]:
+    """Write every chart; after each, leave a marker in `ready` (the kernel shows that PNG
+    instead of rendering the chart a second time). On failure, leave ready/ERROR."""
+    try:
+        report = Report.load(root)
+        report.figures_dir = out
+        for label in CHARTS:
+            report.figure(label)
+            if ready is not None:
+                (ready / label).touch()
+    except BaseException as exc:
+        if ready is not None:
+            (ready / "ERROR").write_text(repr(exc), encoding="utf-8")
+        raise
     return sorted(CHARTS)
 
 
 if __name__ == "__main__":
-    print(json.dumps(write_all(Path(sys.argv[1]), Path(sys.argv[2]))))
+    ready = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    print(json.dumps(write_all(Path(sys.argv[1]), Path(sys.argv[2]), ready)))
