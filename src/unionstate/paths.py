@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_ENV = "UNIONSTATE_ROOT"
-# Where the build asks the report to write figures/<label>.svg, .png and .csv.
-FIGURES_ENV = "UNIONSTATE_FIGURES"
 # Set by the build: show figures as PNG rendered in memory (no Quarto to choose a format).
 PREVIEW_ENV = "UNIONSTATE_PREVIEW"
 

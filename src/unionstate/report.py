@@ -1,8 +1,8 @@
 """What the report's cells call: one object holding the data, its numbers as text, the
 figures and the tables. Chapters use `r = Report.load()` and one-line calls on it.
 
-Where the environment variable UNIONSTATE_FIGURES names a folder (the build sets it),
-every figure drawn is also written there as <label>.svg, .png and .csv.
+Where `figures_dir` is set (unionstate.write_figures does so), every figure drawn is also
+written there as <label>.svg, .png and .csv.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from . import charts, figures, tables
 from .data import Dataset, load
-from .paths import FIGURES_ENV, PREVIEW_ENV, Project, project
+from .paths import PREVIEW_ENV, Project, project
 from .style import COUNTRY_LABELS
 from .text import Md
 from .views import cite, latest, results_view, when
@@ -73,8 +73,7 @@ class Report:
     @classmethod
     def load(cls, root: str | Path | None = None) -> Report:
         proj = project(root)
-        out = os.environ.get(FIGURES_ENV)
-        return cls(load(proj), proj, Path(out) if out else None)
+        return cls(load(proj), proj)
 
     # ------------------------------------------------------------ numbers as text
 

@@ -11,7 +11,7 @@ import pandas as pd
 from .codebook import load as load_codebook
 from .data import Dataset
 from .paths import Project
-from .style import COUNTRY_NAMES, QUALIFIER_MARKS, STANCE_LABELS
+from .style import COUNTRY_NAMES, QUALIFIER_MARKS
 from .text import Md, marker_note
 from .views import cite, latest, organisation, period_text, results_view
 
@@ -33,13 +33,18 @@ def _cite_at(key: str, locator: str) -> str:
     return f"[@{key}, {locator}]"
 
 
+def _source_column(frame: pd.DataFrame) -> list[str]:
+    """Each row's source and locator as a Pandoc citation."""
+    return [_cite_at(s, loc) for s, loc in zip(frame["source"], frame["locator"], strict=True)]
+
+
 def goals(ds: Dataset) -> pd.DataFrame:
     g = ds.goals
     return pd.DataFrame({
         "Aspect": g["aspect"],
         "What Minsk wants": g["minsk"],
         "What Moscow wants": g["moscow"],
-        "Source": [_cite_at(s, loc) for s, loc in zip(g["source"], g["locator"], strict=True)],
+        "Source": _source_column(g),
     })
 
 
@@ -50,7 +55,7 @@ def elites(ds: Dataset) -> pd.DataFrame:
         "Group": e["group"],
         "Interests": e["interests"],
         "Bearing on integration": e["view_of_integration"],
-        "Source": [_cite_at(s, loc) for s, loc in zip(e["source"], e["locator"], strict=True)],
+        "Source": _source_column(e),
     })
 
 
@@ -138,7 +143,3 @@ def reproducibility(proj: Project) -> pd.DataFrame:
     for name in PACKAGES:
         rows.append({"Item": name, "Version or SHA-256": metadata.version(name)})
     return pd.DataFrame(rows)
-
-
-def stance_legend() -> pd.DataFrame:
-    return pd.DataFrame({"Stance code": list(STANCE_LABELS), "Shown as": list(STANCE_LABELS.values())})

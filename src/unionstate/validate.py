@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from .codebook import load as load_codebook
 from .paths import Project
 from .problems import DataError, Problem
 
-__all__ = ["DataError", "Problem", "check", "format_problems"]
+__all__ = ["DataError", "Problem", "check"]
 
 ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 DERIVATION = re.compile(r"(half of|about the same as) (\S+)")
@@ -388,7 +388,3 @@ def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None
         problems += found
     names = {n: proj.rel(proj.data / t.file) for n, t in tables.items()}
     return sorted(set(problems) | set(problems_in(frames, tables, bib_keys, names)))
-
-
-def format_problems(problems: Iterable[Problem]) -> str:
-    return "\n".join(str(p) for p in problems)
