@@ -208,7 +208,7 @@ def polls(ds: Dataset) -> pd.DataFrame:
         "Population": p["population"],
         "Mode": p["mode"].astype(str),
         "Sample": p["sample_size"].map(lambda n: "not given" if pd.isna(n) else f"{n:,}"),
-        "Mode; sample": [f"{m}; {'sample not given' if pd.isna(n) else f'{n:,}'}"
+        "Mode; sample": [f"{m}; {'not given' if pd.isna(n) else f'{n:,}'}"
                          for m, n in zip(p["mode"].astype(str), p["sample_size"], strict=True)],
         "Figures": p["poll_id"].map(lambda i: int(counts.get(i, 0))),
         "Source": [cited_in(s, loc, read) for s, loc in zip(p["source"], p["locator"],
