@@ -133,3 +133,29 @@ def test_changes_still_read_the_poll_ids(report):
     frame = tables.polls(report.ds)
     assert {"Poll", "Figures"} <= set(frame.columns)
     assert "Poll" not in parse(report.table("tbl-polls"))[0]
+
+
+def test_caption_sources_mark_second_hand_works(report):
+    ds = report.ds
+    assert tables.sources(ds, {"shraibman", "nasb2020", "sasse2021"}) == \
+        "[@shraibman; @nasb2020; @sasse2021; cited in @shraibman]"
+    assert tables.sources(ds, {"melyantsou2021"}) == "[@melyantsou2021]"
+    assert tables.sources(ds, set()) == ""
+    # a key no poll names (so no citing work is known) is cited plainly
+    assert tables.sources(ds, {"shraibman", "zz-unknown"}) == "[@shraibman; @zz-unknown]"
+
+
+def test_reference_list_says_cited_in(repo_root, report):
+    """Every work the report has not read says, in the field Chicago author-date prints
+    (`type`, Pandoc's `genre`), where Shraibman cites it: the locator of polls.csv."""
+    bib = entries(repo_root / "references.bib")
+    read = tables.read_sources(report.ds)
+    assert read == {"shraibman", "melyantsou2021"}
+    polls = report.ds.polls
+    for key, e in bib.items():
+        if key in read:
+            assert "type" not in e, key
+            continue
+        locs = {str(x).partition(", ")[2] for x in polls.loc[polls["source"] == key, "locator"]}
+        assert e.get("type", "").startswith("Cited in Shraibman, n.d., "), key
+        assert e["type"].removeprefix("Cited in Shraibman, n.d., ") in locs, (key, e["type"])

@@ -118,6 +118,36 @@ def cited_in(key: str, locator_text: str, read: set[str]) -> str:
     return f"[@{key}]; {locator(locator_text)}"
 
 
+def citing_work(ds: Dataset, key: str) -> str | None:
+    """The read work through which a poll's publication is known: the key whose name opens
+    the locator of the polls citing `key` in polls.csv ('Shraibman, ...' -> shraibman)."""
+    read = read_sources(ds)
+    found = set()
+    for loc in ds.polls.loc[ds.polls["source"] == key, "locator"]:
+        author = str(loc).partition(", ")[0].lower()
+        found.update(k for k in read if author and k.lower().startswith(author))
+    return found.pop() if len(found) == 1 else None
+
+
+def sources(ds: Dataset, keys) -> str:
+    """A caption's "Sources:" citation, with works the report knows only second-hand marked
+    as such: '[@melyantsou2021; @shraibman; @nasb2020; @sasse2021; cited in @shraibman]'
+    prints "(Melyantsou 2021; Shraibman, n.d.; Belarusian Academy of Sciences 2020; Sasse et
+    al. 2021; cited in Shraibman, n.d.)"."""
+    keys = set(keys)
+    read = read_sources(ds)
+    direct = sorted(keys & read)
+    via: dict[str, list[str]] = {}
+    unknown = []
+    for k in sorted(keys - read):
+        citing = citing_work(ds, k)
+        (via.setdefault(citing, []) if citing else unknown).append(k)
+    parts = [f"@{k}" for k in direct + unknown]
+    for citing, ks in sorted(via.items()):
+        parts += [f"@{k}" for k in ks[:-1]] + [f"@{ks[-1]}; cited in @{citing}"]
+    return "[" + "; ".join(parts) + "]" if parts else ""
+
+
 def goals(ds: Dataset) -> pd.DataFrame:
     g = ds.goals
     return _with(pd.DataFrame({
