@@ -141,7 +141,8 @@ def computed(proj: Project, today: date | None = None) -> dict:
         "`references.bib` lists every source. The poll figures are taken from Shraibman's "
         "chapter, not from the pollsters' own publications. The project, data and code, is "
         f"released under the {licence(proj)} licence (`pyproject.toml`). To rebuild the "
-        f"report from a checkout of version {ver.split()[0]}: `uv run unionstate check`, then `uv run unionstate build` "
+        f"report from a checkout of version {ver.split()[0]}: `uv run unionstate check`, "
+        "then `uv run unionstate build` "
         "(`docs/reproducing.md` explains how to check a copy)."
     )
     return {
