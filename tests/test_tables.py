@@ -159,3 +159,11 @@ def test_reference_list_says_cited_in(repo_root, report):
         locs = {str(x).partition(", ")[2] for x in polls.loc[polls["source"] == key, "locator"]}
         assert e.get("type", "").startswith("Cited in Shraibman, n.d., "), key
         assert e["type"].removeprefix("Cited in Shraibman, n.d., ") in locs, (key, e["type"])
+
+
+def test_a_figure_is_cited_through_the_work_it_comes_from(report):
+    view = report.view.set_index("result_id", drop=False)
+    assert tables.poll_citation(report.ds, view.loc["rus-vciom-no-further"]) == \
+        "[@vciom2019; @vciom2020; cited in @shraibman, para. 11, notes 82\u201383]"
+    assert tables.poll_citation(report.ds, view.loc["blr-nasb-2020-independent"]) == \
+        "[@nasb2020; cited in @shraibman, para. 8, note 77]"

@@ -188,31 +188,29 @@ def arguments(ds: Dataset) -> pd.DataFrame:
                 "Shraibman's evidence": 25, "Melyantsou's evidence": 25}))
 
 
-def _poll_citation(ds: Dataset, row: pd.Series, read: set[str]) -> str:
-    """The publications behind a result, the polls' own ones marked as cited in the result's
-    source (the work the report read), at the result's locator."""
-    own = sorted(set(str(row["sources"]).split(";")) - {str(row["source"])})
-    if not own or row["source"] not in read:
+def poll_citation(ds: Dataset, row: pd.Series) -> str:
+    """The citation of one figure (a row of views.results_view): the polls' own publications
+    marked as cited in the work the figure is taken from, at its locator:
+    '[@vciom2019; @vciom2020; cited in @shraibman, para. 11, notes 82–83]'."""
+    source = str(ds.result(row["result_id"])["source"])
+    own = sorted(set(str(row["sources"]).split(";")) - {source})
+    if not own or source not in read_sources(ds):
         return cite(str(row["sources"]).split(";"))
     return "[" + "; ".join(f"@{k}" for k in own) + \
-        f"; cited in @{row['source']}, {locator(row['locator'])}]"
+        f"; cited in @{source}, {locator(row['locator'])}]"
 
 
 def indicators(ds: Dataset) -> pd.DataFrame:
     view = results_view(ds)
-    read = read_sources(ds)
     rows = []
     for ind in ds.indicators.itertuples():
         last = latest(view, str(ind.country), str(ind.stance))
-        if last is not None:
-            last = last.copy()
-            last["source"] = ds.result(last["result_id"])["source"]
         rows.append({
             "Indicator": ind.label,
             "Public": COUNTRY_NAMES[str(ind.country)],
             "Latest reading": "no reading yet" if last is None else last["text"],
             "Poll": "" if last is None else
-            f"{last['organisation']}, {last['when']} {_poll_citation(ds, last, read)}",
+            f"{last['organisation']}, {last['when']} {poll_citation(ds, last)}",
             "Why watch it": ind.why,
         })
     return _with(pd.DataFrame(rows),
