@@ -167,3 +167,33 @@ def test_a_figure_is_cited_through_the_work_it_comes_from(report):
         "[@vciom2019; @vciom2020; cited in @shraibman, para. 11, notes 82\u201383]"
     assert tables.poll_citation(report.ds, view.loc["blr-nasb-2020-independent"]) == \
         "[@nasb2020; cited in @shraibman, para. 8, note 77]"
+
+
+def _pandoc() -> list[str] | None:
+    import shutil
+
+    if shutil.which("quarto"):
+        return ["quarto", "pandoc"]  # the Pandoc that Quarto bundles
+    return ["pandoc"] if shutil.which("pandoc") else None
+
+
+@pytest.mark.skipif(_pandoc() is None, reason="neither quarto nor pandoc on PATH")
+def test_docx_gets_the_chosen_widths_and_a_repeating_header(report, tmp_path):
+    """Pandoc's DOCX writer turns the separator's dashes into column widths in that
+    proportion, and marks the header row to repeat on each page (w:tblHeader)."""
+    import subprocess
+    import zipfile
+
+    md = report.table("tbl-elites")
+    _, widths, _ = parse(md)
+    (tmp_path / "t.md").write_text(md.replace("@", "") + "\n", encoding="utf-8")
+    subprocess.run([*_pandoc(), str(tmp_path / "t.md"), "-o", str(tmp_path / "t.docx")],
+                   check=True)
+    xml = zipfile.ZipFile(tmp_path / "t.docx").read("word/document.xml").decode()
+    cols = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"', xml)]
+    assert len(cols) == len(widths)
+    for col, width in zip(cols, widths, strict=True):
+        assert abs(col / sum(cols) * 100 - width) < 1, (cols, widths)
+    # Pandoc 3 (Quarto 1.7.34 bundles 3.6.1) also fixes the layout (w:tblLayout fixed), so
+    # Word keeps these widths; Pandoc 2 leaves Word's autofit, which starts from them.
+    assert "<w:tblHeader" in xml
