@@ -13,10 +13,12 @@ from unionstate.bib import entries
 from unionstate.report import Report
 
 # The text block in characters of body text. Typst PDF: A4 (595 pt) less Quarto's 1.25 in
-# margins = 415 pt, at 11 pt Libertinus Serif (about 5 pt a character): 83. DOCX: Pandoc's
-# default page (US Letter, 1 in margins) = 468 pt, at 12 pt Cambria (about 5.8 pt): 80.
-# The smaller of the two, less two characters of cell padding per column.
-TEXT_CHARS = 80
+# margins = 415 pt, table text at 0.9 x 11 pt Libertinus Serif (about 4.5 pt a character): 92.
+# DOCX: Pandoc's default page (US Letter, 1 in margins) = 468 pt at 12 pt; in Cambria (about
+# 5.8 pt a character) 80, in DejaVu Sans, which LibreOffice puts in Cambria's place where
+# Cambria is not installed (about 6.6 pt), 70. The smallest, less two characters of cell
+# padding per column.
+TEXT_CHARS = 70
 PADDING = 2
 
 LABELS = ["tbl-goals", "tbl-elites", "tbl-arguments", "tbl-indicators", "tbl-polls",
@@ -34,8 +36,9 @@ def names(repo_root) -> dict[str, str]:
     """bib key -> the name a citation prints for it (family name or organisation)."""
     out = {}
     for key, e in entries(repo_root / "references.bib").items():
-        author = e.get("author", key).split(" and ")[0].strip("{}")
-        out[key] = author.split(",")[0] + ", n.d.," if "," in author else author + " 2020,"
+        author = e.get("author", key).split(" and ")[0].strip("{}").split(",")[0]
+        year = e.get("date", "")[:4]
+        out[key] = f"{author} {year}," if year else f"{author}, n.d.,"
     return out
 
 

@@ -155,7 +155,7 @@ def goals(ds: Dataset) -> pd.DataFrame:
         "What Minsk wants": g["minsk"],
         "What Moscow wants": g["moscow"],
         "Source": _source_column(g),
-    }), Layout({"Aspect": 18, "What Minsk wants": 31, "What Moscow wants": 32, "Source": 19}))
+    }), Layout({"Aspect": 20, "What Minsk wants": 30, "What Moscow wants": 31, "Source": 19}))
 
 
 def elites(ds: Dataset) -> pd.DataFrame:
@@ -166,7 +166,7 @@ def elites(ds: Dataset) -> pd.DataFrame:
         "Interests": e["interests"],
         "Bearing on integration": e["view_of_integration"],
         "Source": _source_column(e),
-    }), Layout({"Group": 20, "Interests": 29, "Bearing on integration": 33, "Source": 18},
+    }), Layout({"Group": 20, "Interests": 29, "Bearing on integration": 32, "Source": 19},
                group="Country"))
 
 
@@ -224,7 +224,7 @@ def polls(ds: Dataset) -> pd.DataFrame:
     counts = ds.result_polls.groupby("poll_id").size()
     p = ds.polls.sort_values(["country", "fieldwork_start_first", "poll_id"])
     read = read_sources(ds)
-    return _with(pd.DataFrame({
+    frame = pd.DataFrame({
         "Poll": p["poll_id"],
         "Public": p["country"].astype(str).map(COUNTRY_NAMES),
         "Pollster (commissioner)": [
@@ -241,8 +241,13 @@ def polls(ds: Dataset) -> pd.DataFrame:
         "Figures": p["poll_id"].map(lambda i: int(counts.get(i, 0))),
         "Source": [cited_in(s, loc, read) for s, loc in zip(p["source"], p["locator"],
                                                             strict=True)],
-    }), Layout({"Pollster (commissioner)": 21, "Fieldwork": 15, "Population": 20,
-                "Mode; sample": 13, "Figures": 12, "Source": 19}, group="Public"))
+    })
+    frame["Pollster (commissioner), fieldwork"] = [
+        f"{who}, {when}" for who, when in zip(frame["Pollster (commissioner)"],
+                                              frame["Fieldwork"], strict=True)]
+    return _with(frame, Layout({"Pollster (commissioner), fieldwork": 31, "Population": 22,
+                                "Mode; sample": 15, "Figures": 13, "Source": 19},
+                               group="Public"))
 
 
 def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
@@ -266,8 +271,8 @@ def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
             "Drawn as": f"{' with '.join(drawn[:2]) if q != 'derived' else ', or '.join(drawn)}"
                         f" ({marker_note(q)})",
         })
-    return _with(pd.DataFrame(rows), Layout({"Qualifier": 24, "Meaning and storage": 36,
-                                             "Example in this report": 14, "Drawn as": 26}))
+    return _with(pd.DataFrame(rows), Layout({"Qualifier": 28, "Meaning and storage": 35,
+                                             "Example in this report": 14, "Drawn as": 23}))
 
 
 def reproducibility(proj: Project) -> pd.DataFrame:
