@@ -18,14 +18,12 @@ Without Quarto nothing is rendered: the command says how to install it.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import platform
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -82,17 +80,23 @@ def changes_table(changes: list[tuple[str, str, str]], rev: str) -> Md:
     return tables.markdown(frame)
 
 
+def _edition(proj: Project) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """tables.reproducibility split into (file, SHA-256) and (software, version) pairs."""
+    rows = tables.reproducibility(proj)
+    files, software = [], []
+    for item, value in zip(rows["Item"], rows["Version or SHA-256"], strict=True):
+        value = str(value).strip("`")
+        (files if re.fullmatch(r"[0-9a-f]{64}", value) else software).append((item, value))
+    return files, software
+
+
 def checksums(proj: Project) -> str:
     """`sha256sum` lines for every file the report is computed from."""
-    paths = sorted([*proj.data.glob("*.csv"), proj.codebook, proj.bib])
-    return "\n".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {proj.rel(p)}"
-                     for p in paths)
+    return "\n".join(f"{digest}  {path}" for path, digest in _edition(proj)[0])
 
 
-def versions() -> Md:
-    rows = [("Python", platform.python_version())]
-    rows += [(name, metadata.version(name)) for name in tables.PACKAGES]
-    frame = pd.DataFrame(rows, columns=["Software", "Version"])
+def versions(proj: Project) -> Md:
+    frame = pd.DataFrame(_edition(proj)[1], columns=["Software", "Version"])
     frame.attrs["layout"] = tables.Layout({"Software": 40, "Version": 60})
     return tables.markdown(frame)
 
@@ -110,7 +114,7 @@ def appendix_markdown(proj: Project, rev: str, changes: list[tuple[str, str, str
         "`sha256sum -c`), and the software that computed it; `docs/reproducing.md` explains "
         "how to rebuild it.",
         "```\n" + checksums(proj) + "\n```",
-        versions(),
+        versions(proj),
         ":::",
     ]))
 
