@@ -40,6 +40,13 @@ def test_without_the_profile_nothing_of_the_review_applies():
         assert f"/{name}" in ignored
 
 
+def test_gitignore_holds_quartos_entries_as_quarto_writes_them():
+    """Quarto appends `/.quarto/` to .gitignore unless a line reads exactly that, which would
+    leave a render with a dirty checkout."""
+    lines = [x.strip() for x in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()]
+    assert "/.quarto/" in lines
+
+
 def test_mark_numbers_lines_and_names_the_version():
     typ = review.mark_typst('abc1234 with "quotes"', "2031-05-04")
     assert '#set par.line(numbering: "1")' in typ
