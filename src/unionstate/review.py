@@ -110,9 +110,9 @@ def appendix_markdown(proj: Project, rev: str, changes: list[tuple[str, str, str
         "latest readings, in each chart and in the poll inventory.",
         changes_table(changes, rev),
         "## Checksums and software of this edition {#sec-review-checksums}",
-        "SHA-256 checksums of the files this edition is computed from (check a copy with "
-        "`sha256sum -c`), and the software that computed it; `docs/reproducing.md` explains "
-        "how to rebuild it.",
+        "SHA-256 checksums of the files this edition is computed from (compare a copy's with "
+        "the output of `sha256sum`), and the software that computed it; "
+        "`docs/reproducing.md` explains how to rebuild it.",
         "```\n" + checksums(proj) + "\n```",
         versions(proj),
         ":::",
