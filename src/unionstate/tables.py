@@ -219,8 +219,7 @@ def indicators(ds: Dataset) -> pd.DataFrame:
 
 
 def polls(ds: Dataset) -> pd.DataFrame:
-    """Every poll. The Poll column (its id in data/) is kept for `unionstate diff` but not
-    typeset: pollster and fieldwork name the poll for a reader."""
+    """Every poll: pollster, fieldwork and its poll_id in data/polls.csv in one column."""
     counts = ds.result_polls.groupby("poll_id").size()
     p = ds.polls.sort_values(["country", "fieldwork_start_first", "poll_id"])
     read = read_sources(ds)
@@ -243,8 +242,8 @@ def polls(ds: Dataset) -> pd.DataFrame:
                                                             strict=True)],
     })
     frame["Pollster (commissioner), fieldwork"] = [
-        f"{who}, {when}" for who, when in zip(frame["Pollster (commissioner)"],
-                                              frame["Fieldwork"], strict=True)]
+        f"{who}, {when} (`{poll}`)" for who, when, poll in zip(
+            frame["Pollster (commissioner)"], frame["Fieldwork"], frame["Poll"], strict=True)]
     return _with(frame, Layout({"Pollster (commissioner), fieldwork": 31, "Population": 22,
                                 "Mode; sample": 15, "Figures": 13, "Source": 19},
                                group="Public"))
