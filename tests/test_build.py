@@ -16,7 +16,8 @@ from unionstate.paths import Project
 from unionstate.report import CHARTS, Report
 
 REPO = Path(__file__).resolve().parents[1]
-PROJECT_PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml"]
+PROJECT_PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml",
+                 "CITATION.cff", "pyproject.toml"]
 DIV_ID = re.compile(r"^:::+\s*\{#((?:fig|tbl)-[\w-]+)", re.M)
 LABEL_OPT = re.compile(r"^#\|\s*label:\s*((?:fig|tbl)-[\w-]+)", re.M)
 XREF = re.compile(r"(?<![\w.])@((?:fig|tbl|sec)-[\w-]*\w)")

@@ -46,11 +46,19 @@ def check_cmd(root: Path | None) -> None:
 @main.command("build")
 @_root_option
 @click.option("--force", is_flag=True, help="Run everything even if no input changed.")
-def build_cmd(root: Path | None, force: bool) -> None:
+@click.option("--review", metavar="[REV]", is_flag=False, flag_value="HEAD", default=None,
+              help="Make the review edition instead: report-review.pdf and .docx with line "
+                   "numbers, a draft mark and the numbers changed since git revision REV "
+                   "(default HEAD). Needs Quarto.")
+def build_cmd(root: Path | None, force: bool, review: str | None) -> None:
     """Run every cell of the report and write figures/, _build/report.ipynb and a preview.
 
     Where Quarto is installed it also renders report.html, report.pdf and report.docx.
     """
+    if review is not None:
+        from .review import cli_review
+
+        sys.exit(cli_review(project(root), review, click.echo))
     from .build import QUARTO_HINT, BuildError, build
     from .problems import DataError
     from .qmd import QmdError

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import re
+from dataclasses import dataclass
 from importlib import metadata
 
 import pandas as pd
@@ -12,10 +14,24 @@ from .codebook import load as load_codebook
 from .data import Dataset
 from .paths import Project
 from .style import COUNTRY_NAMES, QUALIFIER_MARKS
-from .text import Md, marker_note
+from .text import EN_DASH, Md, marker_note
 from .views import cite, latest, organisation, period_text, results_view
 
 PACKAGES = ["unionstate", "pandas", "matplotlib", "pandera", "nbclient", "ipykernel", "tabulate"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a table is typeset: each shown column's share of the text width in percent
+    (summing to 100; the pipe table's separator line carries it, one dash per percent, which
+    Pandoc turns into relative column widths in HTML, Typst and DOCX), and optionally a
+    column shown as a heading row above each run of its rows instead of as a column.
+
+    tests/test_tables.py checks that the longest word of every column fits its share of the
+    text block (about 80 characters of body text in the PDF and the DOCX)."""
+
+    widths: dict[str, int]
+    group: str | None = None
 
 
 def _cell(value) -> str:
@@ -23,14 +39,52 @@ def _cell(value) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def _row(cells) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _laid_out(frame: pd.DataFrame, layout: Layout) -> Md:
+    widths = layout.widths
+    if sum(widths.values()) != 100:
+        raise ValueError(f"column widths must sum to 100, not {sum(widths.values())}: {widths}")
+    missing = [c for c in [*widths, *([layout.group] if layout.group else [])]
+               if c not in frame.columns]
+    if missing:
+        raise ValueError(f"layout names columns the table lacks: {missing}")
+    columns = list(widths)
+    lines = [_row(columns), "|" + "|".join("-" * widths[c] for c in columns) + "|"]
+    current = None
+    for _, row in frame.iterrows():
+        if layout.group and row[layout.group] != current:
+            current = row[layout.group]
+            lines.append(_row([f"**{_cell(current)}**", *[""] * (len(columns) - 1)]))
+        lines.append(_row(_cell(row[c]) for c in columns))
+    return Md("\n".join(lines))
+
+
 def markdown(frame: pd.DataFrame) -> Md:
-    """A pipe table of the frame; cell text is cleaned of newlines and pipes."""
+    """A pipe table of the frame, laid out as frame.attrs["layout"] says (column widths,
+    heading rows) or, without a layout, every column at the width tabulate gives it; cell
+    text is cleaned of newlines and pipes."""
+    layout = frame.attrs.get("layout")
+    if layout is not None:
+        return _laid_out(frame, layout)
     clean = frame.map(_cell)
     return Md(clean.to_markdown(index=False, tablefmt="pipe"))
 
 
-def _cite_at(key: str, locator: str) -> str:
-    return f"[@{key}, {locator}]"
+def _with(frame: pd.DataFrame, layout: Layout) -> pd.DataFrame:
+    frame.attrs["layout"] = layout
+    return frame
+
+
+def locator(text: str) -> str:
+    """A locator as Chicago prints it: number ranges with an en dash ('paras. 4\u20135')."""
+    return re.sub(r"(?<=\d)-(?=\d)", EN_DASH, str(text))
+
+
+def _cite_at(key: str, loc: str) -> str:
+    return f"[@{key}, {locator(loc)}]"
 
 
 def _source_column(frame: pd.DataFrame) -> list[str]:
@@ -38,39 +92,112 @@ def _source_column(frame: pd.DataFrame) -> list[str]:
     return [_cite_at(s, loc) for s, loc in zip(frame["source"], frame["locator"], strict=True)]
 
 
+def read_sources(ds: Dataset) -> set[str]:
+    """The works the report has read: every source its figures, events and summaries cite."""
+    keys: set[str] = set()
+    for frame in (ds.results, ds.events, ds.goals, ds.elites):
+        keys.update(str(k) for k in frame["source"].dropna())
+    return keys
+
+
+def cited_in(key: str, locator_text: str, read: set[str]) -> str:
+    """A citation of a poll's own publication, known only through the work that reports it,
+    in Chicago's indirect form: '[@nasb2020; cited in @shraibman, para. 8, note 77]'.
+
+    `locator_text` is polls.csv's locator, which opens with the citing author's name
+    ('Shraibman, para. 8, note 77'); `read` holds the keys of the works the report has read.
+    A poll whose publication the report read itself is cited directly.
+    """
+    if key in read:
+        return f"[@{key}, {locator(locator_text)}]" if locator_text else f"[@{key}]"
+    author, _, rest = str(locator_text).partition(", ")
+    citing = sorted(k for k in read if k.lower().startswith(author.lower()))
+    if author and len(citing) == 1:
+        return f"[@{key}; cited in @{citing[0]}, {locator(rest)}]" if rest else \
+            f"[@{key}; cited in @{citing[0]}]"
+    return f"[@{key}]; {locator(locator_text)}"
+
+
+def citing_work(ds: Dataset, key: str) -> str | None:
+    """The read work through which a poll's publication is known: the key whose name opens
+    the locator of the polls citing `key` in polls.csv ('Shraibman, ...' -> shraibman)."""
+    read = read_sources(ds)
+    found = set()
+    for loc in ds.polls.loc[ds.polls["source"] == key, "locator"]:
+        author = str(loc).partition(", ")[0].lower()
+        found.update(k for k in read if author and k.lower().startswith(author))
+    return found.pop() if len(found) == 1 else None
+
+
+def sources(ds: Dataset, keys) -> str:
+    """A caption's "Sources:" citation, with works the report knows only second-hand marked
+    as such: '[@melyantsou2021; @shraibman; @nasb2020; @sasse2021; cited in @shraibman]'
+    prints "(Melyantsou 2021; Shraibman, n.d.; Belarusian Academy of Sciences 2020; Sasse et
+    al. 2021; cited in Shraibman, n.d.)"."""
+    keys = set(keys)
+    read = read_sources(ds)
+    direct = sorted(keys & read)
+    via: dict[str, list[str]] = {}
+    unknown = []
+    for k in sorted(keys - read):
+        citing = citing_work(ds, k)
+        (via.setdefault(citing, []) if citing else unknown).append(k)
+    parts = [f"@{k}" for k in direct + unknown]
+    for citing, ks in sorted(via.items()):
+        parts += [f"@{k}" for k in ks[:-1]] + [f"@{ks[-1]}; cited in @{citing}"]
+    return "[" + "; ".join(parts) + "]" if parts else ""
+
+
 def goals(ds: Dataset) -> pd.DataFrame:
     g = ds.goals
-    return pd.DataFrame({
+    return _with(pd.DataFrame({
         "Aspect": g["aspect"],
         "What Minsk wants": g["minsk"],
         "What Moscow wants": g["moscow"],
         "Source": _source_column(g),
-    })
+    }), Layout({"Aspect": 20, "What Minsk wants": 30, "What Moscow wants": 31, "Source": 19}))
 
 
 def elites(ds: Dataset) -> pd.DataFrame:
     e = ds.elites
-    return pd.DataFrame({
+    return _with(pd.DataFrame({
         "Country": e["country"].astype(str).map(COUNTRY_NAMES),
         "Group": e["group"],
         "Interests": e["interests"],
         "Bearing on integration": e["view_of_integration"],
         "Source": _source_column(e),
-    })
+    }), Layout({"Group": 20, "Interests": 29, "Bearing on integration": 32, "Source": 19},
+               group="Country"))
 
 
 def arguments(ds: Dataset) -> pd.DataFrame:
+    """Four columns: the claim heads its row's first cell, followed by where the two agree."""
     a = ds.arguments
-    return pd.DataFrame({
+    return _with(pd.DataFrame({
         "Claim": a["claim"],
         "Where they agree": a["agree"],
+        "Claim, and where they agree": [f"**{_cell(c)}.** {_cell(g)}" for c, g in
+                                        zip(a["claim"], a["agree"], strict=True)],
         "Where they differ": a["differ"],
         "Shraibman's evidence": [f"{ev} {_cite_at('shraibman', loc)}" for ev, loc in
                                  zip(a["evidence_shraibman"], a["locator_shraibman"], strict=True)],
         "Melyantsou's evidence": [f"{ev} {_cite_at('melyantsou2021', loc)}" for ev, loc in
                                   zip(a["evidence_melyantsou"], a["locator_melyantsou"],
                                       strict=True)],
-    })
+    }), Layout({"Claim, and where they agree": 24, "Where they differ": 26,
+                "Shraibman's evidence": 25, "Melyantsou's evidence": 25}))
+
+
+def poll_citation(ds: Dataset, row: pd.Series) -> str:
+    """The citation of one figure (a row of views.results_view): the polls' own publications
+    marked as cited in the work the figure is taken from, at its locator:
+    '[@vciom2019; @vciom2020; cited in @shraibman, para. 11, notes 82–83]'."""
+    source = str(ds.result(row["result_id"])["source"])
+    own = sorted(set(str(row["sources"]).split(";")) - {source})
+    if not own or source not in read_sources(ds):
+        return cite(str(row["sources"]).split(";"))
+    return "[" + "; ".join(f"@{k}" for k in own) + \
+        f"; cited in @{source}, {locator(row['locator'])}]"
 
 
 def indicators(ds: Dataset) -> pd.DataFrame:
@@ -83,16 +210,20 @@ def indicators(ds: Dataset) -> pd.DataFrame:
             "Public": COUNTRY_NAMES[str(ind.country)],
             "Latest reading": "no reading yet" if last is None else last["text"],
             "Poll": "" if last is None else
-            f"{last['organisation']}, {last['when']} {cite(last['sources'].split(';'))}",
+            f"{last['organisation']}, {last['when']} {poll_citation(ds, last)}",
             "Why watch it": ind.why,
         })
-    return pd.DataFrame(rows)
+    return _with(pd.DataFrame(rows),
+                 Layout({"Indicator": 21, "Latest reading": 13, "Poll": 27, "Why watch it": 39},
+                        group="Public"))
 
 
 def polls(ds: Dataset) -> pd.DataFrame:
+    """Every poll: pollster, fieldwork and its poll_id in data/polls.csv in one column."""
     counts = ds.result_polls.groupby("poll_id").size()
     p = ds.polls.sort_values(["country", "fieldwork_start_first", "poll_id"])
-    return pd.DataFrame({
+    read = read_sources(ds)
+    frame = pd.DataFrame({
         "Poll": p["poll_id"],
         "Public": p["country"].astype(str).map(COUNTRY_NAMES),
         "Pollster (commissioner)": [
@@ -104,9 +235,18 @@ def polls(ds: Dataset) -> pd.DataFrame:
         "Population": p["population"],
         "Mode": p["mode"].astype(str),
         "Sample": p["sample_size"].map(lambda n: "not given" if pd.isna(n) else f"{n:,}"),
+        "Mode; sample": [f"{m}; {'not given' if pd.isna(n) else f'{n:,}'}"
+                         for m, n in zip(p["mode"].astype(str), p["sample_size"], strict=True)],
         "Figures": p["poll_id"].map(lambda i: int(counts.get(i, 0))),
-        "Source": [f"[@{s}]; {loc}" for s, loc in zip(p["source"], p["locator"], strict=True)],
+        "Source": [cited_in(s, loc, read) for s, loc in zip(p["source"], p["locator"],
+                                                            strict=True)],
     })
+    frame["Pollster (commissioner), fieldwork"] = [
+        f"{who}, {when} (`{poll}`)" for who, when, poll in zip(
+            frame["Pollster (commissioner)"], frame["Fieldwork"], frame["Poll"], strict=True)]
+    return _with(frame, Layout({"Pollster (commissioner), fieldwork": 31, "Population": 22,
+                                "Mode; sample": 15, "Figures": 13, "Source": 19},
+                               group="Public"))
 
 
 def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
@@ -130,7 +270,8 @@ def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
             "Drawn as": f"{' with '.join(drawn[:2]) if q != 'derived' else ', or '.join(drawn)}"
                         f" ({marker_note(q)})",
         })
-    return pd.DataFrame(rows)
+    return _with(pd.DataFrame(rows), Layout({"Qualifier": 28, "Meaning and storage": 35,
+                                             "Example in this report": 14, "Drawn as": 23}))
 
 
 def reproducibility(proj: Project) -> pd.DataFrame:

@@ -1,0 +1,171 @@
+"""Front matter a reader can cite, computed at build time, never typed.
+
+`computed(proj)` returns the metadata keys the build merges into report.qmd's YAML header:
+
+- ``author``: the authors listed in CITATION.cff (the one place they are kept);
+- ``date``: the build date (Quarto prints it under the title);
+- ``version``: the git commit, or "<commit> with uncommitted changes" when the tree is dirty;
+- ``data-date``: the date of the last change to data/ (data/CHANGELOG.md), and
+  ``data-latest-fieldwork``: the month the most recent poll ended;
+- ``citation-text``: a suggested citation (Chicago author-date, as the report cites others);
+- ``data-availability``: what is in data/, the licence and how to rebuild.
+
+`statement(proj)` is the same information as Markdown, for the "About this edition" section
+that chapter 09 prints (so the Quarto-free preview shows it too).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from .paths import Project
+from .text import Md
+
+CITATION_FILE = "CITATION.cff"
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+
+
+class FrontMatterError(Exception):
+    """CITATION.cff or report.qmd cannot give what the front matter needs."""
+
+
+def authors(proj: Project) -> list[str]:
+    """Author names from CITATION.cff: "Given Family" for a person, the name of an entity."""
+    path = proj.root / CITATION_FILE
+    try:
+        cff = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise FrontMatterError(f"{CITATION_FILE}: cannot be read ({exc})") from exc
+    names = []
+    for i, a in enumerate(cff.get("authors") or []):
+        if not isinstance(a, dict):
+            raise FrontMatterError(f"{CITATION_FILE}: authors[{i}] is not a mapping")
+        if a.get("name"):
+            names.append(str(a["name"]))
+        elif a.get("family-names"):
+            names.append(" ".join(str(p) for p in (a.get("given-names"), a.get("name-particle"),
+                                                    a["family-names"], a.get("name-suffix")) if p))
+        else:
+            raise FrontMatterError(f"{CITATION_FILE}: authors[{i}] has neither `name` (an "
+                                   "entity) nor `family-names` (a person)")
+    if not names:
+        raise FrontMatterError(f"{CITATION_FILE}: no authors listed")
+    return names
+
+
+def title(proj: Project) -> str:
+    """The title in report.qmd's YAML header."""
+    text = proj.report.read_text(encoding="utf-8")
+    m = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    header = yaml.safe_load(m.group(1)) if m else None
+    if not isinstance(header, dict) or not header.get("title"):
+        raise FrontMatterError(f"{proj.rel(proj.report)}: no `title` in the YAML header")
+    return str(header["title"])
+
+
+def _git(proj: Project, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=proj.root, capture_output=True, text=True)
+    except FileNotFoundError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def version(proj: Project) -> str:
+    """The short commit hash; "<hash> with uncommitted changes" if any tracked or new file
+    differs from it (ignored files such as _build/ do not count)."""
+    commit = _git(proj, "rev-parse", "--short", "HEAD")
+    if commit is None:
+        return "unknown (not a git checkout)"
+    dirty = _git(proj, "status", "--porcelain", "--untracked-files=normal")
+    return f"{commit} with uncommitted changes" if dirty else commit
+
+
+def data_date(proj: Project) -> str | None:
+    """The latest date (YYYY-MM-DD) in data/CHANGELOG.md: when the data last changed."""
+    path = proj.data / "CHANGELOG.md"
+    if not path.is_file():
+        return None
+    found = re.findall(r"^\s*[-*]\s*(\d{4}-\d{2}-\d{2})\b", path.read_text(encoding="utf-8"), re.M)
+    return max(found) if found else None
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def latest_fieldwork(proj: Project) -> str | None:
+    """The month (or year) in which the most recent poll in data/polls.csv ended, in words."""
+    ends = [r["fieldwork_end"] for r in _rows(proj.data / "polls.csv") if r.get("fieldwork_end")]
+    if not ends:
+        return None
+    last = max(ends)
+    parts = last.split("-")
+    return f"{MONTHS[int(parts[1]) - 1]} {parts[0]}" if len(parts) >= 2 else parts[0]
+
+
+def licence(proj: Project) -> str:
+    project_table = tomllib.loads((proj.root / "pyproject.toml").read_text())["project"]
+    lic = project_table.get("license", {})
+    return lic.get("text") or lic.get("file") or "not stated" if isinstance(lic, dict) else str(lic)
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def computed(proj: Project, today: date | None = None) -> dict:
+    """Extra YAML front-matter keys for report.qmd (see the module docstring)."""
+    today = today or date.today()
+    names = authors(proj)
+    ver = version(proj)
+    changed = data_date(proj)
+    polls = _rows(proj.data / "polls.csv")
+    results = _rows(proj.data / "results.csv")
+    citation = (f"{_join(names)}. {today.year}. *{title(proj)}*. Version {ver}, built "
+                f"{today.isoformat()}" + (f"; data as of {changed}" if changed else "") + ".")
+    availability = (
+        f"Every figure and table is computed from the files in `data/`: `polls.csv` "
+        f"({len(polls)} polls), `results.csv` ({len(results)} reported figures), `events.csv`, "
+        "the report's own summaries in `goals.csv`, `elites.csv`, `arguments.csv` and "
+        "`indicators.csv`, the codebook `codebook.yaml` and the change log `CHANGELOG.md`; "
+        "`references.bib` lists every source. The poll figures are taken from Shraibman's "
+        "chapter, not from the pollsters' own publications. The project, data and code, is "
+        f"released under the {licence(proj)} licence (`pyproject.toml`). To rebuild the "
+        f"report from a checkout of version {ver.split()[0]}: `uv run unionstate check`, "
+        "then `uv run unionstate build` "
+        "(`docs/reproducing.md` explains how to check a copy)."
+    )
+    return {
+        "author": [{"name": n} for n in names],
+        "date": today.isoformat(),
+        "version": ver,
+        "data-date": changed or "not recorded",
+        "data-latest-fieldwork": latest_fieldwork(proj) or "no poll",
+        "citation-text": citation,
+        "data-availability": availability,
+    }
+
+
+def statement(proj: Project | None = None, today: date | None = None) -> Md:
+    """The front matter as Markdown paragraphs for the "About this edition" section."""
+    from .paths import project
+
+    meta = computed(proj or project(), today)
+    names = _join([a["name"] for a in meta["author"]])
+    return Md("\n\n".join([
+        f"**Authors:** {names}. **Version:** {meta['version']}. **Built:** {meta['date']}. "
+        f"**Data as of:** {meta['data-date']} (last change recorded in `data/CHANGELOG.md`; "
+        f"the most recent poll ended in {meta['data-latest-fieldwork']}).",
+        f"**Suggested citation:** {meta['citation-text']}",
+        f"**Data availability:** {meta['data-availability']}",
+    ]))

@@ -1,0 +1,202 @@
+"""The report's tables as Markdown: column widths chosen, summing to 100, every word fitting
+its column in the PDF and DOCX text block, a marked header row, and citations in the forms the
+report promises (en-dash ranges, second-hand polls "cited in" the work that reports them)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from unionstate import tables
+from unionstate.bib import entries
+from unionstate.report import Report
+
+# The text block in characters of body text. Typst PDF: A4 (595 pt) less Quarto's 1.25 in
+# margins = 415 pt, table text at 0.9 x 11 pt Libertinus Serif (about 4.5 pt a character): 92.
+# DOCX: Pandoc's default page (US Letter, 1 in margins) = 468 pt at 12 pt; in Cambria (about
+# 5.8 pt a character) 80, in DejaVu Sans, which LibreOffice puts in Cambria's place where
+# Cambria is not installed (about 6.6 pt), 70. The smallest, less two characters of cell
+# padding per column.
+TEXT_CHARS = 70
+PADDING = 2
+
+LABELS = ["tbl-goals", "tbl-elites", "tbl-arguments", "tbl-indicators", "tbl-polls",
+          "tbl-qualifiers"]
+SEPARATOR = re.compile(r"^\|(-+\|)+$")
+
+
+@pytest.fixture(scope="module")
+def report(repo_root):
+    return Report.load(repo_root)
+
+
+@pytest.fixture(scope="module")
+def names(repo_root) -> dict[str, str]:
+    """bib key -> the name a citation prints for it (family name or organisation)."""
+    out = {}
+    for key, e in entries(repo_root / "references.bib").items():
+        author = e.get("author", key).split(" and ")[0].strip("{}").split(",")[0]
+        year = e.get("date", "")[:4]
+        out[key] = f"{author} {year}," if year else f"{author}, n.d.,"
+    return out
+
+
+def cells(line: str) -> list[str]:
+    return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+
+
+def parse(md: str) -> tuple[list[str], list[int], list[list[str]]]:
+    lines = md.splitlines()
+    assert SEPARATOR.match(lines[1]), f"second line is not a pipe-table separator: {lines[1]!r}"
+    header = cells(lines[0])
+    widths = [len(c) for c in lines[1].strip("|").split("|")]
+    body = [cells(x) for x in lines[2:]]
+    return header, widths, body
+
+
+def printed(text: str, names: dict[str, str]) -> str:
+    """Roughly what a reader sees: citations resolved to names, no Markdown emphasis."""
+    text = re.sub(r"@([\w-]+)", lambda m: names[m.group(1)], text)
+    return text.replace("[", "(").replace("]", ")").replace("**", "")
+
+
+def words(text: str) -> list[str]:
+    """Unbreakable runs: split at spaces and after a hyphen that joins two words."""
+    return [w for w in re.split(r"\s+|(?<=[A-Za-z]-)(?=[A-Za-z])", text) if w]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_widths_chosen_and_sum_to_100(report, label):
+    header, widths, body = parse(report.table(label))
+    assert sum(widths) == 100, (label, widths)
+    assert all(w >= 5 for w in widths), (label, widths)
+    for row in body:
+        assert len(row) == len(header), (label, row)
+    # A separator line longer than Pandoc's 72 columns: Pandoc then takes the dashes as
+    # relative widths (pandoc.org/MANUAL.html#tables, pipe_tables) in every format.
+    assert len(report.table(label).splitlines()[1]) > 72
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_header_row_marked(report, label):
+    header, _, body = parse(report.table(label))
+    assert all(header), f"{label}: an empty header cell"
+    assert body, f"{label}: no rows"
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_every_word_fits_its_column(report, names, label):
+    header, widths, body = parse(report.table(label))
+    too_long = []
+    for i, (head, width) in enumerate(zip(header, widths, strict=True)):
+        room = width / 100 * TEXT_CHARS - PADDING
+        for text in [head, *(row[i] for row in body if len(row) > i)]:
+            for w in words(printed(text, names)):
+                if len(w) > room:
+                    too_long.append(f"{head!r} ({width}%, {room:.1f} chars): {w!r}")
+    assert not too_long, f"{label}: " + "; ".join(too_long)
+
+
+def test_heading_rows_replace_the_country_column(report):
+    header, _, body = parse(report.table("tbl-elites"))
+    assert "Country" not in header
+    headings = [row[0] for row in body if all(c == "" for c in row[1:])]
+    assert headings == ["**Belarus**", "**Russia**"]
+
+
+def test_locator_ranges_take_an_en_dash(report):
+    for label in LABELS:
+        for cite in re.findall(r"\[@[^\]]*\]", report.table(label)):
+            assert not re.search(r"\d-\d", cite), f"{label}: hyphen in range: {cite}"
+    assert tables.locator("paras. 4-5, 13") == "paras. 4\u20135, 13"
+    assert tables.locator("note 77") == "note 77"
+
+
+def test_polls_cited_in_the_work_that_reports_them(report):
+    md = report.table("tbl-polls")
+    assert "[@nasb2020; cited in @shraibman, para. 8, note 77]" in md
+    assert "[@levada2019_2020; cited in @shraibman, para. 10, note 81]" in md
+    # the read source itself is never "cited in" anything
+    assert "cited in @melyantsou2021" not in md
+    ind = report.table("tbl-indicators")
+    assert "; cited in @shraibman, para." in ind
+
+
+def test_cited_in_rules():
+    read = {"shraibman", "melyantsou2021"}
+    assert tables.cited_in("x2020", "Shraibman, para. 8, note 77", read) == \
+        "[@x2020; cited in @shraibman, para. 8, note 77]"
+    assert tables.cited_in("shraibman", "para. 3-4", read) == "[@shraibman, para. 3\u20134]"
+    # an unknown citing author: no claim of whose text it is
+    assert tables.cited_in("x2020", "Nobody, p. 2", read) == "[@x2020]; Nobody, p. 2"
+
+
+def test_changes_still_read_the_poll_ids(report):
+    frame = tables.polls(report.ds)
+    assert {"Poll", "Figures"} <= set(frame.columns)
+    assert "(`levada-2019-12`)" in report.table("tbl-polls")
+
+
+def test_caption_sources_mark_second_hand_works(report):
+    ds = report.ds
+    assert tables.sources(ds, {"shraibman", "nasb2020", "sasse2021"}) == \
+        "[@shraibman; @nasb2020; @sasse2021; cited in @shraibman]"
+    assert tables.sources(ds, {"melyantsou2021"}) == "[@melyantsou2021]"
+    assert tables.sources(ds, set()) == ""
+    # a key no poll names (so no citing work is known) is cited plainly
+    assert tables.sources(ds, {"shraibman", "zz-unknown"}) == "[@shraibman; @zz-unknown]"
+
+
+def test_reference_list_says_cited_in(repo_root, report):
+    """Every work the report has not read says, in the field Chicago author-date prints
+    (`type`, Pandoc's `genre`), where Shraibman cites it: the locator of polls.csv."""
+    bib = entries(repo_root / "references.bib")
+    read = tables.read_sources(report.ds)
+    assert read == {"shraibman", "melyantsou2021"}
+    polls = report.ds.polls
+    for key, e in bib.items():
+        if key in read:
+            assert "type" not in e, key
+            continue
+        locs = {str(x).partition(", ")[2] for x in polls.loc[polls["source"] == key, "locator"]}
+        assert e.get("type", "").startswith("Cited in Shraibman, n.d., "), key
+        assert e["type"].removeprefix("Cited in Shraibman, n.d., ") in locs, (key, e["type"])
+
+
+def test_a_figure_is_cited_through_the_work_it_comes_from(report):
+    view = report.view.set_index("result_id", drop=False)
+    assert tables.poll_citation(report.ds, view.loc["rus-vciom-no-further"]) == \
+        "[@vciom2019; @vciom2020; cited in @shraibman, para. 11, notes 82\u201383]"
+    assert tables.poll_citation(report.ds, view.loc["blr-nasb-2020-independent"]) == \
+        "[@nasb2020; cited in @shraibman, para. 8, note 77]"
+
+
+def _pandoc() -> list[str] | None:
+    import shutil
+
+    if shutil.which("quarto"):
+        return ["quarto", "pandoc"]  # the Pandoc that Quarto bundles
+    return ["pandoc"] if shutil.which("pandoc") else None
+
+
+@pytest.mark.skipif(_pandoc() is None, reason="neither quarto nor pandoc on PATH")
+def test_docx_gets_the_chosen_widths_and_a_repeating_header(report, tmp_path):
+    """Pandoc's DOCX writer turns the separator's dashes into column widths in that
+    proportion, and marks the header row to repeat on each page (w:tblHeader)."""
+    import subprocess
+    import zipfile
+
+    md = report.table("tbl-elites")
+    _, widths, _ = parse(md)
+    (tmp_path / "t.md").write_text(md.replace("@", "") + "\n", encoding="utf-8")
+    subprocess.run([*_pandoc(), str(tmp_path / "t.md"), "-o", str(tmp_path / "t.docx")],
+                   check=True)
+    xml = zipfile.ZipFile(tmp_path / "t.docx").read("word/document.xml").decode()
+    cols = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"', xml)]
+    assert len(cols) == len(widths)
+    for col, width in zip(cols, widths, strict=True):
+        assert abs(col / sum(cols) * 100 - width) < 1, (cols, widths)
+    # Pandoc 3 (Quarto 1.7.34 bundles 3.6.1) also fixes the layout (w:tblLayout fixed), so
+    # Word keeps these widths; Pandoc 2 leaves Word's autofit, which starts from them.
+    assert "<w:tblHeader" in xml
