@@ -209,13 +209,15 @@ def _one_mark(mark: Mark, parts: list[Element], rid: str) -> str:
         look += " at each bound"
     opened = [c for c in mark.companions if c.url == rid + OPEN and c.pos == el.pos]
     if opened:
-        look += f", {_dashes(opened[0])}open end to {num(max(opened[0].share))}"
+        start = min(opened[0].share)
+        look += f", {_dashes(opened[0])}open end" + ("" if start == el.share[0] else
+                                                    f" from {num(start)}")
     return look
 
 
 def style_of(mark: Mark, rid: str) -> str:
     """The mark's shape as a reader sees it: 'filled circle', 'dashed interval with end
-    ticks', 'hollow diamond at each bound', 'filled triangle, dotted open end to 49.00'…
+    ticks', 'hollow diamond at each bound', 'filled triangle, dotted open end'…
     In the status-quo chart, one such shape per wave."""
     places = sorted({p.pos for p in mark.parts})
     shapes = [_one_mark(mark, [p for p in mark.parts if p.pos == x], rid) for x in places]
