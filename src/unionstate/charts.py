@@ -16,6 +16,7 @@ labels, the legends and the marks of a broken axis. readback.py reads those arti
 from __future__ import annotations
 
 import textwrap
+import warnings
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
@@ -47,6 +48,14 @@ def _new_figure(height: float) -> Figure:
 def _plot() -> so.Plot:
     """An empty seaborn Plot in the house style (seaborn's own theme is not applied)."""
     return so.Plot().theme(dict(mpl.rcParams))
+
+
+def _render(plot: so.Plot, ax) -> None:
+    """Draw a seaborn Plot onto ax. seaborn 0.13 passes pandas a `copy` keyword that pandas 3
+    deprecates: that warning is seaborn's, not the reader's, and stays out of the report."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The copy keyword is deprecated")
+        plot.on(ax).plot()
 
 
 # ---------------------------------------------------------------- the marks of a figure
@@ -214,7 +223,7 @@ def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
     for yy, row in zip(ys, records, strict=True):
         parts += _parts(row["result_id"], row["qualifier"], row["share_low"], row["share_high"],
                         style.stance(row["stance"]).colour, yy)
-    _add_marks(_plot(), parts, "x").on(ax).plot()
+    _render(_add_marks(_plot(), parts, "x"), ax)
     for yy, row in zip(ys, records, strict=True):
         _label(ax, _label_x(row), yy, row["label"], row["result_id"])
     for yy, text in headers:
@@ -252,7 +261,7 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         for yy, row in zip(ys, records, strict=True):
             parts += _parts(row["result_id"], row["qualifier"], row["share_low"],
                             row["share_high"], style.stance(row["stance"]).colour, yy)
-        _add_marks(_plot(), parts, "x").on(ax).plot()
+        _render(_add_marks(_plot(), parts, "x"), ax)
         for yy, row in zip(ys, records, strict=True):
             _label(ax, _label_x(row), yy,
                    f"{row['label']}: {style.stance(row['stance']).legend}", row["result_id"])
@@ -315,7 +324,7 @@ def status_quo(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     if joins:
         plot = _range(plot, pd.DataFrame(joins), "y", "x", color=style.MUTED, linewidth=1.2,
                       linestyle="dotted", gid="join", artist_kws={"zorder": 1})
-    plot.on(ax).plot()
+    _render(plot, ax)
     for x, y, text, rid in labels:
         _label(ax, x, y, text, rid)
     ax.set_gid("shares-on-y")
@@ -344,7 +353,7 @@ def _span_end(last) -> pd.Timestamp:
 def _spans(ax, frame: pd.DataFrame, width: float) -> None:
     """Black bars over the stated dates (seaborn Range), one URL per bar: its id."""
     frame = frame.rename(columns={"id": "url", "y": "pos", "x0": "lo", "x1": "hi"})
-    _range(_plot(), frame, "y", "x", color=style.INK, linewidth=width, gid="span").on(ax).plot()
+    _render(_range(_plot(), frame, "y", "x", color=style.INK, linewidth=width, gid="span"), ax)
 
 
 def poll_calendar(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
