@@ -175,7 +175,7 @@ def _label_x(row: dict) -> float:
     if mark.open_end:
         return row["share_low"] + OPEN_ARROW + 1.5
     high = row["share_high"] if row["share_high"] is not None else row["share_low"]
-    return high + 1.8
+    return high + 2.2
 
 
 def _share_axis(ax, label: str = SHARE_LABEL) -> None:
@@ -238,7 +238,7 @@ MIRROR_GROUPS = {
     "One state: merger or incorporation": ["incorporation", "merger"],
     # political_integration is an umbrella that includes incorporation (Levada: half of those
     # favouring it want Belarus as a Russian region); the panel title says so.
-    "Closer union of two states, or deeper political integration (any form)":
+    "Closer union, or deeper political integration (any form)":
         ["closer_union", "political_integration"],
 }
 
@@ -388,7 +388,7 @@ def poll_calendar(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel("Fieldwork (mode in brackets where the source states it)")
+    ax.set_xlabel("Fieldwork (mode in brackets where stated)")
     span = Line2D([0, 1], [0, 0], color=style.INK, linewidth=6, solid_capstyle="butt",
                   label="fieldwork, " + style.PERIOD_LEGEND)
     fig.legend(handles=[span], loc="outside lower left")
