@@ -87,15 +87,16 @@ QUALIFIERS: dict[str, Qualifier] = {q.code: q for q in (
     Qualifier("exact", "o", True, None, "stated share", "filled circle"),
     Qualifier("approximate", "o", False, None, "approximate share (\u201cabout\u201d)",
               "hollow circle"),
-    Qualifier("range", None, True, "solid", "stated range", "solid interval"),
+    Qualifier("range", None, True, "solid", "stated range", "solid interval with end ticks"),
     Qualifier("approximate_range", None, True, "dashed",
-              "approximate range (\u201csome\u201d)", "dashed interval"),
+              "approximate range (\u201csome\u201d)", "dashed interval with end ticks"),
     Qualifier("more_than", ">", True, "dotted", "lower bound only (\u201cmore than\u201d)",
               "filled triangle with a dotted open end", open_end=True),
     Qualifier("fraction", "X", True, None, "stated as a fraction (\u201cone in six\u201d)",
               "filled cross"),
     Qualifier("derived", "D", False, None, "derived from another figure",
-              "hollow diamond at each bound", at_bounds=True),
+              "hollow diamond (one at each bound of a range), labelled with its rule",
+              at_bounds=True),
 )}
 
 # Wording of the two publics and countries (not a colour: countries are panels and rows).

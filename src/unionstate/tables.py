@@ -120,7 +120,7 @@ def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
             "Qualifier": q,
             "Meaning and storage": meaning,
             "Example in this report": "none yet" if example.empty else example.iloc[0]["text"],
-            "Drawn as": f"{mark.drawn} ({mark.legend})",
+            "Drawn as": f"{mark.drawn}; legend: {mark.legend}",
         })
     return pd.DataFrame(rows)
 
