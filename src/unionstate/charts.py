@@ -6,9 +6,11 @@ exact rows it draws. What a colour or a mark means is defined once, in style.py.
 seaborn draws the marks: a `so.Dot` layer (a PathCollection) for the figures given as one
 value, a `so.Range` layer (a LineCollection) for intervals, open ends, the dotted connector
 between waves and the spans of dates. Each layer has one look (one colour, one mark), so
-seaborn keeps its rows in order, and the layer's artist carries, through `artist_kws`, one
-URL per element: the result_id of the figure that element draws ("<id>:open" for the open end
-of a lower bound, "<id>:join" for the connector between waves). matplotlib does what seaborn
+seaborn keeps its rows in order (Range layers are sorted by position first), and the layer's
+artist gets, through `artist_kws`, one URL per element: the result_id of the figure that
+element draws ("<id>:open" for the open end of a lower bound, "<id>:cap" for the end ticks of
+an interval, "<id>:join" for the connector between waves). Once drawn, those ids move to the
+artist's `result_ids` attribute (no links in the SVG). matplotlib does what seaborn
 does not: the label beside each mark (a Text with gid "<id>:label"), poll headings, tick
 labels, the legends and the marks of a broken axis. readback.py reads those artists back.
 """
@@ -57,6 +59,13 @@ def _render(plot: so.Plot, ax) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The copy keyword is deprecated")
         plot.on(ax).plot()
+    # The ids rode through seaborn as the elements' URLs; keep them on the artist as
+    # `result_ids` and clear the URLs, so that no SVG or PDF gets links to nowhere.
+    for coll in ax.collections:
+        urls = list(coll.get_urls())
+        if any(isinstance(u, str) for u in urls):
+            coll.result_ids = urls
+            coll.set_urls(None)
 
 
 _VIEWS: dict[int, tuple[weakref.ref, pd.DataFrame]] = {}

@@ -4,8 +4,9 @@ The charts (charts.py, drawn with seaborn.objects) put every figure's marks into
 artists: a PathCollection for markers (a point, the ends of an interval, a hollow diamond at
 each bound of a derived figure), a LineCollection for intervals, the dotted open end of a
 lower bound and the dotted connector between the waves of one figure. Every element of those
-collections carries a URL: the result_id of the figure it draws, or "<id>:open", "<id>:cap",
-"<id>:join" for its companions. The label beside a figure is a Text with gid "<id>:label".
+collections has an id, in the collection's `result_ids` list (seaborn carried them as URLs):
+the result_id of the figure it draws, or "<id>:open", "<id>:cap", "<id>:join" for its
+companions. The label beside a figure is a Text with gid "<id>:label".
 Shares are on the x axis, except in an axes whose gid is "shares-on-y" (the status-quo
 chart, where x is the fieldwork date).
 
@@ -63,7 +64,7 @@ class Mark(NamedTuple):
     low: float
     high: float | None
     axes: Axes
-    parts: list[Element]  # the elements whose URL is the result_id
+    parts: list[Element]  # the elements whose id is the result_id
     companions: list[Element]  # its ":open", ":cap" and ":join" elements
 
 
@@ -100,13 +101,13 @@ def _shares_on_y(ax: Axes) -> bool:
 
 
 def elements(fig: Figure) -> list[Element]:
-    """Every element of every collection that carries URLs, in drawing order."""
+    """Every element of every collection that carries ids, in drawing order."""
     out = []
     for ax in fig.axes:
         on_y = _shares_on_y(ax)
         for coll in ax.collections:
-            urls = list(coll.get_urls())
-            if not any(isinstance(u, str) for u in urls):
+            urls = list(getattr(coll, "result_ids", None) or [])
+            if not urls:
                 continue
             if isinstance(coll, PathCollection):
                 points = [tuple(float(v) for v in p) for p in coll.get_offsets()]
