@@ -1,27 +1,46 @@
-"""The report's charts. Each function takes the dataset (or a view of it) and returns
-(Figure, plotted): the matplotlib Figure and the exact rows it draws.
+"""The report's charts, drawn with seaborn's objects interface (seaborn.objects).
 
-Every mark that shows a poll figure carries the result_id as its gid (the id it gets in SVG),
-so that a reader or a test can find the mark of a figure and read its geometry back. The
-label beside it carries gid "<result_id>:label".
+Each function takes the dataset and returns (Figure, plotted): the matplotlib Figure and the
+exact rows it draws. What a colour or a mark means is defined once, in style.py.
+
+seaborn draws the marks: a `so.Dot` layer (a PathCollection) for the figures given as one
+value, a `so.Range` layer (a LineCollection) for intervals, open ends, the dotted connector
+between waves and the spans of dates. Each layer has one look (one colour, one mark), so
+seaborn keeps its rows in order (Range layers are sorted by position first), and the layer's
+artist gets, through `artist_kws`, one URL per element: the result_id of the figure that
+element draws ("<id>:open" for the open end of a lower bound, "<id>:cap" for the end ticks of
+an interval, "<id>:join" for the connector between waves). Once drawn, those ids move to the
+artist's `result_ids` attribute (no links in the SVG). matplotlib does what seaborn
+does not: the label beside each mark (a Text with gid "<id>:label"), poll headings, tick
+labels, the legends and the marks of a broken axis. readback.py reads those artists back.
 """
 
 from __future__ import annotations
 
 import textwrap
+import warnings
+import weakref
 
+import matplotlib as mpl
 import matplotlib.dates as mdates
 import pandas as pd
+import seaborn.objects as so
 from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerLine2D
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from . import style
 from .data import Dataset
-from .text import marker_note
-from .views import results_view
+from .validate import split_ids
+from .views import period_text, results_view
 
-OPEN_ARROW = 9  # how far right (in points of share) the arrow of a lower bound reaches
+OPEN_ARROW = 9  # how far (in points of share) the dotted open end of a lower bound reaches
+OPEN = ":open"
+JOIN = ":join"
+CAP = ":cap"  # the end ticks of an interval
+LABEL = ":label"
+SHARE_LABEL = "Share of respondents (%)"
 
 
 def _new_figure(height: float) -> Figure:
@@ -29,235 +48,442 @@ def _new_figure(height: float) -> Figure:
     return Figure(figsize=(style.WIDTH, height), layout="constrained")
 
 
-def draw_share(ax, y: float, row: pd.Series, colour: str, label: bool = True) -> None:
-    """One figure at height y, marked by its precision (see style.QUALIFIER_MARKS)."""
-    q = row["qualifier"]
-    mark = style.QUALIFIER_MARKS[q]
-    lo, hi = row["share_low"], row["share_high"]
-    rid = row["result_id"]
-    face = colour if mark["filled"] else "white"
-    if q == "more_than":
-        ax.add_line(Line2D([lo, lo + OPEN_ARROW], [y, y], color=colour, linestyle="dotted",
-                           linewidth=1.6, gid=f"{rid}:open"))
-        ax.add_line(Line2D([lo], [y], marker=">", markersize=7, color=colour,
-                           markerfacecolor=face, linestyle="none", gid=rid))
-        end = lo + OPEN_ARROW
-    elif q == "derived" and lo == hi:
-        # Derived as 'about the same as' a point figure: a hollow diamond, hedged.
-        ax.add_line(Line2D([lo], [y], marker="D", markersize=7, color=colour,
-                           markerfacecolor="white", markeredgewidth=1.5, linestyle="none", gid=rid))
-        end = lo
-    elif mark["line"] is not None:
-        ax.add_line(Line2D([lo, hi], [y, y], color=colour, linestyle=mark["line"], linewidth=3.2,
-                           solid_capstyle="butt", dash_capstyle="butt", marker="|",
-                           markersize=9, markeredgewidth=1.6, gid=rid))
-        end = hi
-    else:
-        ax.add_line(Line2D([lo], [y], marker=mark["marker"], markersize=7, color=colour,
-                           markerfacecolor=face, markeredgewidth=1.5, linestyle="none", gid=rid))
-        end = hi if hi is not None else lo
-    if label:
-        ax.text(end + 1.5, y, row["text"], va="center", ha="left", fontsize=8, gid=f"{rid}:label")
+def _plot() -> so.Plot:
+    """An empty seaborn Plot in the house style (seaborn's own theme is not applied)."""
+    return so.Plot().theme(dict(mpl.rcParams))
 
 
-def _qualifier_legend(qualifiers) -> list[Line2D]:
-    handles = []
-    for q in style.QUALIFIER_MARKS:
-        if q not in set(qualifiers):
-            continue
-        mark = style.QUALIFIER_MARKS[q]
-        colour = style.OKABE_ITO["black"]
-        if q == "more_than":
-            h = Line2D([], [], marker=">", linestyle="dotted", color=colour)
-        elif mark["line"]:
-            h = Line2D([], [], linestyle=mark["line"], linewidth=3, color=colour)
+def _render(plot: so.Plot, ax) -> None:
+    """Draw a seaborn Plot onto ax. seaborn 0.13 passes pandas a `copy` keyword that pandas 3
+    deprecates: that warning is seaborn's, not the reader's, and stays out of the report."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The copy keyword is deprecated")
+        plot.on(ax).plot()
+    # The ids rode through seaborn as the elements' URLs; keep them on the artist as
+    # `result_ids` and clear the URLs, so that no SVG or PDF gets links to nowhere.
+    for coll in ax.collections:
+        urls = list(coll.get_urls())
+        if any(isinstance(u, str) for u in urls):
+            coll.result_ids = urls
+            coll.set_urls(None)
+
+
+_VIEWS: dict[int, tuple[weakref.ref, pd.DataFrame]] = {}
+
+
+def _view(ds: Dataset) -> pd.DataFrame:
+    """results_view(ds), computed once per dataset for all the charts drawn from it (the
+    charts only filter it; a new Dataset, even at a reused address, gets a new view)."""
+    hit = _VIEWS.get(id(ds))
+    if hit is not None and hit[0]() is ds:
+        return hit[1]
+    view = results_view(ds)
+    _VIEWS.clear()  # one dataset at a time: the report draws all its charts from one
+    _VIEWS[id(ds)] = (weakref.ref(ds), view)
+    return view
+
+
+# ---------------------------------------------------------------- the marks of a figure
+
+
+def _parts(rid: str, q: str, low: float, high: float | None, colour: str, pos) -> list[dict]:
+    """The drawn elements of one figure at position pos (a row, or a fieldwork date):
+    one dict per element, with the look of the layer it goes into."""
+    mark = style.qualifier(q)
+    base = {"colour": colour, "pos": pos, "marker": None, "filled": True, "line": None,
+            "width": 4.0}
+    if mark.at_bounds:
+        values = [low] if high is None or high == low else [low, high]
+        return [{**base, "url": rid, "kind": "dot", "marker": mark.marker,
+                 "filled": mark.filled, "lo": v, "hi": v} for v in values]
+    if mark.open_end:
+        return [{**base, "url": rid, "kind": "dot", "marker": mark.marker,
+                 "filled": mark.filled, "lo": low, "hi": low},
+                {**base, "url": rid + OPEN, "kind": "range", "line": mark.line or "dotted",
+                 "width": 1.6, "lo": low, "hi": low + OPEN_ARROW}]
+    if mark.line is not None:
+        high = high if high is not None else low
+        caps = [{**base, "url": rid + CAP, "kind": "cap", "lo": v, "hi": v}
+                for v in dict.fromkeys([low, high])]
+        return [{**base, "url": rid, "kind": "range", "line": mark.line, "width": 2.6,
+                 "lo": low, "hi": high}, *caps]
+    return [{**base, "url": rid, "kind": "dot", "marker": mark.marker, "filled": mark.filled,
+             "lo": low, "hi": low}]
+
+
+def _range_layers(part: pd.DataFrame) -> list[pd.DataFrame]:
+    """seaborn's Range groups its rows by position and draws them in sorted order (merging
+    rows at one position): sort them, and give rows that share a position layers of their
+    own, so that the i-th segment is the i-th row and its URL is right."""
+    part = part.sort_values("pos", kind="stable")
+    nth = part.groupby("pos", sort=False).cumcount()
+    return [part[nth == n] for n in sorted(set(nth))]
+
+
+def _range(plot: so.Plot, part: pd.DataFrame, pos: str, share: str, **look) -> so.Plot:
+    for rows in _range_layers(part):
+        kws = {"urls": list(rows["url"]), "gid": look.pop("gid", "range"), "capstyle": "butt",
+               **look.pop("artist_kws", {})}
+        plot = plot.add(so.Range(**look, artist_kws=kws), data=rows, legend=False,
+                        orient=pos, **{share + "min": "lo", share + "max": "hi", pos: "pos"})
+    return plot
+
+
+def _add_marks(plot: so.Plot, parts: list[dict], shares_on: str) -> so.Plot:
+    """One seaborn layer per look (kind, mark, line, colour); each element's URL is its id."""
+    if not parts:
+        return plot
+    frame = pd.DataFrame(parts)
+    pos, share = ("y", "x") if shares_on == "x" else ("x", "y")
+    looks = ["kind", "marker", "filled", "line", "width", "colour"]
+    for look, part in frame.groupby(looks, sort=False, dropna=False):
+        kind, marker, filled, line, width, colour = look
+        kws = {"urls": list(part["url"]), "gid": kind}
+        if kind == "cap":
+            mark = so.Dot(marker="|" if shares_on == "x" else "_", pointsize=9, color=colour,
+                          stroke=1.6, artist_kws=kws)
+            plot = plot.add(mark, data=part, legend=False, **{share: "lo", pos: "pos"})
+        elif kind == "dot":
+            mark = so.Dot(marker=marker, pointsize=7.5, color=colour, edgecolor=colour,
+                          fill=bool(filled), edgewidth=1.6, stroke=1.6, artist_kws=kws)
+            plot = plot.add(mark, data=part, legend=False, **{share: "lo", pos: "pos"})
         else:
-            h = Line2D([], [], marker=mark["marker"], linestyle="none", color=colour,
-                       markerfacecolor=colour if mark["filled"] else "white")
-        h.set_label(marker_note(q))
-        handles.append(h)
-    return handles
+            plot = _range(plot, part, pos, share, color=colour, linewidth=width,
+                          linestyle=line, gid=kind)
+    return plot
 
 
-def _date_axis(ax, start, end) -> None:
-    ax.set_xlim(mdates.date2num(start), mdates.date2num(end))
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+def _stance_legend(stances) -> list:
+    present = list(dict.fromkeys(stances))
+    return [Patch(color=style.stance(s).colour, label=style.stance(s).legend)
+            for s in [*style.STANCES, *[s for s in present if s not in style.STANCES]]
+            if s in present]
 
 
-def _share_axis(ax, label: str = "Share of respondents (%)") -> None:
+def _qualifier_handle(q: str) -> Line2D:
+    mark = style.qualifier(q)
+    ink = style.INK
+    if mark.open_end:
+        h = Line2D([0, 1], [0, 0], marker=mark.marker, markevery=[0], linestyle=mark.line,
+                   color=ink)
+    elif mark.marker is not None:
+        h = Line2D([], [], marker=mark.marker, linestyle="none", color=ink, markersize=7,
+                   markerfacecolor=ink if mark.filled else "none", markeredgewidth=1.4)
+    else:
+        h = Line2D([], [], linestyle=mark.line, linewidth=2.6, color=ink, marker="|",
+                   markersize=9, markeredgewidth=1.6)
+    h.set_label(mark.legend)
+    return h
+
+
+def _legends(fig: Figure, stances, qualifiers, extra: list | None = None) -> None:
+    """Two keys below the chart: colour = stance (left), mark = precision (right)."""
+    present = set(qualifiers)
+    marks = [_qualifier_handle(q) for q in [*style.QUALIFIERS,
+                                             *sorted(present - set(style.QUALIFIERS))]
+             if q in present]
+    fig.legend(handles=_stance_legend(stances), loc="outside lower left",
+               title="Colour: stance", alignment="left")
+    # An interval's key shows both end ticks (two points); a point's key one marker.
+    ends = {h: HandlerLine2D(numpoints=2) for h in marks if h.get_marker() == "|"}
+    fig.legend(handles=marks + list(extra or []), loc="outside lower right",
+               title="Mark: how the source gives the figure", alignment="left",
+               handler_map=ends)
+
+
+def _label(ax, x, y, text: str, rid: str) -> None:
+    ax.text(x, y, text, va="center", ha="left", fontsize=8, gid=rid + LABEL)
+
+
+def _label_x(row: dict) -> float:
+    mark = style.qualifier(row["qualifier"])
+    if mark.open_end:
+        return row["share_low"] + OPEN_ARROW + 1.5
+    high = row["share_high"] if row["share_high"] is not None else row["share_low"]
+    return high + 2.2
+
+
+def _share_axis(ax, label: str = SHARE_LABEL) -> None:
     ax.set_xlim(0, 100)
     ax.set_xticks(range(0, 101, 20))
     ax.set_xlabel(label)
 
 
+def _rows_axis(ax, ys: list[float], labels: list[str], top: float, bottom: float) -> None:
+    ax.set_yticks(ys, labels)
+    ax.set_ylim(bottom, top)
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    ax.grid(axis="y", visible=False)
+    ax.set_ylabel("")
+
+
+def _wrap(text: str, width: int) -> str:
+    return textwrap.fill(text, width, break_long_words=False)
+
+
+# ---------------------------------------------------------------- the charts
+
+
 def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
-    """Every result of one country, grouped by poll, coloured by stance, marked by precision."""
-    view = results_view(ds)
+    """Every result of one country, grouped by poll: colour = stance, mark = precision."""
+    view = _view(ds)
     rows = view[view["country"] == country].reset_index(drop=True)
-    ys, labels, headers = [], [], []
+    ys, ticks, headers, parts = [], [], [], []
     y = 0.0
     for poll_label, group in rows.groupby("poll_label", sort=False):
         headers.append((y, poll_label))
-        y += 1
-        for _ in group.itertuples():
+        y += 0.9
+        for row in group.to_dict("records"):
+            tick = _wrap(row["option"], 42)
+            step = 0.5 + 0.5 * tick.count("\n")
+            y += step
             ys.append(y)
-            y += 1
-        y += 0.4
-    fig = _new_figure(0.36 * y + 1.3)
+            ticks.append(tick)
+            y += step
+        y += 0.5
+    fig = _new_figure(0.3 * y + 1.9)
     ax = fig.add_subplot()
-    for yy, row in zip(ys, rows.to_dict("records"), strict=True):
-        draw_share(ax, yy, pd.Series(row), style.STANCE_COLOURS[row["stance"]])
-        labels.append(textwrap.fill(textwrap.shorten(row["option"], 76, placeholder="…"), 40))
+    records = rows.to_dict("records")
+    for yy, row in zip(ys, records, strict=True):
+        parts += _parts(row["result_id"], row["qualifier"], row["share_low"], row["share_high"],
+                        style.stance(row["stance"]).colour, yy)
+    _render(_add_marks(_plot(), parts, "x"), ax)
+    for yy, row in zip(ys, records, strict=True):
+        _label(ax, _label_x(row), yy, row["label"], row["result_id"])
     for yy, text in headers:
         ax.text(0.5, yy, text, fontweight="bold", va="center", ha="left", fontsize=8.5)
-    ax.set_yticks(ys, labels)
-    ax.set_ylim(y - 0.4, -0.8)
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
+    _rows_axis(ax, ys, ticks, -0.6, y - 0.3)
     _share_axis(ax)
-    stance_handles = [Patch(color=style.STANCE_COLOURS[s], label=style.STANCE_LABELS[s])
-                      for s in style.STANCE_COLOURS if s in set(rows["stance"])]
-    fig.legend(handles=stance_handles + _qualifier_legend(rows["qualifier"]), loc="outside lower center",
-               ncols=2)
-    plotted = rows.assign(y=ys)
-    return fig, plotted
+    _legends(fig, rows["stance"], rows["qualifier"])
+    return fig, rows.assign(y=ys)
 
 
 MIRROR_GROUPS = {
     "One state: merger or incorporation": ["incorporation", "merger"],
     # political_integration is an umbrella that includes incorporation (Levada: half of those
     # favouring it want Belarus as a Russian region); the panel title says so.
-    "Closer union of two states, or deeper political integration of any form":
+    "Closer union, or deeper political integration (any form)":
         ["closer_union", "political_integration"],
 }
 
 
 def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
-    """Merger and closer-union figures of both countries side by side, coloured by country."""
-    view = results_view(ds)
-    fig = _new_figure(6.4)
-    axes = fig.subplots(len(MIRROR_GROUPS), 1, sharex=True)
+    """Merger and closer-union figures of both publics, one row per figure, a panel per group
+    of stances; colour = stance, mark = precision, the public named in each row."""
+    view = _view(ds)
+    sizes = [int(view["stance"].isin(s).sum()) for s in MIRROR_GROUPS.values()]
+    fig = _new_figure(0.42 * sum(sizes) + 2.6)
+    axes = fig.subplots(len(MIRROR_GROUPS), 1, sharex=True,
+                        height_ratios=[max(n, 1) + 0.6 for n in sizes])
     frames = []
     for ax, (title, stances) in zip(axes, MIRROR_GROUPS.items(), strict=True):
         rows = view[view["stance"].isin(stances)].sort_values(
-            ["country", "stance", "start", "result_id"], ignore_index=True)
+            ["country", "start", "stance", "result_id"], ignore_index=True)
         ys = list(range(len(rows)))
-        for yy, row in zip(ys, rows.to_dict("records"), strict=True):
-            row["text"] = f"{row['text']}: {style.STANCE_LABELS[row['stance']]}"
-            draw_share(ax, yy, pd.Series(row), style.COUNTRY_COLOURS[row["country"]])
-        ax.set_yticks(ys, [f"{r.organisation}\n{r.when}" for r in rows.itertuples()],
-                      fontsize=7.5)
-        ax.set_ylim(len(rows) - 0.5, -0.7)
+        records = rows.to_dict("records")
+        parts = []
+        for yy, row in zip(ys, records, strict=True):
+            parts += _parts(row["result_id"], row["qualifier"], row["share_low"],
+                            row["share_high"], style.stance(row["stance"]).colour, yy)
+        _render(_add_marks(_plot(), parts, "x"), ax)
+        for yy, row in zip(ys, records, strict=True):
+            _label(ax, _label_x(row), yy,
+                   f"{row['label']}: {style.stance(row['stance']).legend}", row["result_id"])
+        ticks = [f"{style.COUNTRY_LABELS.get(r['country'], r['country'])}: "
+                 f"{r['organisation']}\n{r['when']}" for r in records]
+        _rows_axis(ax, ys, ticks, -0.7, len(rows) - 0.4)
+        ax.set_yticks(ys, ticks, fontsize=7.5)
         ax.set_title(title, loc="left", fontweight="bold")
-        ax.tick_params(axis="y", length=0)
-        ax.spines["left"].set_visible(False)
+        ax.set_xlabel("")
         frames.append(rows.assign(group=title, y=ys))
     _share_axis(axes[-1])
-    axes[-1].set_xlim(0, 100)
     plotted = pd.concat(frames, ignore_index=True)
-    country_handles = [Patch(color=c, label=style.COUNTRY_LABELS[k])
-                       for k, c in style.COUNTRY_COLOURS.items()]
-    fig.legend(handles=country_handles + _qualifier_legend(plotted["qualifier"]),
-               loc="outside lower center", ncols=3)
+    _legends(fig, plotted["stance"], plotted["qualifier"])
     return fig, plotted
 
 
+def _num(when) -> float:
+    """A date as matplotlib's day number: seaborn draws it as a plain number, and the axis
+    gets matplotlib's date ticks."""
+    return float(mdates.date2num(pd.Timestamp(when)))
+
+
+def _mid(start, end) -> float:
+    """The middle of a fieldwork period, as a day number (end: the day after it)."""
+    return (_num(start) + _num(end)) / 2
+
+
 def status_quo(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
-    """Support for keeping relations as they are, by fieldwork time; a figure given for several
-    waves spans them all as a band from the first wave's start to the last wave's end."""
-    view = results_view(ds)
+    """Support for keeping relations as they are, at each wave's fieldwork: a figure given
+    for several waves is drawn at every wave, its marks joined by a dotted connector."""
+    view = _view(ds)
     rows = view[view["stance"] == "status_quo"].sort_values(["start", "result_id"],
                                                             ignore_index=True)
-    fig = _new_figure(3.6)
+    polls = ds.polls.set_index("poll_id")
+    fig = _new_figure(3.9)
     ax = fig.add_subplot()
+    parts, joins, labels, waves = [], [], [], []
     for row in rows.to_dict("records"):
-        colour = style.COUNTRY_COLOURS[row["country"]]
-        lo = row["share_low"]
-        hi = row["share_high"] if row["share_high"] is not None else lo
-        x0, x1 = row["start"], row["end"] + pd.Timedelta(days=1)
-        mark = style.QUALIFIER_MARKS[row["qualifier"]]
-        ax.fill_between([x0, x1], [lo, lo], [hi, hi], color=colour, alpha=0.25, linewidth=0)
-        ax.add_line(Line2D([x0, x1, x1, x0, x0], [lo, lo, hi, hi, lo], color=colour,
-                           linestyle=mark["line"] or "solid", linewidth=1.2,
-                           marker=None, gid=row["result_id"]))
-        if mark["marker"]:
-            ax.add_line(Line2D([x0 + (x1 - x0) / 2], [lo], marker=mark["marker"], color=colour,
-                               markerfacecolor=colour if mark["filled"] else "white",
-                               linestyle="none", gid=f"{row['result_id']}:point"))
-        ax.text(x1 + pd.Timedelta(days=20), (lo + hi) / 2,
-                f"{row['text']} ({row['organisation']})", va="center", fontsize=8,
-                gid=f"{row['result_id']}:label")
+        colour = style.stance(row["stance"]).colour
+        low = row["share_low"]
+        high = row["share_high"] if row["share_high"] is not None else low
+        xs = []
+        for pid in split_ids(row["poll_id"]):
+            p = polls.loc[pid]
+            end = p["fieldwork_end_last"] + pd.offsets.MonthBegin(1)
+            xs.append(_mid(p["fieldwork_start_first"], end))
+        for x in xs:
+            parts += _parts(row["result_id"], row["qualifier"], row["share_low"],
+                            row["share_high"], colour, x)
+        mid = (low + high) / 2
+        if len(xs) > 1:
+            joins.append({"url": row["result_id"] + JOIN, "kind": "range", "line": "dotted",
+                          "width": 1.2, "colour": style.MUTED, "marker": None, "filled": True,
+                          "pos": mid, "lo": min(xs), "hi": max(xs)})
+        public = style.COUNTRY_LABELS.get(row["country"], row["country"])
+        labels.append((max(xs) + 25, mid,
+                       f"{row['label']} ({public}, {row['organisation']})", row["result_id"]))
+        waves.extend(xs)
+    plot = _add_marks(_plot(), parts, "y")
+    if joins:
+        plot = _range(plot, pd.DataFrame(joins), "y", "x", color=style.MUTED, linewidth=1.2,
+                      linestyle="dotted", gid="join", artist_kws={"zorder": 1})
+    _render(plot, ax)
+    for x, y, text, rid in labels:
+        _label(ax, x, y, text, rid)
+    ax.set_gid("shares-on-y")
     ax.set_ylim(0, 100)
-    ax.set_ylabel("Share of respondents (%)")
-    ax.grid(axis="y")
-    start = rows["start"].min() - pd.Timedelta(days=120)
-    end = rows["end"].max() + pd.Timedelta(days=420)
-    _date_axis(ax, start, end)
-    ax.set_xlabel("Fieldwork")
-    handles = [Patch(color=c, alpha=0.5, label=style.COUNTRY_LABELS[k])
-               for k, c in style.COUNTRY_COLOURS.items()]
-    fig.legend(handles=handles + _qualifier_legend(rows["qualifier"]), loc="outside lower center",
-               ncols=4)
+    ax.set_ylabel(SHARE_LABEL)
+    ax.grid(axis="y", visible=True)
+    ax.grid(axis="x", visible=False)
+    if waves:
+        first, last = min(waves), max(waves)
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
+        year = pd.Timestamp(mdates.num2date(first).replace(tzinfo=None)).year
+        ax.set_xlim(_num(pd.Timestamp(year=year, month=1, day=1)), last + 470)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("Month of fieldwork (a mark for each wave; no mark where no poll was taken)")
+    join = Line2D([0, 1], [0, 0], linestyle="dotted", color=style.MUTED, linewidth=1.2,
+                  label=style.JOIN_LEGEND)
+    _legends(fig, rows["stance"], rows["qualifier"], [join] if joins else [])
     return fig, rows
 
 
+def _span_end(last) -> pd.Timestamp:
+    return last + pd.Timedelta(days=1)
+
+
+def _spans(ax, frame: pd.DataFrame, width: float) -> None:
+    """Black bars over the stated dates (seaborn Range), one URL per bar: its id."""
+    frame = frame.rename(columns={"id": "url", "y": "pos", "x0": "lo", "x1": "hi"})
+    _render(_range(_plot(), frame, "y", "x", color=style.INK, linewidth=width, gid="span"), ax)
+
+
 def poll_calendar(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
-    """Every poll on a time axis, one row per country, marked by mode."""
-    polls = ds.polls.sort_values(["country", "fieldwork_start_first", "poll_id"], ignore_index=True)
-    countries = [c for c in style.COUNTRY_NAMES if c in set(polls["country"].astype(str))]
-    fig = _new_figure(2.6)
+    """Every poll on a time axis, one labelled row each, grouped by country; a bar spans
+    the fieldwork period at the precision the source gives (a month, or a year)."""
+    polls = ds.polls.sort_values(["country", "fieldwork_start_first", "poll_id"],
+                                 ignore_index=True)
+    ys, ticks, headers, bars = [], [], [], []
+    y = 0.0
+    for country, group in polls.groupby(polls["country"].astype(str), sort=False):
+        headers.append((y, style.COUNTRY_NAMES.get(country, country)))
+        y += 1
+        for p in group.itertuples():
+            org = p.pollster if pd.notna(p.pollster) else f"{p.commissioned_by} survey"
+            mode = "" if str(p.mode) == "unknown" else f" ({p.mode})"
+            ticks.append(f"{org}, {period_text(p.fieldwork_start, p.fieldwork_end, True)}{mode}")
+            ys.append(y)
+            bars.append({"id": p.poll_id, "y": y, "x0": _num(p.fieldwork_start_first),
+                         "x1": _num(_span_end(p.fieldwork_end_last))})
+            y += 1
+        y += 0.3
+    fig = _new_figure(0.26 * y + 1.3)
     ax = fig.add_subplot()
-    for p in polls.itertuples():
-        y = countries.index(str(p.country))
-        marker, colour = style.MODE_MARKERS[str(p.mode)]
-        x0, x1 = p.fieldwork_start_first, p.fieldwork_end_last + pd.Timedelta(days=1)
-        ax.add_line(Line2D([x0, x1], [y, y], color=colour, linewidth=5, solid_capstyle="butt",
-                           gid=f"{p.poll_id}:span"))
-        ax.add_line(Line2D([x0 + (x1 - x0) / 2], [y], marker=marker, markersize=8, color=colour,
-                           markeredgecolor="black", linestyle="none", gid=p.poll_id))
-    ax.set_yticks(range(len(countries)), [style.COUNTRY_NAMES[c] for c in countries])
-    ax.set_ylim(len(countries) - 0.5, -0.5)
-    _date_axis(ax, polls["fieldwork_start_first"].min() - pd.Timedelta(days=180),
-               polls["fieldwork_end_last"].max() + pd.Timedelta(days=180))
-    ax.grid(axis="x")
-    ax.set_xlabel("Fieldwork (bars span the stated period)")
-    handles = [Line2D([], [], marker=m, color=c, markeredgecolor="black", linestyle="none",
-                      label=mode) for mode, (m, c) in style.MODE_MARKERS.items()
-               if mode in set(polls["mode"].astype(str))]
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    frame = pd.DataFrame(bars)
+    _spans(ax, frame, 7)
+    first, last = frame["x0"].min(), frame["x1"].max()
+    ax.set_xlim(first - 60, last + 60)
+    for yy, text in headers:
+        ax.text(first - 55, yy, text, fontweight="bold",
+                va="center", ha="left", fontsize=8.5)
+    _rows_axis(ax, ys, ticks, -0.7, y - 0.5)
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("Fieldwork (mode in brackets where stated)")
+    span = Line2D([0, 1], [0, 0], color=style.INK, linewidth=6, solid_capstyle="butt",
+                  label="fieldwork, " + style.PERIOD_LEGEND)
+    fig.legend(handles=[span], loc="outside lower left")
     plotted = polls[["poll_id", "country", "pollster", "commissioned_by", "fieldwork_start",
                      "fieldwork_end", "mode", "population", "source", "locator"]]
     return fig, plotted
 
 
+def _break_year(years: pd.Series) -> int | None:
+    """Where the timeline's axis breaks: three years before the last event, if the events
+    span more than twelve years and some fall before it; else None (no break)."""
+    first, last = int(years.min()), int(years.max())
+    cut = last - 3
+    if last - first <= 12 or not (years < cut).any():
+        return None
+    return cut
+
+
 def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
-    """The dated events, one row each, periods as bars, coloured by kind."""
+    """The dated events, one labelled row each; a bar spans the year or month the source
+    gives. A long, sparse past and a crowded recent stretch get an axis broken in two."""
     events = ds.events.sort_values(["date_first", "event_id"], ignore_index=True)
-    fig = _new_figure(0.36 * len(events) + 1.2)
-    ax = fig.add_subplot()
-    for i, e in enumerate(events.itertuples()):
-        colour = style.EVENT_COLOURS[str(e.kind)]
-        x0 = e.date_first
-        x1 = (e.date_end_last if pd.notna(e.date_end_last) else e.date_last) + pd.Timedelta(days=1)
-        ax.add_line(Line2D([x0, x1], [i, i], color=colour, linewidth=4, solid_capstyle="butt",
-                           gid=f"{e.event_id}:span"))
-        ax.add_line(Line2D([x0], [i], marker="o", markersize=4, color=colour, linestyle="none",
-                           gid=e.event_id))
+    end = events["date_end_last"].fillna(events["date_last"])
+    frame = pd.DataFrame({"id": events["event_id"], "y": range(len(events)),
+                          "x0": events["date_first"].map(_num),
+                          "x1": (end + pd.Timedelta(days=1)).map(_num)})
+    cut = _break_year(events["date_first"].dt.year)
+    fig = _new_figure(0.33 * len(events) + 1.4)
+    first = pd.Timestamp(year=int(events["date_first"].dt.year.min()), month=1, day=1)
+    last = pd.Timestamp(year=int(end.max().year) + 1, month=1, day=1)
+    if cut is None:
+        axes = [fig.add_subplot()]
+        limits = [(first - pd.Timedelta(days=120), last)]
+    else:
+        axes = fig.subplots(1, 2, sharey=True, width_ratios=[2, 3])
+        limits = [(first - pd.Timedelta(days=120), pd.Timestamp(year=cut, month=1, day=1)),
+                  (pd.Timestamp(year=cut, month=1, day=1), last)]
+    for ax, (lo, hi) in zip(axes, limits, strict=True):
+        _spans(ax, frame, 6)
+        ax.set_xlim(mdates.date2num(lo), mdates.date2num(hi))
+        ax.set_xlabel("")
     labels = []
     for e in events.itertuples():
-        span = f"{e.date}{'–' + e.date_end if pd.notna(e.date_end) else ''}"
-        labels.append(textwrap.fill(f"{e.label} ({span})", 46))
-    ax.set_yticks(range(len(events)), labels, fontsize=7.5)
-    ax.set_ylim(len(events) - 0.5, -0.7)
-    _date_axis(ax, events["date_first"].min() - pd.Timedelta(days=365),
-               events["date_last"].max() + pd.Timedelta(days=365))
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
-    ax.set_xlabel("Date (a bar spans the stated precision: a year, or a month)")
-    handles = [Patch(color=c, label=k) for k, c in style.EVENT_COLOURS.items()
-               if k in set(events["kind"].astype(str))]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 7))
+        span = period_text(e.date, e.date) if pd.isna(e.date_end) else \
+            f"{period_text(e.date, e.date)}–{period_text(e.date_end, e.date_end)}"
+        labels.append(_wrap(f"{e.label} ({span})", 50))
+    _rows_axis(axes[0], list(range(len(events))), labels, -0.7, len(events) - 0.4)
+    if cut is None:
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+        axes[0].xaxis.set_major_locator(locator)
+        axes[0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    else:
+        left, right = axes
+        left.xaxis.set_major_locator(mdates.YearLocator(5))
+        left.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        right.xaxis.set_major_locator(mdates.YearLocator(1))
+        right.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=[4, 7, 10]))
+        right.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        right.tick_params(axis="y", length=0, labelleft=False)
+        right.spines["left"].set_visible(False)
+        # The break: two slashes where the axis is cut.
+        kw = {"marker": [(-1, -1.5), (1, 1.5)], "markersize": 9, "linestyle": "none",
+              "color": "#333333", "mec": "#333333", "mew": 1, "clip_on": False}
+        left.plot([1], [0], transform=left.transAxes, **kw)
+        right.plot([0], [0], transform=right.transAxes, **kw)
+        left.spines["right"].set_visible(False)
+        right.set_xlabel(f"Year (axis broken at {cut})")
+        right.set_ylabel("")
+    span = Line2D([0, 1], [0, 0], color=style.INK, linewidth=6, solid_capstyle="butt",
+                  label="event, " + style.PERIOD_LEGEND + "; a period spans its years")
+    fig.legend(handles=[span], loc="outside lower left")
     plotted = events[["event_id", "date", "date_end", "kind", "label", "source", "locator"]]
     return fig, plotted

@@ -13,8 +13,8 @@ import pandas as pd
 from .codebook import load as load_codebook
 from .data import Dataset
 from .paths import Project
-from .style import COUNTRY_NAMES, QUALIFIER_MARKS
-from .text import EN_DASH, Md, marker_note
+from .style import COUNTRY_NAMES, qualifier
+from .text import EN_DASH, Md
 from .views import cite, latest, organisation, period_text, results_view
 
 PACKAGES = ["unionstate", "pandas", "matplotlib", "pandera", "nbclient", "ipykernel", "tabulate"]
@@ -255,20 +255,12 @@ def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
     rows = []
     for q, meaning in codes.items():
         example = view[view["qualifier"] == q]
-        mark = QUALIFIER_MARKS[q]
-        drawn = []
-        if mark["marker"]:
-            drawn.append(("filled" if mark["filled"] else "hollow") + " marker")
-        if mark["line"]:
-            drawn.append(f"{mark['line']} interval")
-        if q == "derived":
-            drawn.append("a hollow diamond where it copies a single figure")
+        mark = qualifier(q)
         rows.append({
             "Qualifier": q,
             "Meaning and storage": meaning,
             "Example in this report": "none yet" if example.empty else example.iloc[0]["text"],
-            "Drawn as": f"{' with '.join(drawn[:2]) if q != 'derived' else ', or '.join(drawn)}"
-                        f" ({marker_note(q)})",
+            "Drawn as": f"{mark.drawn}; legend: {mark.legend}",
         })
     return _with(pd.DataFrame(rows), Layout({"Qualifier": 28, "Meaning and storage": 35,
                                              "Example in this report": 14, "Drawn as": 23}))

@@ -62,16 +62,10 @@ def share_text(row: pd.Series, results: pd.DataFrame | None = None) -> str:
 
 
 def marker_note(qualifier: str) -> str:
-    """How a chart marks a figure of this precision (legend and captions use the same words)."""
-    return {
-        "exact": "stated share",
-        "range": "range over waves",
-        "approximate_range": "approximate range",
-        "approximate": "approximate share",
-        "more_than": "lower bound only",
-        "fraction": "stated as a fraction",
-        "derived": "derived from another figure",
-    }[qualifier]
+    """How a chart marks a figure of this precision: the legend's words (style.py)."""
+    from .style import qualifier as mark
+
+    return mark(qualifier).legend
 
 
 class Md(str):

@@ -1,0 +1,74 @@
+"""Each stance and qualifier code has one visual record (style.py), and the records and the
+codebook agree: a colour or a mark means one thing across the report."""
+
+from __future__ import annotations
+
+import pytest
+
+from unionstate import style
+from unionstate.codebook import load as load_codebook
+from unionstate.readback import read_marks
+from unionstate.report import CHARTS, Report
+
+
+@pytest.fixture(scope="module")
+def codes(repo_project):
+    columns = load_codebook(repo_project.codebook)["results"].columns
+    return {"stance": columns["stance"].codes, "qualifier": columns["qualifier"].codes}
+
+
+def test_every_stance_code_has_exactly_one_record_and_vice_versa(codes):
+    assert list(style.STANCES) == list(dict.fromkeys(style.STANCES))  # keys unique by dict
+    assert set(style.STANCES) == set(codes["stance"]), (
+        f"codebook only: {sorted(set(codes['stance']) - set(style.STANCES))}; "
+        f"style.py only: {sorted(set(style.STANCES) - set(codes['stance']))}")
+    assert all(code == rec.code for code, rec in style.STANCES.items())
+
+
+def test_every_qualifier_code_has_exactly_one_record_and_vice_versa(codes):
+    assert set(style.QUALIFIERS) == set(codes["qualifier"]), (
+        f"codebook only: {sorted(set(codes['qualifier']) - set(style.QUALIFIERS))}; "
+        f"style.py only: {sorted(set(style.QUALIFIERS) - set(codes['qualifier']))}")
+    assert all(code == rec.code for code, rec in style.QUALIFIERS.items())
+
+
+def test_one_meaning_per_colour():
+    colours = [s.colour.upper() for s in style.STANCES.values()]
+    assert len(set(colours)) == len(colours), "two stances share a colour"
+    reserved = {style.INK.upper(), style.MUTED.upper(), style.OKABE_ITO["grey"].upper()}
+    assert not reserved & set(colours), "a stance uses a colour kept for marks with no stance"
+    assert set(colours) <= {c.upper() for c in style.OKABE_ITO.values()}
+
+
+def test_one_meaning_per_mark_and_per_legend_text():
+    looks = [(q.marker, q.filled, q.line, q.at_bounds, q.open_end)
+             for q in style.QUALIFIERS.values()]
+    assert len(set(looks)) == len(looks), "two qualifiers share a mark"
+    legends = [q.legend for q in style.QUALIFIERS.values()]
+    assert len(set(legends)) == len(legends)
+    assert len({s.legend for s in style.STANCES.values()}) == len(style.STANCES)
+
+
+def _add_stance(proj, code: str, result_id: str, set_cell) -> None:
+    path = proj.codebook
+    text = path.read_text(encoding="utf-8")
+    anchor = "          status_quo: \"Keep relations as they are"
+    assert text.count(anchor) == 1
+    path.write_text(text.replace(anchor, f"          {code}: \"A stance for a test.\"\n"
+                                 + anchor), encoding="utf-8")
+    set_cell(proj, "results.csv", result_id, "stance", code)
+
+
+def test_a_new_stance_code_is_drawn_not_a_key_error(project_copy, set_cell):
+    """A stance the codebook gains before style.py does: every chart still draws, the new
+    stance in the grey kept for 'no record yet' (and the tests above fail until it has one)."""
+    _add_stance(project_copy, "confederation", "blr-zois-2021-closer-union", set_cell)
+    report = Report.load(project_copy.root)
+    for label in CHARTS:
+        report.figure(label)
+    fig = report.figure("fig-blr-opinion")
+    mark = read_marks(fig)["blr-zois-2021-closer-union"]
+    face = mark.parts[0].artist.get_facecolor()[0]
+    assert tuple(round(float(v), 3) for v in face[:3]) == (0.6, 0.6, 0.6)
+    legend_texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert "confederation" in legend_texts
