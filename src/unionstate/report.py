@@ -21,7 +21,7 @@ from .data import Dataset, load
 from .paths import PREVIEW_ENV, Project, project
 from .style import COUNTRY_LABELS
 from .text import Md
-from .views import cite, latest, results_view, when
+from .views import latest, results_view, when
 
 # label -> chart function; the chapters cite them by these labels.
 CHARTS: dict[str, Callable[[Dataset], tuple[Figure, pd.DataFrame]]] = {
@@ -105,7 +105,7 @@ class Report:
             out[ind.indicator_id] = Md(
                 f"The latest reading of {ind.label[0].lower() + ind.label[1:]} among {public} "
                 f"is {row['text']} ({row['organisation']}, {self.when[row['result_id']]}) "
-                f"{cite(row['sources'].split(';'))}."
+                f"{tables.poll_citation(self.ds, row)}."
             )
         return out
 
@@ -123,7 +123,7 @@ class Report:
 
         def compute(label: str) -> Md:
             keys = table_keys[label]() if label in table_keys else _sources(self._draw(label)[1])
-            return Md(cite(keys))
+            return Md(tables.sources(self.ds, keys))
 
         return _Lazy([*CHARTS, *table_keys], compute)
 
