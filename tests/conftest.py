@@ -16,8 +16,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
+import os
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,7 +31,10 @@ from unionstate.paths import project as make_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SOURCES = Path("/work/shared/sources")
+# The two source articles live beside the checkout, in ../shared/sources.
+SOURCES = REPO_ROOT.parent / "shared" / "sources"
+# Everything the report is built from (not .git, not outputs).
+PROJECT_PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml"]
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +68,18 @@ def copy_project(repo_root: Path, dest: Path) -> Project:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copytree(repo_root / "data", dest / "data")
     shutil.copy2(repo_root / "references.bib", dest / "references.bib")
+    return make_project(dest)
+
+
+def copy_report(dest: Path, src: Path = REPO_ROOT) -> Project:
+    """Copy everything the report is built from (data, chapters, figures, bibliography,
+    report.qmd, _quarto.yml) into dest; no .git, no outputs."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in PROJECT_PARTS:
+        if (src / part).is_dir():
+            shutil.copytree(src / part, dest / part)
+        elif (src / part).exists():
+            shutil.copy2(src / part, dest / part)
     return make_project(dest)
 
 
@@ -181,3 +200,74 @@ def overwrite_fixture():
 def tree_digest_fixture():
     """tree_digest(folder) -> {relative path: sha256} of every file under it."""
     return tree_digest
+
+
+# ---------------------------------------------------------------- one build, shared
+
+FAKE_QUARTO = """#!{python}
+# A stand-in for Quarto: records how it was called and the file it was given, and writes
+# placeholder outputs where Quarto would.
+import json, os, pathlib, shutil, sys
+record = pathlib.Path({record!r})
+n = len(list(record.glob("call-*.json")))
+args = sys.argv[1:]
+given = pathlib.Path(args[1]) if len(args) > 1 else None
+if given is not None and given.is_file():
+    shutil.copyfile(given, record / f"call-{{n}}-input")
+(record / f"call-{{n}}.json").write_text(json.dumps({{"argv": args, "cwd": os.getcwd()}}))
+for name in ("report.html", "report.pdf", "report.docx"):
+    pathlib.Path(name).write_text("written by the fake quarto")
+"""
+
+
+@dataclass
+class QuartoCall:
+    argv: list[str]
+    cwd: Path
+    input: Path | None
+
+
+def fake_quarto(folder: Path) -> tuple[Path, Callable[[], list[QuartoCall]]]:
+    """A `quarto` executable in folder/bin that records its calls in folder/record;
+    returns (bin folder to put on PATH, a function listing the calls so far)."""
+    bin_dir, record = folder / "bin", folder / "record"
+    bin_dir.mkdir(parents=True)
+    record.mkdir()
+    exe = bin_dir / "quarto"
+    exe.write_text(FAKE_QUARTO.format(python=sys.executable, record=str(record)), encoding="utf-8")
+    exe.chmod(0o755)
+
+    def calls() -> list[QuartoCall]:
+        out = []
+        for n in range(len(list(record.glob("call-*.json")))):
+            info = json.loads((record / f"call-{n}.json").read_text(encoding="utf-8"))
+            given = record / f"call-{n}-input"
+            out.append(QuartoCall(info["argv"], Path(info["cwd"]), given if given.exists() else None))
+        return out
+
+    return bin_dir, calls
+
+
+@dataclass
+class Built:
+    proj: Project
+    outcome: object
+    quarto_calls: list[QuartoCall]
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Built:
+    """One full build of a copy of the project (its figures/ deleted first, so that every
+    figure file comes from this build), with a fake `quarto` on PATH that records what the
+    build gives Quarto. Shared by test_build, test_quarto and test_update: read only."""
+    from unionstate.build import build
+
+    base = tmp_path_factory.mktemp("built")
+    proj = copy_report(base / "project")
+    shutil.rmtree(proj.figures)
+    bin_dir, calls = fake_quarto(base / "quarto")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+        mp.delenv("UNIONSTATE_ROOT", raising=False)
+        outcome = build(proj, say=lambda _msg: None)
+    return Built(proj, outcome, calls())
