@@ -86,8 +86,10 @@ def front_matter(proj: Project, header: dict,
     options = {k: v for k, v in project_options(proj).items() if k not in EXECUTION_ONLY}
     own = {k: v for k, v in header.items() if k not in EXECUTION_ONLY}
     extra = (hook or computed)(proj) or {}
-    out = merge(merge(options, own), extra)
-    return merge(out, {"execute": {"enabled": False}})
+    out = merge(merge(merge(options, own), extra), {"execute": {"enabled": False}})
+    # The document's own keys first, as a reader of the notebook expects them.
+    order = [*own, *extra, *out]
+    return {key: out[key] for key in dict.fromkeys(order)}
 
 
 def front_matter_cell(meta: dict):
