@@ -1,22 +1,24 @@
 """When a poll arrives: one command adds it, the report follows, and the change is visible.
 
-Works on a temporary copy of the project under git, with a clearly synthetic poll from
-tests/fixtures/update/ (never added to data/)."""
+Works on a temporary copy of the session's built project (conftest.py `built`: its first full
+build, outputs and state) under git, with a clearly synthetic poll from tests/fixtures/update/
+(never added to data/)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 from click.testing import CliRunner
-from test_build import copy_project  # tests/ is on sys.path (pytest rootdir import mode)
 
 from unionstate.build import build
 from unionstate.cli import main
+from unionstate.paths import Project
 
 REPO = Path(__file__).resolve().parents[1]
 POLL = REPO / "tests" / "fixtures" / "update" / "synthetic-2099.yaml"
@@ -34,13 +36,15 @@ def ids_in(path: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def updated(tmp_path_factory):
-    proj = copy_project(tmp_path_factory.mktemp("update"))
-    root = proj.root
+def updated(tmp_path_factory, built):
+    # The first build is the session's; its project, outputs and _build/ state are copied.
+    root = tmp_path_factory.mktemp("update") / "project"
+    shutil.copytree(built.proj.root, root)
+    proj = Project(root)
+    first = built.outcome
     git(root, "init", "-q")
-    git(root, "add", ".")
+    git(root, "add", "data", "references.bib")
     git(root, "commit", "-q", "-m", "before")
-    first = build(proj, say=lambda _m: None)
     again = build(proj, say=lambda _m: None)
     before = json.loads((proj.build / "state.json").read_text(encoding="utf-8"))["numbers"]
     added = CliRunner().invoke(main, ["add-poll", str(POLL), "--root", str(root)])
