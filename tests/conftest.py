@@ -19,10 +19,13 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -227,47 +230,105 @@ class QuartoCall:
     input: Path | None
 
 
-def fake_quarto(folder: Path) -> tuple[Path, Callable[[], list[QuartoCall]]]:
+def fake_quarto(folder: Path) -> tuple[Path, Path]:
     """A `quarto` executable in folder/bin that records its calls in folder/record;
-    returns (bin folder to put on PATH, a function listing the calls so far)."""
+    returns (the bin folder to put on PATH, the record folder)."""
     bin_dir, record = folder / "bin", folder / "record"
     bin_dir.mkdir(parents=True)
     record.mkdir()
     exe = bin_dir / "quarto"
     exe.write_text(FAKE_QUARTO.format(python=sys.executable, record=str(record)), encoding="utf-8")
     exe.chmod(0o755)
+    return bin_dir, record
 
-    def calls() -> list[QuartoCall]:
-        out = []
-        for n in range(len(list(record.glob("call-*.json")))):
-            info = json.loads((record / f"call-{n}.json").read_text(encoding="utf-8"))
-            given = record / f"call-{n}-input"
-            out.append(QuartoCall(info["argv"], Path(info["cwd"]), given if given.exists() else None))
-        return out
 
-    return bin_dir, calls
+def quarto_calls(record: Path) -> list[QuartoCall]:
+    """The calls a fake quarto recorded, in order."""
+    out = []
+    for n in range(len(list(record.glob("call-*.json")))):
+        info = json.loads((record / f"call-{n}.json").read_text(encoding="utf-8"))
+        given = record / f"call-{n}-input"
+        out.append(QuartoCall(info["argv"], Path(info["cwd"]), given if given.exists() else None))
+    return out
+
+
+class SharedBuild:
+    """tests/shared_build.py, running in its own process: the builds several test modules
+    read. Started when collection ends, so that it runs while other tests do."""
+
+    TIMEOUT = 1800  # seconds for everything it does
+
+    def __init__(self) -> None:
+        self.work = Path(tempfile.mkdtemp(prefix="unionstate-shared-build-"))
+        self.log = (self.work / "stderr.txt").open("w", encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_ROOT"}
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("shared_build.py")), str(self.work)],
+            cwd=self.work, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.stages: dict[str, dict] = {}
+
+    def stage(self, name: str) -> dict:
+        """The JSON line the process printed when it finished stage `name` (waits for it)."""
+        while name not in self.stages:
+            line = self.proc.stdout.readline()
+            if not line:
+                code = self.proc.wait(timeout=self.TIMEOUT)
+                self.log.flush()
+                tail = (self.work / "stderr.txt").read_text(encoding="utf-8")[-6000:]
+                pytest.fail(f"tests/shared_build.py stopped (exit {code}) before '{name}':\n{tail}")
+            data = json.loads(line)
+            self.stages[data["stage"]] = data
+        return self.stages[name]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+SHARED = pytest.StashKey[SharedBuild]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any("built" in getattr(item, "fixturenames", ()) for item in session.items):
+        session.config.stash[SHARED] = SharedBuild()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    shared = session.config.stash.get(SHARED, None)
+    if shared is not None:
+        shared.close()
+
+
+@pytest.fixture(scope="session")
+def shared_build(request) -> SharedBuild:
+    shared = request.config.stash.get(SHARED, None)
+    if shared is None:  # a test that asked for it without being collected as one
+        shared = request.config.stash[SHARED] = SharedBuild()
+    return shared
+
+
+def outcome(data: dict) -> SimpleNamespace:
+    """A build's Outcome, as the shared build reported it."""
+    return SimpleNamespace(written=[Path(p) for p in data["written"]], skipped=data["skipped"],
+                           changes=data["changes"], quarto=data["quarto"])
 
 
 @dataclass
 class Built:
     proj: Project
-    outcome: object
+    outcome: SimpleNamespace
     quarto_calls: list[QuartoCall]
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory) -> Built:
+def built(shared_build) -> Built:
     """One full build of a copy of the project (its figures/ deleted first, so that every
-    figure file comes from this build), with a fake `quarto` on PATH that records what the
-    build gives Quarto. Shared by test_build, test_quarto and test_update: read only."""
-    from unionstate.build import build
-
-    base = tmp_path_factory.mktemp("built")
-    proj = copy_report(base / "project")
-    shutil.rmtree(proj.figures)
-    bin_dir, calls = fake_quarto(base / "quarto")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-        mp.delenv("UNIONSTATE_ROOT", raising=False)
-        outcome = build(proj, say=lambda _msg: None)
-    return Built(proj, outcome, calls())
+    figure file comes from this build), with a fake `quarto` on PATH that recorded what the
+    build gave Quarto. Shared by test_build, test_quarto and test_update: read only."""
+    data = shared_build.stage("built")
+    return Built(make_project(Path(data["root"])), outcome(data["outcome"]),
+                 quarto_calls(Path(data["record"]) / "record"))

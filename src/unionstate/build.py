@@ -162,9 +162,9 @@ def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, 
 
 def _run_hidden(client, code: str) -> str:
     """Run code in the kernel without adding a cell to the notebook; return its stdout."""
-    import nbformat
+    from .qmd import new_cell
 
-    probe = nbformat.v4.new_code_cell(code)
+    probe = new_cell("code", code, {}, "hidden")
     client.nb.cells.append(probe)  # nbclient stores the executed cell at its index
     try:
         client.execute_cell(probe, len(client.nb.cells) - 1, store_history=False)
@@ -231,14 +231,15 @@ def reading_copy(nb):
     import nbformat
 
     from . import typeset
+    from .qmd import new_cell
 
     nb = nbformat.from_dict(nb)
     meta = nb.metadata.get("unionstate", {}).get("front_matter", {})
     cells = [c for c in nb.cells if not typeset.is_front_matter(c)]
     if meta.get("title"):
         head = f"# {meta['title']}" + (f"\n\n*{meta['subtitle']}*" if meta.get("subtitle") else "")
-        cells.insert(0, nbformat.v4.new_markdown_cell(head, metadata={"unionstate": {
-            "file": "report.qmd", "line": 1, "role": "title"}}))
+        cells.insert(0, new_cell("markdown", head, {"unionstate": {
+            "file": "report.qmd", "line": 1, "role": "title"}}, "title"))
     for cell in cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})

@@ -150,10 +150,19 @@ def to_notebook(report: Path, root: Path) -> nbformat.NotebookNode:
         info = {"file": file, "line": number}
         if cell.kind == "code":
             info["options"] = cell.options
-            nb.cells.append(nbformat.v4.new_code_cell(cell.source, metadata={"unionstate": info}))
-        else:
-            nb.cells.append(nbformat.v4.new_markdown_cell(cell.source, metadata={"unionstate": info}))
+        nb.cells.append(new_cell(cell.kind, cell.source, {"unionstate": info},
+                                 f"{Path(file).stem}-{number}"))
     return nb
+
+
+def new_cell(kind: str, source: str, metadata: dict, cell_id: str) -> nbformat.NotebookNode:
+    """A notebook cell with a stable id (its file and line), not validated one by one as
+    nbformat.v4.new_*_cell does: the notebook is validated once, when it is written."""
+    cell = {"id": re.sub(r"[^A-Za-z0-9_-]", "-", cell_id)[:64], "cell_type": kind,
+            "metadata": metadata, "source": source}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return nbformat.from_dict(cell)
 
 
 def inline_expressions(markdown: str) -> list[str]:

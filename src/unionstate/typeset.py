@@ -93,10 +93,11 @@ def front_matter(proj: Project, header: dict,
 
 
 def front_matter_cell(meta: dict):
-    import nbformat
+    from .qmd import new_cell
 
     text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    return nbformat.v4.new_raw_cell(f"---\n{text}---", metadata={"unionstate": {"role": "front matter"}})
+    return new_cell("raw", f"---\n{text}---", {"unionstate": {"role": "front matter"}},
+                    "front-matter")
 
 
 def is_front_matter(cell) -> bool:
