@@ -293,7 +293,7 @@ SHARED = pytest.StashKey[SharedBuild]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if any("built" in getattr(item, "fixturenames", ()) for item in session.items):
+    if any("shared_build" in getattr(item, "fixturenames", ()) for item in session.items):
         session.config.stash[SHARED] = SharedBuild()
 
 

@@ -8,8 +8,13 @@ JSON line per stage on stdout (nothing else goes there) and stops at the first e
 
 1. "built": a full build of a copy of the project (its figures/ deleted first), with a fake
    `quarto` on PATH that records what the build gives Quarto (WORK_DIR/quarto/record);
-2. "updated": that built project copied again, put under git, built again (nothing changed),
+2. "failed": a build of another copy whose first chapter ends in a failing cell, after its
+   figure (test_build checks the message and that figures/ did not change);
+3. "meta": every run of the nbval mutation meta-test (test_nbval_meta.run_meta);
+4. "updated": the built project copied again, put under git, built again (nothing changed),
    a synthetic poll added with `unionstate add-poll`, `unionstate diff`, and built again.
+
+The tests make their assertions on what these stages report and leave on disk.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from click.testing import CliRunner
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from conftest import copy_report, fake_quarto  # noqa: E402
+from conftest import copy_report, fake_quarto, tree_digest  # noqa: E402
+from test_nbval_meta import run_meta  # noqa: E402
 
-from unionstate.build import build  # noqa: E402
+from unionstate.build import BuildError, build  # noqa: E402
 from unionstate.cli import main  # noqa: E402
 from unionstate.paths import Project  # noqa: E402
 
@@ -70,6 +76,24 @@ def main_(work: Path) -> None:
     first = build(proj, **quiet)
     os.environ["PATH"] = path  # the fake records the first build's call only
     say("built", root=str(proj.root), record=str(work / "quarto"), outcome=outcome(first))
+
+    broken = copy_report(work / "failed" / "project")
+    chapter = sorted(broken.chapters.glob("*.qmd"))[0]
+    chapter.write_text(chapter.read_text(encoding="utf-8")
+                       + "\n\n```{python}\nraise ValueError('boom')\n```\n", encoding="utf-8")
+    # Bytes no build would write: a figures/ swapped in by mistake could not go unnoticed.
+    (broken.figures / "fig-timeline.png").write_bytes(b"not a figure")
+    before = tree_digest(broken.figures)
+    try:
+        build(broken, **quiet)
+        error = None
+    except BuildError as exc:
+        error = str(exc)
+    say("failed", root=str(broken.root), chapter=f"chapters/{chapter.name}", error=error,
+        figures_before=before)
+
+    (work / "meta").mkdir()
+    say("meta", **run_meta(work / "meta"))
 
     root = work / "update" / "project"
     shutil.copytree(proj.root, root)

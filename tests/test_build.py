@@ -14,7 +14,7 @@ import pytest
 from conftest import copy_report, tree_digest
 
 from unionstate import bib, qmd
-from unionstate.build import UNCHANGED, BuildError, build
+from unionstate.build import UNCHANGED
 from unionstate.paths import Project
 from unionstate.report import CHARTS, Report
 
@@ -178,24 +178,22 @@ def test_preview_holds_every_chapter_heading_and_figure(built):
     assert "[@" not in html, "a citation left unrendered in the preview"
 
 
-def test_a_failing_cell_is_named_and_leaves_figures_unchanged(tmp_path):
-    """A cell fails after a figure has been drawn: the message names the chapter and the cell
-    and says figures/ was left unchanged, and figures/ is byte for byte what it was (one file
-    is replaced by bytes no build would write, so that a swap could not go unnoticed)."""
-    proj = copy_project(tmp_path)
-    chapter = sorted(proj.chapters.glob("*.qmd"))[0]
-    assert 'r.figure("' in chapter.read_text(encoding="utf-8"), "the first chapter draws no figure"
-    chapter.write_text(chapter.read_text(encoding="utf-8")
-                       + "\n\n```{python}\nraise ValueError('boom')\n```\n", encoding="utf-8")
-    (proj.figures / "fig-timeline.png").write_bytes(b"not a figure")
-    before = tree_digest(proj.figures)
-    with pytest.raises(BuildError) as err:
-        build(proj, say=lambda _m: None)
-    assert f"chapters/{chapter.name}" in str(err.value)
-    assert "ValueError: boom" in str(err.value)
-    assert UNCHANGED in str(err.value) and "figures/" in UNCHANGED
-    assert tree_digest(proj.figures) == before
-    assert not (proj.build / "figures-staging").exists(), "the staged figures were left behind"
+def test_a_failing_cell_is_named_and_leaves_figures_unchanged(shared_build):
+    """A cell fails after a figure has been drawn (tests/shared_build.py, stage "failed": the
+    first chapter of a copy ends in `raise ValueError('boom')`, and one file of its figures/
+    holds bytes no build would write): the message names the chapter and the cell and says
+    figures/ was left unchanged, and figures/ is byte for byte what it was."""
+    failed = shared_build.stage("failed")
+    root = Path(failed["root"])
+    assert 'r.figure("' in (root / failed["chapter"]).read_text(encoding="utf-8"), \
+        "the failing chapter draws no figure before the failing cell"
+    assert failed["error"] is not None, "the build with a failing cell did not fail"
+    assert failed["chapter"] in failed["error"]
+    assert "ValueError: boom" in failed["error"]
+    assert UNCHANGED in failed["error"] and "figures/" in UNCHANGED
+    assert tree_digest(root / "figures") == failed["figures_before"]
+    assert (root / "figures" / "fig-timeline.png").read_bytes() == b"not a figure"
+    assert not (root / "_build" / "figures-staging").exists(), "the staged figures were left behind"
 
 
 def test_an_interrupted_swap_is_undone_by_the_next_build(tmp_path):
