@@ -19,6 +19,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -257,14 +258,19 @@ class SharedBuild:
     read. Started when collection ends, so that it runs while other tests do."""
 
     TIMEOUT = 1800  # seconds for everything it does
+    # The fixture that reads each stage (conftest, test_build, test_nbval_meta, test_update).
+    STAGES = {"built": "built", "failed_build": "failed", "meta": "meta", "updated": "updated"}
 
-    def __init__(self) -> None:
+    def __init__(self, stages: list[str]) -> None:
         self.work = Path(tempfile.mkdtemp(prefix="unionstate-shared-build-"))
         self.log = (self.work / "stderr.txt").open("w", encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_ROOT"}
+        # A session of its own, so that close() can stop it with everything it started
+        # (its kernels also stop by themselves when their parent goes).
         self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("shared_build.py")), str(self.work)],
-            cwd=self.work, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
+            [sys.executable, str(Path(__file__).with_name("shared_build.py")), str(self.work),
+             *stages], cwd=self.work, env=env, stdout=subprocess.PIPE, stderr=self.log,
+            text=True, start_new_session=True)
         self.stages: dict[str, dict] = {}
 
     def stage(self, name: str) -> dict:
@@ -282,7 +288,7 @@ class SharedBuild:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         self.proc.stdout.close()
         self.log.close()
@@ -293,8 +299,11 @@ SHARED = pytest.StashKey[SharedBuild]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if any("shared_build" in getattr(item, "fixturenames", ()) for item in session.items):
-        session.config.stash[SHARED] = SharedBuild()
+    """Start the shared builds, with just the stages the collected tests read."""
+    wanted = {fixture for item in session.items for fixture in getattr(item, "fixturenames", ())}
+    stages = [stage for fixture, stage in SharedBuild.STAGES.items() if fixture in wanted]
+    if stages:
+        session.config.stash[SHARED] = SharedBuild(stages)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -307,7 +316,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def shared_build(request) -> SharedBuild:
     shared = request.config.stash.get(SHARED, None)
     if shared is None:  # a test that asked for it without being collected as one
-        shared = request.config.stash[SHARED] = SharedBuild()
+        shared = request.config.stash[SHARED] = SharedBuild(list(SharedBuild.STAGES.values()))
     return shared
 
 
@@ -332,3 +341,9 @@ def built(shared_build) -> Built:
     data = shared_build.stage("built")
     return Built(make_project(Path(data["root"])), outcome(data["outcome"]),
                  quarto_calls(Path(data["record"]) / "record"))
+
+
+@pytest.fixture(scope="session")
+def failed_build(shared_build) -> dict:
+    """tests/shared_build.py's stage "failed": a build whose first chapter ends in a failing cell."""
+    return shared_build.stage("failed")

@@ -1,10 +1,11 @@
 """The builds the tests share, run in a process of their own while pytest runs other tests.
 
-    python tests/shared_build.py WORK_DIR
+    python tests/shared_build.py WORK_DIR STAGE...
 
 conftest.py starts this as soon as it knows some collected test needs it, so that its Jupyter
-kernels run on the second core while the first runs tests that need no build. It prints one
-JSON line per stage on stdout (nothing else goes there) and stops at the first error:
+kernels run on the second core while the first runs tests that need no build. It runs the stages
+named (the ones the collected tests read), in this order, prints one JSON line per stage on
+stdout (nothing else goes there) and stops at the first error:
 
 1. "built": a full build of a copy of the project (its figures/ deleted first), with a fake
    `quarto` on PATH that records what the build gives Quarto (WORK_DIR/quarto/record);
@@ -64,11 +65,21 @@ def say(stage: str, **data) -> None:
     print(json.dumps({"stage": stage, **data}), flush=True)
 
 
-def main_(work: Path) -> None:
-    quiet = {"say": lambda _msg: None}
+def main_(work: Path, stages: list[str]) -> None:
     os.environ.pop("UNIONSTATE_ROOT", None)
-    path = os.environ.get("PATH", "")
+    proj = built(work) if {"built", "updated"} & set(stages) else None
+    if "failed" in stages:
+        failed(work)
+    if "meta" in stages:
+        (work / "meta").mkdir()
+        say("meta", **run_meta(work / "meta"))
+    if "updated" in stages:
+        updated(work, proj)
 
+
+def built(work: Path) -> Project:
+    quiet = {"say": lambda _msg: None}
+    path = os.environ.get("PATH", "")
     proj = copy_report(work / "built" / "project")
     shutil.rmtree(proj.figures)
     bin_dir, _ = fake_quarto(work / "quarto")
@@ -76,7 +87,11 @@ def main_(work: Path) -> None:
     first = build(proj, **quiet)
     os.environ["PATH"] = path  # the fake records the first build's call only
     say("built", root=str(proj.root), record=str(work / "quarto"), outcome=outcome(first))
+    return proj
 
+
+def failed(work: Path) -> None:
+    quiet = {"say": lambda _msg: None}
     broken = copy_report(work / "failed" / "project")
     chapter = sorted(broken.chapters.glob("*.qmd"))[0]
     chapter.write_text(chapter.read_text(encoding="utf-8")
@@ -92,9 +107,9 @@ def main_(work: Path) -> None:
     say("failed", root=str(broken.root), chapter=f"chapters/{chapter.name}", error=error,
         figures_before=before)
 
-    (work / "meta").mkdir()
-    say("meta", **run_meta(work / "meta"))
 
+def updated(work: Path, proj: Project) -> None:
+    quiet = {"say": lambda _msg: None}
     root = work / "update" / "project"
     shutil.copytree(proj.root, root)
     copy = Project(root)
@@ -106,9 +121,9 @@ def main_(work: Path) -> None:
     added = cli("add-poll", str(POLL), "--root", str(root))
     diff = cli("diff", "--root", str(root))
     after_build = build(copy, **quiet)
-    say("updated", root=str(root), first=outcome(first), again=outcome(again), added=added,
-        diff=diff, after_build=outcome(after_build), before=before, after=numbers(copy))
+    say("updated", root=str(root), again=outcome(again), added=added, diff=diff,
+        after_build=outcome(after_build), before=before, after=numbers(copy))
 
 
 if __name__ == "__main__":
-    main_(Path(sys.argv[1]))
+    main_(Path(sys.argv[1]), sys.argv[2:])

@@ -178,12 +178,12 @@ def test_preview_holds_every_chapter_heading_and_figure(built):
     assert "[@" not in html, "a citation left unrendered in the preview"
 
 
-def test_a_failing_cell_is_named_and_leaves_figures_unchanged(shared_build):
+def test_a_failing_cell_is_named_and_leaves_figures_unchanged(failed_build):
     """A cell fails after a figure has been drawn (tests/shared_build.py, stage "failed": the
     first chapter of a copy ends in `raise ValueError('boom')`, and one file of its figures/
     holds bytes no build would write): the message names the chapter and the cell and says
     figures/ was left unchanged, and figures/ is byte for byte what it was."""
-    failed = shared_build.stage("failed")
+    failed = failed_build
     root = Path(failed["root"])
     assert 'r.figure("' in (root / failed["chapter"]).read_text(encoding="utf-8"), \
         "the failing chapter draws no figure before the failing cell"
