@@ -16,9 +16,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -27,7 +35,11 @@ from unionstate.paths import project as make_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SOURCES = Path("/work/shared/sources")
+# The two source articles live beside the checkout, in ../shared/sources.
+SOURCES = REPO_ROOT.parent / "shared" / "sources"
+# Everything the report is built from (not .git, not outputs).
+PROJECT_PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml",
+                 "CITATION.cff", "pyproject.toml"]
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +73,18 @@ def copy_project(repo_root: Path, dest: Path) -> Project:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copytree(repo_root / "data", dest / "data")
     shutil.copy2(repo_root / "references.bib", dest / "references.bib")
+    return make_project(dest)
+
+
+def copy_report(dest: Path, src: Path = REPO_ROOT) -> Project:
+    """Copy everything the report is built from (data, chapters, figures, bibliography,
+    report.qmd, _quarto.yml) into dest; no .git, no outputs."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in PROJECT_PARTS:
+        if (src / part).is_dir():
+            shutil.copytree(src / part, dest / part)
+        elif (src / part).exists():
+            shutil.copy2(src / part, dest / part)
     return make_project(dest)
 
 
@@ -181,3 +205,146 @@ def overwrite_fixture():
 def tree_digest_fixture():
     """tree_digest(folder) -> {relative path: sha256} of every file under it."""
     return tree_digest
+
+
+# ---------------------------------------------------------------- one build, shared
+
+FAKE_QUARTO = """#!{python}
+# A stand-in for Quarto: records how it was called and the file it was given, and writes
+# placeholder outputs where Quarto would.
+import json, os, pathlib, shutil, sys
+record = pathlib.Path({record!r})
+n = len(list(record.glob("call-*.json")))
+args = sys.argv[1:]
+given = pathlib.Path(args[1]) if len(args) > 1 else None
+if given is not None and given.is_file():
+    shutil.copyfile(given, record / f"call-{{n}}-input")
+(record / f"call-{{n}}.json").write_text(json.dumps({{"argv": args, "cwd": os.getcwd()}}))
+for name in ("report.html", "report.pdf", "report.docx"):
+    pathlib.Path(name).write_text("written by the fake quarto")
+"""
+
+
+@dataclass
+class QuartoCall:
+    argv: list[str]
+    cwd: Path
+    input: Path | None
+
+
+def fake_quarto(folder: Path) -> tuple[Path, Path]:
+    """A `quarto` executable in folder/bin that records its calls in folder/record;
+    returns (the bin folder to put on PATH, the record folder)."""
+    bin_dir, record = folder / "bin", folder / "record"
+    bin_dir.mkdir(parents=True)
+    record.mkdir()
+    exe = bin_dir / "quarto"
+    exe.write_text(FAKE_QUARTO.format(python=sys.executable, record=str(record)), encoding="utf-8")
+    exe.chmod(0o755)
+    return bin_dir, record
+
+
+def quarto_calls(record: Path) -> list[QuartoCall]:
+    """The calls a fake quarto recorded, in order."""
+    out = []
+    for n in range(len(list(record.glob("call-*.json")))):
+        info = json.loads((record / f"call-{n}.json").read_text(encoding="utf-8"))
+        given = record / f"call-{n}-input"
+        out.append(QuartoCall(info["argv"], Path(info["cwd"]), given if given.exists() else None))
+    return out
+
+
+class SharedBuild:
+    """tests/shared_build.py, running in its own process: the builds several test modules
+    read. Started when collection ends, so that it runs while other tests do."""
+
+    TIMEOUT = 1800  # seconds for everything it does
+    # The fixture that reads each stage (conftest, test_build, test_nbval_meta, test_update).
+    STAGES = {"built": "built", "failed_build": "failed", "meta": "meta", "updated": "updated"}
+
+    def __init__(self, stages: list[str]) -> None:
+        self.work = Path(tempfile.mkdtemp(prefix="unionstate-shared-build-"))
+        self.log = (self.work / "stderr.txt").open("w", encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_ROOT"}
+        # A session of its own, so that close() can stop it with everything it started
+        # (its kernels also stop by themselves when their parent goes).
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("shared_build.py")), str(self.work),
+             *stages], cwd=self.work, env=env, stdout=subprocess.PIPE, stderr=self.log,
+            text=True, start_new_session=True)
+        self.stages: dict[str, dict] = {}
+
+    def stage(self, name: str) -> dict:
+        """The JSON line the process printed when it finished stage `name` (waits for it)."""
+        while name not in self.stages:
+            line = self.proc.stdout.readline()
+            if not line:
+                code = self.proc.wait(timeout=self.TIMEOUT)
+                self.log.flush()
+                tail = (self.work / "stderr.txt").read_text(encoding="utf-8")[-6000:]
+                pytest.fail(f"tests/shared_build.py stopped (exit {code}) before '{name}':\n{tail}")
+            data = json.loads(line)
+            self.stages[data["stage"]] = data
+        return self.stages[name]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+SHARED = pytest.StashKey[SharedBuild]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the shared builds, with just the stages the collected tests read."""
+    wanted = {fixture for item in session.items for fixture in getattr(item, "fixturenames", ())}
+    stages = [stage for fixture, stage in SharedBuild.STAGES.items() if fixture in wanted]
+    if stages:
+        session.config.stash[SHARED] = SharedBuild(stages)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    shared = session.config.stash.get(SHARED, None)
+    if shared is not None:
+        shared.close()
+
+
+@pytest.fixture(scope="session")
+def shared_build(request) -> SharedBuild:
+    shared = request.config.stash.get(SHARED, None)
+    if shared is None:  # a test that asked for it without being collected as one
+        shared = request.config.stash[SHARED] = SharedBuild(list(SharedBuild.STAGES.values()))
+    return shared
+
+
+def outcome(data: dict) -> SimpleNamespace:
+    """A build's Outcome, as the shared build reported it."""
+    return SimpleNamespace(written=[Path(p) for p in data["written"]], skipped=data["skipped"],
+                           changes=data["changes"], quarto=data["quarto"])
+
+
+@dataclass
+class Built:
+    proj: Project
+    outcome: SimpleNamespace
+    quarto_calls: list[QuartoCall]
+
+
+@pytest.fixture(scope="session")
+def built(shared_build) -> Built:
+    """One full build of a copy of the project (its figures/ deleted first, so that every
+    figure file comes from this build), with a fake `quarto` on PATH that recorded what the
+    build gave Quarto. Shared by test_build, test_quarto and test_update: read only."""
+    data = shared_build.stage("built")
+    return Built(make_project(Path(data["root"])), outcome(data["outcome"]),
+                 quarto_calls(Path(data["record"]) / "record"))
+
+
+@pytest.fixture(scope="session")
+def failed_build(shared_build) -> dict:
+    """tests/shared_build.py's stage "failed": a build whose first chapter ends in a failing cell."""
+    return shared_build.stage("failed")

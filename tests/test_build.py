@@ -1,23 +1,24 @@
-"""The report builds without Quarto: every cell runs, figures match data/, the preview is whole,
-every cross-reference and citation resolves."""
+"""The report builds without Quarto: every cell runs once, in one kernel that writes the figures
+itself; figures/ matches data/ and changes only when every cell ran; the preview is whole;
+every cross-reference and citation resolves.
+
+Most tests read the one build of the session (`built`, in conftest.py)."""
 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import copy_report, tree_digest
 
 from unionstate import bib, qmd
-from unionstate.build import BuildError, build, execute
+from unionstate.build import UNCHANGED
 from unionstate.paths import Project
 from unionstate.report import CHARTS, Report
 
 REPO = Path(__file__).resolve().parents[1]
-PROJECT_PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml",
-                 "CITATION.cff", "pyproject.toml"]
 DIV_ID = re.compile(r"^:::+\s*\{#((?:fig|tbl)-[\w-]+)", re.M)
 LABEL_OPT = re.compile(r"^#\|\s*label:\s*((?:fig|tbl)-[\w-]+)", re.M)
 XREF = re.compile(r"(?<![\w.])@((?:fig|tbl|sec)-[\w-]*\w)")
@@ -27,13 +28,7 @@ CITE = re.compile(r"(?<![\w.@])-?@([A-Za-z][\w:.-]*\w)")
 
 def copy_project(dest: Path) -> Project:
     """A copy of everything the report is built from (not .git, not outputs)."""
-    for part in PROJECT_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part)
-        elif src.exists():
-            shutil.copy2(src, dest / part)
-    return Project(dest)
+    return copy_report(dest)
 
 
 def sources() -> dict[str, str]:
@@ -42,16 +37,8 @@ def sources() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory) -> Project:
-    proj = copy_project(tmp_path_factory.mktemp("built"))
-    shutil.rmtree(proj.figures, ignore_errors=True)
-    build(proj, say=lambda _msg: None)
-    return proj
-
-
-@pytest.fixture(scope="session")
 def notebook(built) -> nbformat.NotebookNode:
-    return nbformat.read(built.build / "report.ipynb", as_version=4)
+    return nbformat.read(built.proj.build / "report.ipynb", as_version=4)
 
 
 def test_every_chapter_is_included_and_runs_without_error(notebook):
@@ -120,13 +107,11 @@ def test_every_bib_entry_is_cited_somewhere(cited):
     assert missing == [], "bibliography entries the report never cites"
 
 
-def test_committed_figures_match_what_the_data_produces(tmp_path):
-    fresh = tmp_path / "figures"
-    report = Report.load(REPO)
-    report.figures_dir = fresh
-    for label in CHARTS:
-        report.figure(label)
+def test_committed_figures_match_what_the_data_produces(built):
+    """The session's build drew every figure from the committed data/ (its figures/ deleted
+    first); the committed files must be the same bytes."""
     committed = sorted(p.name for p in (REPO / "figures").glob("*.*"))
+    fresh = built.proj.figures
     assert committed == sorted(p.name for p in fresh.iterdir()), "figures/ holds other files"
     stale = [name for name in committed
              if (REPO / "figures" / name).read_bytes() != (fresh / name).read_bytes()]
@@ -134,12 +119,38 @@ def test_committed_figures_match_what_the_data_produces(tmp_path):
 
 
 def test_figures_are_byte_identical_across_builds(built, tmp_path):
-    again = Report.load(built.root)
+    """Two builds of the same data write the same bytes. The committed figures/ come from an
+    earlier build, in another process; where they match this session's build, that is the
+    second build. Where they do not (data/ changed and figures/ was not rebuilt, which the
+    test above reports), the figures are drawn again here, in this process, and compared."""
+    built_files = sorted(built.proj.figures.glob("*.*"))
+    if all((REPO / "figures" / p.name).is_file()
+           and (REPO / "figures" / p.name).read_bytes() == p.read_bytes() for p in built_files):
+        return
+    again = Report.load(built.proj.root)
     again.figures_dir = tmp_path
     for label in CHARTS:
         again.figure(label)
-    for path in sorted(built.figures.glob("*.*")):
+    for path in built_files:
         assert path.read_bytes() == (tmp_path / path.name).read_bytes(), path.name
+
+
+def test_the_notebook_shows_the_bytes_of_the_figure_files(built, notebook):
+    """One rendering per figure: what the notebook shows (SVG for Quarto, PNG for the
+    preview) is the content of the files the kernel wrote, not a second drawing."""
+    import base64
+
+    shown = {}
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "image/svg+xml" in data:
+                shown[data["text/plain"]] = data
+    assert sorted(shown) == sorted(f"<figure {label}>" for label in CHARTS)
+    for label in CHARTS:
+        data = shown[f"<figure {label}>"]
+        assert data["image/svg+xml"] == (built.proj.figures / f"{label}.svg").read_text("utf-8")
+        assert base64.b64decode(data["image/png"]) == (built.proj.figures / f"{label}.png").read_bytes()
 
 
 def test_every_figure_has_alt_text_and_a_caption_with_sources():
@@ -152,7 +163,7 @@ def test_every_figure_has_alt_text_and_a_caption_with_sources():
 
 
 def test_preview_holds_every_chapter_heading_and_figure(built):
-    html = (built.build / "report.html").read_text(encoding="utf-8")
+    html = (built.proj.build / "report.html").read_text(encoding="utf-8")
     headings = []
     for text in sources().values():
         headings += [h.strip() for h in re.findall(r"^# ([^{\n]+)", text, re.M)]
@@ -167,15 +178,36 @@ def test_preview_holds_every_chapter_heading_and_figure(built):
     assert "[@" not in html, "a citation left unrendered in the preview"
 
 
-def test_a_failing_cell_is_named_by_chapter_and_line(tmp_path):
+def test_a_failing_cell_is_named_and_leaves_figures_unchanged(failed_build):
+    """A cell fails after a figure has been drawn (tests/shared_build.py, stage "failed": the
+    first chapter of a copy ends in `raise ValueError('boom')`, and one file of its figures/
+    holds bytes no build would write): the message names the chapter and the cell and says
+    figures/ was left unchanged, and figures/ is byte for byte what it was."""
+    failed = failed_build
+    root = Path(failed["root"])
+    assert 'r.figure("' in (root / failed["chapter"]).read_text(encoding="utf-8"), \
+        "the failing chapter draws no figure before the failing cell"
+    assert failed["error"] is not None, "the build with a failing cell did not fail"
+    assert failed["chapter"] in failed["error"]
+    assert "ValueError: boom" in failed["error"]
+    assert UNCHANGED in failed["error"] and "figures/" in UNCHANGED
+    assert tree_digest(root / "figures") == failed["figures_before"]
+    assert (root / "figures" / "fig-timeline.png").read_bytes() == b"not a figure"
+    assert not (root / "_build" / "figures-staging").exists(), "the staged figures were left behind"
+
+
+def test_an_interrupted_swap_is_undone_by_the_next_build(tmp_path):
+    """Stopped between its two renames, a build leaves figures/ in _build/figures-previous;
+    the next build puts it back before it does anything else."""
+    from unionstate.build import _recover
+
     proj = copy_project(tmp_path)
-    chapter = sorted(proj.chapters.glob("*.qmd"))[0]
-    chapter.write_text(chapter.read_text(encoding="utf-8")
-                       + "\n\n```{python}\nraise ValueError('boom')\n```\n", encoding="utf-8")
-    with pytest.raises(BuildError) as err:
-        execute(proj, say=lambda _m: None)
-    assert f"chapters/{chapter.name}" in str(err.value)
-    assert "ValueError: boom" in str(err.value)
+    before = tree_digest(proj.figures)
+    proj.build.mkdir()
+    proj.figures.rename(proj.build / "figures-previous")
+    _recover(proj)
+    assert tree_digest(proj.figures) == before
+    assert not (proj.build / "figures-previous").exists()
 
 
 def test_qmd_reader_keeps_includes_options_and_origins(tmp_path):
@@ -188,7 +220,8 @@ def test_qmd_reader_keeps_includes_options_and_origins(tmp_path):
         encoding="utf-8")
     nb = qmd.to_notebook(tmp_path / "report.qmd", tmp_path)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert [c.source for c in code] == ["x = 1", "x + 1"]
+    # Option lines stay in the cell: Quarto reads a notebook cell's options from them.
+    assert [c.source for c in code] == ["x = 1", '#| label: fig-a\n#| fig-alt: "an A"\nx + 1']
     assert code[1].metadata["unionstate"]["options"] == {"label": "fig-a", "fig-alt": "an A"}
     assert code[1].metadata["unionstate"]["file"] == "chapters/a.qmd"
     md = [c for c in nb.cells if c.cell_type == "markdown" and "Text" in c.source][0]
@@ -200,21 +233,3 @@ def test_a_missing_include_is_named(tmp_path):
     (tmp_path / "report.qmd").write_text("{{< include chapters/nope.qmd >}}\n", encoding="utf-8")
     with pytest.raises(qmd.QmdError, match="chapters/nope.qmd"):
         qmd.to_notebook(tmp_path / "report.qmd", tmp_path)
-
-
-def test_preview_shows_the_writers_png_or_draws_its_own_when_the_writer_failed(tmp_path, monkeypatch):
-    from unionstate.paths import PREVIEW_ENV
-
-    proj = copy_project(tmp_path / "p")
-    ready = tmp_path / "ready"
-    ready.mkdir()
-    monkeypatch.setenv(PREVIEW_ENV, str(ready))
-    (proj.figures / "fig-mirror.png").write_bytes(
-        (REPO / "figures" / "fig-timeline.png").read_bytes())  # a PNG we can recognise
-    (ready / "fig-mirror").touch()
-    shown = Report.load(proj.root).figure("fig-mirror")
-    assert shown.data == (REPO / "figures" / "fig-timeline.png").read_bytes()
-    (ready / "fig-mirror").unlink()
-    (ready / "ERROR").write_text("boom", encoding="utf-8")
-    drawn = Report.load(proj.root).figure("fig-mirror")
-    assert drawn.data.startswith(b"\x89PNG") and drawn.data != shown.data

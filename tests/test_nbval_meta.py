@@ -13,6 +13,10 @@ together so that data/ stays valid and the notebook, not the validator, has to c
 The notebook then runs against the copy ($UNIONSTATE_ROOT) and must fail exactly the cells of
 the figures that moved, with the shifted result_id in the differing output lines.
 
+Where: the runs happen in tests/shared_build.py's process (`run_meta`), which conftest.py starts
+when collection ends, so that they overlap the tests that need no kernel; the tests below make
+their assertions on what it reports.
+
 Speed: starting a kernel and importing pandas, matplotlib and pandera takes most of a notebook
 run, so the per-figure runs share one kernel per notebook (two notebooks run in parallel):
 before each run the kernel's namespace is reset and $UNIONSTATE_ROOT pointed at the copy,
@@ -59,7 +63,6 @@ SKIP_COMPARE = ("metadata", "traceback", "prompt_number", "output_type", "name",
 RESET = """get_ipython().run_line_magic("reset", "-f")
 import os as __os
 __os.environ["UNIONSTATE_ROOT"] = {root!r}
-__os.environ.pop("UNIONSTATE_FIGURES", None)
 del __os
 """
 # The figure-file shift of each notebook: (figure file, result_id).
@@ -278,10 +281,12 @@ def _diff_lines(report: str, reference: str) -> list[str]:
             if line.strip() and line.strip() not in stored and not line.strip().startswith(">>>")]
 
 
-@pytest.fixture(scope="module")
-def meta(tmp_path_factory):
+def run_meta(base: Path) -> dict:
+    """Every run of the meta-test, in copies under `base`; the results as JSON-able data.
+
+    tests/shared_build.py calls this in its own process (started by conftest.py when
+    collection ends), so that these kernels run while pytest runs other tests."""
     started = time.perf_counter()
-    base = tmp_path_factory.mktemp("nbval-meta")
     cases: dict[str, list[Case]] = {}
     for rid, notebook in sorted(checked().items()):
         root = copy_project(base / f"shift-{rid}")
@@ -305,8 +310,7 @@ def meta(tmp_path_factory):
     nb_dir.mkdir()
     shutil.copy2(NOTEBOOKS / name, nb_dir / name)
     (nb_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_FIGURES"}
-    env["UNIONSTATE_ROOT"] = str(sub.root)
+    env = dict(os.environ, UNIONSTATE_ROOT=str(sub.root))
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p",
          "no:cacheprovider", "-q", "-rf", name],
@@ -324,9 +328,28 @@ def meta(tmp_path_factory):
             proc.kill()
             proc.communicate()
     elapsed = time.perf_counter() - started
-    results = {c.name: (c, run) for nb in cases for c, run in zip(cases[nb], runs[nb], strict=True)}
-    return SimpleNamespace(results=results, subprocess=(sub, proc.returncode, output),
-                           elapsed=elapsed)
+    results = {}
+    for nb in cases:
+        for case, run in zip(cases[nb], runs[nb], strict=True):
+            results[case.name] = {
+                "notebook": case.notebook, "target": case.target, "moved": sorted(case.moved),
+                "root": str(case.root), "failures": {str(i): r for i, r in run.failures.items()},
+                "problems": [str(p) for p in check(project(case.root))]}
+    return {"results": results, "subprocess": [sub.name, proc.returncode, output],
+            "elapsed": elapsed}
+
+
+@pytest.fixture(scope="module")
+def meta(shared_build):
+    data = shared_build.stage("meta")
+    results = {}
+    for name, r in data["results"].items():
+        case = Case(name, r["notebook"], r["target"], set(r["moved"]), Path(r["root"]))
+        run = Run(r["notebook"], {int(i): text for i, text in r["failures"].items()})
+        results[name] = (case, run, r["problems"])
+    sub_name, code, output = data["subprocess"]
+    return SimpleNamespace(results=results, subprocess=(results[sub_name][0], code, output),
+                           elapsed=data["elapsed"])
 
 
 def _expected_cells(case: Case) -> set[int]:
@@ -336,8 +359,8 @@ def _expected_cells(case: Case) -> set[int]:
 
 @pytest.mark.parametrize("rid", sorted(checked()))
 def test_shifted_figure_fails_its_cell(meta, rid):
-    case, run = meta.results[f"shift {rid}"]
-    assert check(project(case.root)) == [], "the shift must leave data/ valid"
+    case, run, problems = meta.results[f"shift {rid}"]
+    assert problems == [], "the shift must leave data/ valid"
     assert rid in case.moved
     assert run.failures, f"{case.notebook} passed with {rid} shifted in data/results.csv"
     assert set(run.failures) == _expected_cells(case), (
@@ -355,7 +378,7 @@ def test_shifted_figure_fails_its_cell(meta, rid):
 @pytest.mark.parametrize("notebook", sorted(FILE_SHIFTS))
 def test_shifted_figure_file_fails_its_cell(meta, notebook):
     label, rid = FILE_SHIFTS[notebook]
-    case, run = meta.results[f"file {label} {rid}"]
+    case, run, _ = meta.results[f"file {label} {rid}"]
     assert set(run.failures) == _expected_cells(case), (
         f"with {rid} shifted in figures/{label}.csv only its cell should fail: "
         f"{sorted(run.failures)}")
@@ -364,7 +387,7 @@ def test_shifted_figure_file_fails_its_cell(meta, notebook):
 
 
 def test_unchanged_copies_pass(meta):
-    unchanged = {k: run for k, (c, run) in meta.results.items() if k.startswith("unchanged")}
+    unchanged = {k: run for k, (c, run, _) in meta.results.items() if k.startswith("unchanged")}
     assert unchanged and all(not run.failures for run in unchanged.values()), {
         k: run.failures for k, run in unchanged.items()}
 
@@ -377,7 +400,7 @@ def test_pytest_nbval_agrees(meta):
     # nbval numbers the code cells from 0; the in-process runs index all cells.
     nb = nbformat.read(NOTEBOOKS / case.notebook, as_version=4)
     code_index = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    _, run = meta.results[f"shift {case.target}"]
+    _, run, _ = meta.results[f"shift {case.target}"]
     assert {code_index[n] for n in failed} == set(run.failures), output
     header = [line for line in output.splitlines()
               if line.lstrip("+- ").startswith(case.target + " ")]

@@ -1,9 +1,16 @@
-"""Quarto typesets the report: one self-contained HTML file, a Typst PDF and a DOCX.
+"""Quarto typesets the report: one self-contained HTML file, a Typst PDF and a DOCX, from the
+notebook `unionstate build` has executed, in one call, running no code.
 
-The render tests are marked `quarto` and skip, with the reason, where the `quarto` command is
-missing. Each format is rendered once per test module, into a temporary copy of the repository,
-with this interpreter (the project's uv environment) as the Jupyter kernel. The checks of
-`_quarto.yml` itself need no Quarto and always run.
+Three groups of tests:
+- what Quarto is given (always run): the session build (conftest.py `built`) has a fake
+  `quarto` on PATH that records its command line, working folder and the file it was given;
+  the tests read that record: one call for every format, the executed notebook with its front
+  matter in a raw first cell, every project option, no cell left to execute, the cell options,
+  cross-references and citations of the chapters;
+- the checks of `_quarto.yml` itself (always run);
+- real renders, marked `quarto`, which skip with the reason where the `quarto` command is
+  missing: one `unionstate build` of a temporary copy of the repository, whose Quarto output
+  must show that no kernel started.
 """
 
 from __future__ import annotations
@@ -19,8 +26,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
+import nbformat
 import pytest
 import yaml
+
+from unionstate import qmd, typeset
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "_quarto.yml"
@@ -180,33 +190,21 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
-def quarto_env(root: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["QUARTO_PYTHON"] = sys.executable  # quarto.org/docs/advanced/environment-vars.html
-    # Look up kernel specs in this environment first, so "python3" is this interpreter's kernel
-    # and not one registered for another Python in the user's or the system's Jupyter paths.
-    env_kernels = str(Path(sys.prefix) / "share" / "jupyter")
-    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (env_kernels, env.get("JUPYTER_PATH")) if p)
-    env["UNIONSTATE_ROOT"] = str(root)  # the report reads the copy's data, whatever the caller set
-    env.pop("UNIONSTATE_FIGURES", None)  # and writes no figure files anywhere
-    return env
-
-
-def render(root: Path, to: str, output: str) -> Path:
-    """`quarto render report.qmd --to <to>` in the copy; the output file, checked to exist."""
-    cmd = [QUARTO, "render", "report.qmd", "--to", to, "--no-execute-daemon"]
+def build_with_quarto(root: Path) -> str:
+    """`unionstate build` in the copy, with the real Quarto; its output (stdout and stderr)."""
+    env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_ROOT"}
+    cmd = [sys.executable, "-m", "unionstate.cli", "build", "--root", str(root)]
     try:
-        done = subprocess.run(cmd, cwd=root, env=quarto_env(root), capture_output=True,
-                              text=True, timeout=RENDER_TIMEOUT)
+        done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
+                              timeout=RENDER_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"`{' '.join(cmd[1:])}` took longer than {RENDER_TIMEOUT}s\n{exc.stderr or ''}")
-    log = f"$ quarto {' '.join(cmd[1:])}\n--- stdout\n{done.stdout[-4000:]}\n" \
-          f"--- stderr\n{done.stderr[-8000:]}"
-    assert done.returncode == 0, f"quarto render failed ({done.returncode})\n{log}"
-    out = root / output
-    assert out.is_file(), f"quarto render wrote no {output}\n{log}"
-    assert out.stat().st_size > 0, f"{output} is empty\n{log}"
-    return out
+        pytest.fail(f"`unionstate build` took longer than {RENDER_TIMEOUT}s\n{exc.stderr or ''}")
+    log = f"--- stdout\n{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-8000:]}"
+    assert done.returncode == 0, f"unionstate build failed ({done.returncode})\n{log}"
+    for name in ROOT_OUTPUTS:
+        out = root / name
+        assert out.is_file() and out.stat().st_size > 0, f"the build wrote no {name}\n{log}"
+    return log
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -220,23 +218,168 @@ def render_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def html_file(render_root) -> Path:
-    return render(render_root, "html", "report.html")
+def render_log(render_root) -> str:
+    return build_with_quarto(render_root)
 
 
 @pytest.fixture(scope="module")
-def pdf_file(render_root) -> Path:
-    return render(render_root, "typst", "report.pdf")
+def html_file(render_root, render_log) -> Path:
+    return render_root / "report.html"
 
 
 @pytest.fixture(scope="module")
-def docx_file(render_root) -> Path:
-    return render(render_root, "docx", "report.docx")
+def pdf_file(render_root, render_log) -> Path:
+    return render_root / "report.pdf"
+
+
+@pytest.fixture(scope="module")
+def docx_file(render_root, render_log) -> Path:
+    return render_root / "report.docx"
 
 
 @pytest.fixture(scope="module")
 def html_page(html_file) -> PageScan:
     return scan_html(html_file.read_text(encoding="utf-8"), set(figure_labels()))
+
+
+# ------------------------------------------------------------------------------ what Quarto is given
+
+
+@pytest.fixture(scope="module")
+def quarto_call(built):
+    assert len(built.quarto_calls) == 1, f"quarto called {len(built.quarto_calls)} times"
+    return built.quarto_calls[0]
+
+
+@pytest.fixture(scope="module")
+def given(quarto_call) -> nbformat.NotebookNode:
+    assert quarto_call.input is not None, f"quarto was given no file: {quarto_call.argv}"
+    return nbformat.read(quarto_call.input, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def given_front_matter(given) -> dict:
+    first = given.cells[0]
+    assert first.cell_type == "raw", "the notebook's first cell is not a raw cell"
+    text = first.source
+    assert text.startswith("---\n") and text.rstrip().endswith("---"), text[:200]
+    meta = yaml.safe_load(text.strip().strip("-"))
+    assert isinstance(meta, dict)
+    return meta
+
+
+def test_quarto_is_called_once_for_every_format_on_the_executed_notebook(built, quarto_call):
+    assert quarto_call.argv == ["render", "report.ipynb"], quarto_call.argv
+    assert "--execute" not in quarto_call.argv
+    assert quarto_call.cwd.resolve() == built.proj.root.resolve()
+    # What it was given is what the build keeps as its executed notebook.
+    assert quarto_call.input.read_bytes() == (built.proj.build / "report.ipynb").read_bytes()
+    # The copy it was given at the root is gone; its outputs are at the root, beside
+    # report.qmd; the preview in _build/ is nbconvert's, not overwritten.
+    root = built.proj.root
+    assert not (root / "report.ipynb").exists()
+    for name in ROOT_OUTPUTS:
+        assert (root / name).read_text(encoding="utf-8") == "written by the fake quarto"
+    preview = (built.proj.build / "report.html").read_text(encoding="utf-8")
+    assert "fake quarto" not in preview and "jp-Notebook" in preview
+    assert built.outcome.quarto and {root / n for n in ROOT_OUTPUTS} <= set(built.outcome.written)
+
+
+def test_front_matter_holds_the_header_and_every_project_option(given_front_matter):
+    meta = given_front_matter
+    header = qmd.header(REPO / "report.qmd")
+    for key, value in header.items():
+        if key not in typeset.EXECUTION_ONLY:
+            assert meta.get(key) == value, f"report.qmd's {key} is not in the front matter"
+    assert meta["bibliography"] == "references.bib"
+    config = load_config()
+
+    def within(small, big, where):
+        if isinstance(small, dict):
+            assert isinstance(big, dict), where
+            for k, v in small.items():
+                assert k in big, f"{where}.{k} missing from the notebook's front matter"
+                within(v, big[k], f"{where}.{k}")
+        else:
+            assert big == small, f"{where}: {big!r} in the front matter, {small!r} in _quarto.yml"
+
+    for key, value in config.items():
+        if key in typeset.EXECUTION_ONLY:
+            assert key not in meta or key in header, f"{key} chooses how to execute; nothing is"
+            continue
+        if key == "execute":
+            value = {k: v for k, v in value.items() if k != "enabled"}
+        within(value, meta.get(key), key)
+
+
+def test_nothing_in_the_notebook_needs_executing(given, given_front_matter):
+    """Quarto runs no kernel: execution is off in the front matter, and every code cell has
+    run (an execution count, no error) in the build's kernel."""
+    assert given_front_matter["execute"]["enabled"] is False
+    code = [c for c in given.cells if c.cell_type == "code"]
+    assert code, "no code cells"
+    unrun = [c.source[:60] for c in code if c.get("execution_count") is None]
+    assert unrun == [], f"code cells that never ran: {unrun}"
+    errors = [c.source[:60] for c in code if any(o.output_type == "error" for o in c.outputs)]
+    assert errors == []
+    for cell in code:  # a cell that shows something has its output stored
+        if "r.figure(" in cell.source:
+            kinds = {k for o in cell.outputs for k in o.get("data", {})}
+            assert {"image/svg+xml", "image/png"} <= kinds, cell.source[:80]
+        if "r.table(" in cell.source:
+            assert any("text/markdown" in o.get("data", {}) for o in cell.outputs), cell.source[:80]
+
+
+def _option_blocks(text: str) -> list[list[str]]:
+    blocks = []
+    for body in re.findall(r"^```\{python\}\n(.*?)^```", text, re.S | re.M):
+        lines = body.splitlines()
+        opts = []
+        for line in lines:
+            if not line.startswith("#|"):
+                break
+            opts.append(line)
+        blocks.append(opts)
+    return blocks
+
+
+def test_cell_options_cross_references_and_citations_survive(given):
+    files = [REPO / "report.qmd", *sorted((REPO / "chapters").glob("*.qmd"))]
+    texts = {f: f.read_text(encoding="utf-8") for f in files}
+    # The cells in reading order (report.qmd with its chapters included); each keeps its #| lines.
+    expanded = re.sub(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$",
+                      lambda m: texts[REPO / m.group(1)], texts[REPO / "report.qmd"], flags=re.M)
+    expected = _option_blocks(expanded)
+    code = [c for c in given.cells if c.cell_type == "code"]
+    assert [c.source.splitlines()[:len(opts)] for c, opts in zip(code, expected, strict=True)] == expected
+    assert any("fig-alt:" in line for block in expected for line in block)
+    markdown = "\n".join(c.source for c in given.cells if c.cell_type == "markdown")
+    divs = {d for t in texts.values() for d in re.findall(r"^:::+\s*\{#((?:fig|tbl)-[\w-]+)", t, re.M)}
+    assert divs and all(re.search(rf"^:::+\s*\{{#{d}\b", markdown, re.M) for d in divs)
+    assert set(re.findall(r"@(sec-[\w-]*\w)", markdown)) >= \
+        {x for t in texts.values() for x in re.findall(r"@(sec-[\w-]*\w)", t)}
+    cited = {k for t in texts.values() for k in re.findall(r"\[-?@([A-Za-z][\w:.-]*\w)", t)}
+    assert cited and all(f"@{k}" in markdown for k in cited)
+    assert "{python}" not in markdown, "an inline expression was left for Quarto to execute"
+
+
+def test_front_matter_takes_the_computed_keys_but_never_turns_execution_on(tmp_path):
+    proj = copy_report_for_typeset(tmp_path)
+    meta = typeset.front_matter(proj, {"title": "T", "bibliography": "references.bib"},
+                                hook=lambda _p: {"author": ["A. Author"], "date": "2024-05-01",
+                                                 "execute": {"enabled": True}})
+    assert meta["author"] == ["A. Author"] and meta["date"] == "2024-05-01"
+    assert meta["title"] == "T"
+    assert meta["execute"]["enabled"] is False
+    assert meta["execute"]["echo"] is False  # _quarto.yml's execute options are kept
+    assert "project" not in meta and "jupyter" not in meta
+
+
+def copy_report_for_typeset(dest: Path):
+    from unionstate.paths import Project
+
+    shutil.copy2(CONFIG, dest / "_quarto.yml")
+    return Project(dest)
 
 
 # ------------------------------------------------------------------------------ config (always)
@@ -300,6 +443,15 @@ def test_every_option_in_quarto_yml_is_documented():
 
 
 # ------------------------------------------------------------------------------ renders
+
+
+@pytest.mark.quarto
+@needs_quarto
+def test_quarto_starts_no_kernel_and_renders_every_format_once(render_log):
+    """Quarto prints "Starting python3 kernel" when it executes a notebook; here it must not."""
+    assert not re.search(r"Starting \S+ kernel", render_log), render_log
+    for name in ROOT_OUTPUTS:
+        assert render_log.count(f"Output created: {name}") == 1, render_log
 
 
 @pytest.mark.quarto

@@ -1,31 +1,26 @@
 """When a poll arrives: one command adds it, the report follows, and the change is visible.
 
-Works on a temporary copy of the project under git, with a clearly synthetic poll from
+The commands run in tests/shared_build.py (started by conftest.py while other tests run), on a
+copy of the session's built project put under git, with a clearly synthetic poll from
 tests/fixtures/update/ (never added to data/)."""
 
 from __future__ import annotations
 
 import csv
-import json
-import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 from click.testing import CliRunner
-from test_build import copy_project  # tests/ is on sys.path (pytest rootdir import mode)
+from conftest import outcome
 
-from unionstate.build import build
 from unionstate.cli import main
+from unionstate.paths import Project
 
 REPO = Path(__file__).resolve().parents[1]
 POLL = REPO / "tests" / "fixtures" / "update" / "synthetic-2099.yaml"
 NEW_IDS = {"blr-synthetic-2099-independent", "blr-synthetic-2099-one-state"}
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-                   cwd=root, check=True, capture_output=True)
 
 
 def ids_in(path: Path) -> set[str]:
@@ -34,21 +29,15 @@ def ids_in(path: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def updated(tmp_path_factory):
-    proj = copy_project(tmp_path_factory.mktemp("update"))
-    root = proj.root
-    git(root, "init", "-q")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "before")
-    first = build(proj, say=lambda _m: None)
-    again = build(proj, say=lambda _m: None)
-    before = json.loads((proj.build / "state.json").read_text(encoding="utf-8"))["numbers"]
-    added = CliRunner().invoke(main, ["add-poll", str(POLL), "--root", str(root)])
-    diff = CliRunner().invoke(main, ["diff", "--root", str(root)])
-    after_build = build(proj, say=lambda _m: None)
-    after = json.loads((proj.build / "state.json").read_text(encoding="utf-8"))["numbers"]
-    return {"proj": proj, "first": first, "again": again, "added": added, "diff": diff,
-            "after_build": after_build, "before": before, "after": after}
+def updated(built, shared_build):
+    """tests/shared_build.py's second stage: the session's built project copied and put under
+    git, built again with nothing changed, the synthetic poll added with `add-poll`, `diff`
+    run, and built again; the first build is the session's own."""
+    data = shared_build.stage("updated")
+    return {"proj": Project(Path(data["root"])), "first": built.outcome,
+            "again": outcome(data["again"]), "added": SimpleNamespace(**data["added"]),
+            "diff": SimpleNamespace(**data["diff"]), "after_build": outcome(data["after_build"]),
+            "before": data["before"], "after": data["after"]}
 
 
 def test_a_build_with_nothing_changed_skips_the_work(updated):

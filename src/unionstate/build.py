@@ -1,23 +1,46 @@
-"""`unionstate build`: run every cell of the report in one Jupyter kernel, write the figures,
-the executed notebook and its HTML preview, and typeset with Quarto where it is installed."""
+"""`unionstate build`: run every cell of the report once, in one Jupyter kernel, and make
+everything else from that one run.
+
+1. The kernel runs report.qmd and its chapters (read by unionstate.qmd). Two explicit calls
+   frame the cells (unionstate.kernel): `begin(staging)` before the first, so that every
+   figure a cell shows is written by the kernel itself to a staging folder and shown from
+   those bytes (SVG and PNG), and `finish()` after the last, which writes the charts no cell
+   showed and prints the numbers the report shows and the chart labels, as JSON.
+2. Only when every cell has run is the staging folder moved into place as figures/ (two
+   renames); a failed build leaves figures/ as it was, byte for byte, and says so.
+3. The executed notebook is saved as _build/report.ipynb, with the front matter Quarto needs
+   in a raw cell at its top, and an HTML preview made from it with nbconvert
+   (_build/report.html).
+4. Where `quarto` is on the PATH, Quarto typesets that same notebook, in one call, to
+   report.html, report.pdf (Typst) and report.docx at the project root, executing nothing
+   (unionstate.typeset says why no kernel can start).
+
+Each stage runs again only when the content hash of its inputs changed.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import PREVIEW_ENV, Project
+from .paths import Project
 
 QUARTO_HINT = ("The publication formats (HTML, PDF, DOCX) need Quarto: install it from "
                "https://quarto.org/docs/get-started/ or run `uv sync --extra render`, then "
                "build again.")
 CELL_TIMEOUT = 300
+UNCHANGED = "figures/ was left unchanged."
+STAGING = "figures-staging"  # in _build/: where the kernel writes the figures of this run
+PREVIOUS = "figures-previous"  # in _build/: figures/ while the new one is moved in
+NOTEBOOK = "report.ipynb"
+PREVIEW = "report.html"
+# The two calls that frame the cells in the kernel (see unionstate.kernel).
+BEGIN_CODE = "import unionstate.kernel as __k\n__k.begin({staging!r})\ndel __k"
+FINISH_CODE = "import unionstate.kernel as __k\n__k.finish()\ndel __k"
 # Evaluates inline expressions in the kernel; prints their text as Quarto would show it.
 INLINE_CODE = """
 import json as __json
@@ -29,7 +52,7 @@ del __text, __json
 
 
 class BuildError(Exception):
-    """A cell failed: names the chapter and the cell."""
+    """A cell failed (names the chapter and the cell), or Quarto did."""
 
 
 @dataclass
@@ -43,16 +66,13 @@ class Outcome:
 # What each stage reads. A stage runs again only when the content hash of its inputs changed
 # (Quarto's freeze would miss a changed CSV: quarto-dev/quarto-cli#6793).
 PACKAGE = "the unionstate package"
-CONTENT_INPUTS = ["data/*", "references.bib", "report.qmd", "chapters/*.qmd", PACKAGE]
+# CITATION.cff and pyproject.toml give the front matter's authors and licence; the git version
+# the report prints is compared as well (see `build`).
+CONTENT_INPUTS = ["data/*", "references.bib", "report.qmd", "chapters/*.qmd", "CITATION.cff",
+                  "pyproject.toml", PACKAGE]
 TYPESET_INPUTS = [*CONTENT_INPUTS, "_quarto.yml"]
 DATA_INPUTS = ["data/*", "references.bib"]
 STATE = "state.json"
-NUMBERS_CODE = """
-import json as __json
-from unionstate.changes import numbers as __numbers
-print(__json.dumps(__numbers(r), sort_keys=True))
-del __json, __numbers
-"""
 
 
 def inputs_hash(proj: Project, patterns: list[str]) -> str:
@@ -79,84 +99,80 @@ def _state(proj: Project) -> dict:
         return {}
 
 
+def _write_state(proj: Project, state: dict) -> None:
+    proj.build.mkdir(exist_ok=True)
+    (proj.build / STATE).write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+
+
 def _where(cell) -> str:
     info = cell.metadata.get("unionstate", {})
     return f"{info.get('file', '?')}, line {info.get('line', '?')}"
 
 
 def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, dict, list]:
-    """The executed notebook of report.qmd (inline expressions resolved, figures written),
-    every number the report shows, and the labels of the charts it drew."""
+    """The executed notebook of report.qmd (inline expressions resolved), every number the
+    report shows, and the labels of its charts, whose files are in _build/figures-staging/.
+    On failure, raises BuildError; figures/ is never touched here."""
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     from . import qmd
     nb = qmd.to_notebook(proj.report, proj.root)
-    # The figure files are drawn in a second process while the kernel runs the chapters.
-    # The kernel shows each PNG once the writer marks it ready, rather than drawing it again.
-    ready = proj.build / "figures-ready"
-    shutil.rmtree(ready, ignore_errors=True)
-    ready.mkdir(parents=True)
-    writer = subprocess.Popen([sys.executable, "-m", "unionstate.write_figures", str(proj.root),
-                               str(proj.figures), str(ready)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    env_before = os.environ.get(PREVIEW_ENV)
-    os.environ[PREVIEW_ENV] = str(ready)
+    staging = proj.build / STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    proj.build.mkdir(exist_ok=True)
     # IPC sockets: the kernel talks over local files, not TCP ports.
     km = KernelManager(kernel_name="python3", transport="ipc",
                        connection_file=str(proj.build / "kernel.json"))
-    proj.build.mkdir(exist_ok=True)
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(proj.root)}})
-    chapter, numbers = None, {}
+    chapter, counts = None, {}
     try:
         with client.setup_kernel(cwd=str(proj.root)):
+            _run_hidden(client, BEGIN_CODE.format(staging=str(staging)))
             for index, cell in enumerate(nb.cells):
                 file = cell.metadata.get("unionstate", {}).get("file")
                 if file != chapter:
                     chapter = file
                     say(f"  running {file}")
-                numbers[file] = numbers.get(file, 0) + (cell.cell_type == "code")
+                counts[file] = counts.get(file, 0) + (cell.cell_type == "code")
                 if cell.cell_type == "code":
                     try:
                         client.execute_cell(cell, index)
                     except CellExecutionError as exc:
-                        raise BuildError(f"{_where(cell)} (code cell {numbers[file]} of {file}) "
+                        raise BuildError(f"{_where(cell)} (code cell {counts[file]} of {file}) "
                                          f"failed:\n{exc.ename}: {exc.evalue}") from None
                 else:
                     _resolve_inline(client, cell, index)
-            numbers = json.loads(_run_hidden(client, NUMBERS_CODE, 0).strip().splitlines()[-1])
-        out, err = writer.communicate()
-        if writer.returncode != 0:
-            raise BuildError(f"writing figures/ failed:\n{err.strip().splitlines()[-1]}")
-        charts = json.loads(out.strip().splitlines()[-1])
+            try:
+                out = json.loads(_run_hidden(client, FINISH_CODE).strip().splitlines()[-1])
+            except CellExecutionError as exc:
+                raise BuildError(f"writing the figures failed:\n{exc.ename}: {exc.evalue}") from None
+    except BuildError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(f"{exc}\n{UNCHANGED}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     finally:
-        if writer.poll() is None:
-            writer.kill()
-            writer.wait()
         if km.has_kernel:  # nbclient leaves a kernel manager it was given running
             km.shutdown_kernel(now=True)
         for socket in proj.build.glob("kernel-ipc-*"):
             socket.unlink(missing_ok=True)
-        shutil.rmtree(ready, ignore_errors=True)
-        if env_before is None:
-            os.environ.pop(PREVIEW_ENV, None)
-        else:
-            os.environ[PREVIEW_ENV] = env_before
-    return nb, numbers, charts
+    return nb, out["numbers"], out["charts"]
 
 
-def _run_hidden(client, code: str, index: int) -> str:
+def _run_hidden(client, code: str) -> str:
     """Run code in the kernel without adding a cell to the notebook; return its stdout."""
-    import nbformat
+    from .qmd import new_cell
 
-    keep = client.nb.cells[index]
-    probe = nbformat.v4.new_code_cell(code)
+    probe = new_cell("code", code, {}, "hidden")
+    client.nb.cells.append(probe)  # nbclient stores the executed cell at its index
     try:
-        client.execute_cell(probe, index, store_history=False)
+        client.execute_cell(probe, len(client.nb.cells) - 1, store_history=False)
     finally:
-        client.nb.cells[index] = keep  # nbclient stores the executed cell at its index
+        client.nb.cells.pop()
     return "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
 
 
@@ -169,7 +185,7 @@ def _resolve_inline(client, cell, index: int) -> None:
     if not exprs:
         return
     try:
-        text = _run_hidden(client, INLINE_CODE.format(exprs=", ".join(exprs)), index)
+        text = _run_hidden(client, INLINE_CODE.format(exprs=", ".join(exprs)))
     except CellExecutionError as exc:
         raise BuildError(f"{_where(cell)}: an inline expression failed:\n"
                          f"{exc.ename}: {exc.evalue}") from None
@@ -177,38 +193,98 @@ def _resolve_inline(client, cell, index: int) -> None:
     cell.source = qmd.resolve_inline(cell.source, json.loads(text.strip().splitlines()[-1]))
 
 
-def write_preview(nb, proj: Project) -> list[Path]:
+def _recover(proj: Project) -> None:
+    """Put figures/ back if an earlier build was stopped between its two renames."""
+    previous = proj.build / PREVIOUS
+    if previous.is_dir() and not proj.figures.exists():
+        os.replace(previous, proj.figures)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _swap_in(proj: Project, staging: Path) -> None:
+    """figures/ becomes the staging folder, whole: two renames on one file system."""
+    previous = proj.build / PREVIOUS
+    shutil.rmtree(previous, ignore_errors=True)
+    if proj.figures.exists():
+        os.replace(proj.figures, previous)
+    os.replace(staging, proj.figures)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _front_matter(proj: Project) -> dict:
+    from . import qmd, typeset
+
+    return typeset.front_matter(proj, qmd.header(proj.report))
+
+
+def write_notebook(nb, proj: Project) -> Path:
+    """_build/report.ipynb: the executed notebook with its front matter in a raw first cell."""
     import nbformat
+
+    from . import typeset
+
+    proj.build.mkdir(exist_ok=True)
+    path = proj.build / NOTEBOOK
+    nbformat.write(typeset.with_front_matter(nb, _front_matter(proj)), path)
+    return path
+
+
+def reading_copy(nb):
+    """The notebook as the preview shows it: a title instead of the front matter, PNG figures."""
+    import nbformat
+
+    from . import typeset
+    from .qmd import new_cell
+
+    nb = nbformat.from_dict(nb)
+    meta = nb.metadata.get("unionstate", {}).get("front_matter", {})
+    cells = [c for c in nb.cells if not typeset.is_front_matter(c)]
+    if meta.get("title"):
+        head = f"# {meta['title']}" + (f"\n\n*{meta['subtitle']}*" if meta.get("subtitle") else "")
+        cells.insert(0, new_cell("markdown", head, {"unionstate": {
+            "file": "report.qmd", "line": 1, "role": "title"}}, "title"))
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data:
+                data.pop("image/svg+xml", None)
+    nb.cells = cells
+    return nb
+
+
+def write_preview(nb, proj: Project) -> list[Path]:
     from nbconvert import HTMLExporter
 
     from .preview import plain
 
-    proj.build.mkdir(exist_ok=True)
-    notebook = proj.build / "report.ipynb"
-    nbformat.write(nb, notebook)
+    notebook = write_notebook(nb, proj)
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
-    reading = plain(nb, proj.bib)
+    reading = plain(reading_copy(nb), proj.bib)
     title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
     html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
-    page = proj.build / "report.html"
+    page = proj.build / PREVIEW
     page.write_text(html, encoding="utf-8")
     return [notebook, page]
 
 
 def render_quarto(proj: Project, say: Callable[[str], None] = print) -> list[Path]:
-    # This environment's Python and its python3 kernel, not one registered for another Python.
-    jupyter_path = os.pathsep.join(p for p in (str(Path(sys.prefix) / "share" / "jupyter"),
-                                               os.environ.get("JUPYTER_PATH", "")) if p)
-    env = dict(os.environ, QUARTO_PYTHON=sys.executable, JUPYTER_PATH=jupyter_path)
-    say("  rendering HTML, PDF and DOCX with Quarto")
-    subprocess.run(["quarto", "render", str(proj.report.name)], cwd=proj.root, env=env, check=True)
-    return [p for p in (proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx"))
-            if p.exists()]
+    """Typeset _build/report.ipynb with Quarto, its front matter brought up to date first."""
+    import nbformat
+
+    from . import typeset
+
+    path = proj.build / NOTEBOOK
+    nb = nbformat.read(path, as_version=4)
+    nbformat.write(typeset.with_front_matter(nb, _front_matter(proj)), path)
+    try:
+        return typeset.render(proj, path, say)
+    except typeset.QuartoError as exc:
+        raise BuildError(str(exc)) from None
 
 
 def _outputs_present(proj: Project, charts: list[str]) -> bool:
-    made = [proj.build / "report.ipynb", proj.build / "report.html"]
+    made = [proj.build / NOTEBOOK, proj.build / PREVIEW]
     made += [proj.figures / f"{label}.{ext}" for label in charts for ext in ("svg", "png", "csv")]
     return all(p.exists() for p in made)
 
@@ -223,8 +299,11 @@ def _prewarm() -> None:
 def build(proj: Project, say: Callable[[str], None] = print, force: bool = False) -> Outcome:
     """Run what depends on what changed since the last build; everything when forced."""
     outcome = Outcome()
+    _recover(proj)
     before = _state(proj)
-    now = {"content": inputs_hash(proj, CONTENT_INPUTS),
+    from .frontmatter import version
+
+    now = {"content": inputs_hash(proj, CONTENT_INPUTS) + " " + version(proj),
            "typeset": inputs_hash(proj, TYPESET_INPUTS),
            "data": inputs_hash(proj, DATA_INPUTS)}
     charts = before.get("charts", [])
@@ -232,26 +311,29 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
         say("Running report.qmd and its chapters in one kernel:")
         _prewarm()
         nb, numbers, charts = execute(proj, say)
+        _swap_in(proj, proj.build / STAGING)
         outcome.written += sorted(proj.figures.glob("*.*"))
         outcome.written += write_preview(nb, proj)
         if before.get("numbers") is not None and now["data"] != before.get("data"):
             from .changes import compare, format_changes
 
             outcome.changes = format_changes(compare(before["numbers"], numbers))
+        # The typeset outputs, if any, are now older than the notebook: typeset again.
+        before.pop("typeset_done", None)
     else:
         numbers = before["numbers"]
         outcome.skipped.append("cells, figures and preview (no input changed)")
-    quarto = shutil.which("quarto")
-    if quarto:
-        made = [proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx")]
+    state = {**now, "numbers": numbers, "charts": charts,
+             "typeset_done": before.get("typeset_done")}
+    _write_state(proj, state)
+    if shutil.which("quarto"):
+        from .typeset import OUTPUTS
+
+        made = [proj.root / name for name in OUTPUTS]
         if force or now["typeset"] != before.get("typeset_done") or not all(p.exists() for p in made):
             outcome.written += render_quarto(proj, say)
-            now["typeset_done"] = now["typeset"]
+            _write_state(proj, {**state, "typeset_done": now["typeset"]})
         else:
-            now["typeset_done"] = before.get("typeset_done")
             outcome.skipped.append("Quarto formats (no input changed)")
         outcome.quarto = True
-    proj.build.mkdir(exist_ok=True)
-    state = {**now, "numbers": numbers, "charts": charts}
-    (proj.build / STATE).write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
     return outcome

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -30,29 +32,26 @@ def screen_width(png: bytes) -> int:
     return round(pixels / PNG_DPI * 96)
 
 
-def wait_for_png(path: Path, marker: Path, timeout: float = 120.0) -> bytes | None:
-    """The PNG at `path` once `marker` says it is written; None if the writer failed
-    (an ERROR file beside the marker) or took longer than `timeout` seconds."""
-    import time
+@dataclass(frozen=True)
+class Shown:
+    """A figure as the build's notebook shows it: the bytes of the SVG and PNG files just
+    written, not a second rendering. Quarto picks the SVG when both are there (for HTML, Typst
+    and DOCX alike: quarto-cli src/core/jupyter/display-data.ts ranks image/svg+xml above
+    image/png); the Quarto-free preview shows the PNG."""
 
-    deadline = time.monotonic() + timeout
-    error = marker.parent / "ERROR"
-    while time.monotonic() < deadline:
-        if marker.exists():
-            return path.read_bytes()
-        if error.exists():
-            return None
-        time.sleep(0.02)
-    return None
+    label: str
+    svg: str
+    png: bytes
 
+    @classmethod
+    def of(cls, label: str, paths: list[Path]) -> Shown:
+        return cls(label, paths[0].read_text(encoding="utf-8"), paths[1].read_bytes())
 
-def png_bytes(fig: Figure, dpi: int = PNG_DPI) -> bytes:
-    """A PNG of the figure for on-screen reading (the preview), same bytes for same data."""
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata=PNG_METADATA)
-    return buffer.getvalue()
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        data = {"image/svg+xml": self.svg,
+                "image/png": base64.b64encode(self.png).decode("ascii"),
+                "text/plain": f"<figure {self.label}>"}
+        return data, {"image/png": {"width": screen_width(self.png)}}
 
 
 def save(fig: Figure, rows: pd.DataFrame, label: str, folder: Path) -> list[Path]:

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_ENV = "UNIONSTATE_ROOT"
-# Set by the build: show figures as PNG rendered in memory (no Quarto to choose a format).
-PREVIEW_ENV = "UNIONSTATE_PREVIEW"
 
 
 @dataclass(frozen=True)

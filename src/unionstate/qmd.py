@@ -73,7 +73,13 @@ def front_matter(lines: list[Line]) -> tuple[dict, list[Line]]:
         return {}, lines
     for i in range(1, len(lines)):
         if lines[i].text.strip() in ("---", "..."):
-            meta = yaml.safe_load("\n".join(line.text for line in lines[1:i])) or {}
+            try:
+                meta = yaml.safe_load("\n".join(line.text for line in lines[1:i])) or {}
+            except yaml.YAMLError as exc:
+                raise QmdError(f"{lines[0].file}: the YAML front matter is not valid YAML "
+                               f"({exc})") from exc
+            if not isinstance(meta, dict):
+                raise QmdError(f"{lines[0].file}: the YAML front matter must be `key: value` lines")
             return meta, lines[i + 1:]
     raise QmdError(f"{lines[0].file}: the YAML front matter has no closing ---")
 
@@ -104,41 +110,59 @@ def cells(lines: list[Line]) -> list[Cell]:
 
 
 def _options(cell: Cell) -> tuple[dict, list[Line]]:
-    opts, body = [], []
+    """The cell's `#|` options, parsed, and its lines. The option lines stay in the cell:
+    Quarto reads a notebook cell's options from them (fig-alt, label, include, ...)."""
+    opts = []
     for line in cell.lines:
         m = OPTION.match(line.text)
-        if m and not body:
-            opts.append(m.group(1))
-        else:
-            body.append(line)
+        if not m:
+            break
+        opts.append(m.group(1))
     try:
         parsed = yaml.safe_load("\n".join(opts)) or {} if opts else {}
     except yaml.YAMLError as exc:
         file, number = cell.origin
         raise QmdError(f"{file}, line {number}: cell options are not valid YAML ({exc})") from exc
-    return parsed, body or [Line("", *cell.origin)]
+    if not isinstance(parsed, dict):
+        file, number = cell.origin
+        raise QmdError(f"{file}, line {number}: cell options must be `#| key: value` lines")
+    return parsed, cell.lines or [Line("", *cell.origin)]
+
+
+def header(report: Path) -> dict:
+    """The YAML front matter of report.qmd (includes are not followed: a header is the file's own)."""
+    lines = [Line(text, report.name, n) for n, text in
+             enumerate(report.read_text(encoding="utf-8").splitlines(), start=1)]
+    return front_matter(lines)[0]
 
 
 def to_notebook(report: Path, root: Path) -> nbformat.NotebookNode:
-    """The notebook of report.qmd: one cell per markdown block or code cell, in order."""
+    """The notebook of report.qmd: one cell per markdown block or code cell, in order.
+
+    Code cells keep their `#|` option lines (and carry them parsed in metadata.unionstate);
+    the front matter is in metadata.unionstate.front_matter, not in a cell."""
     meta, body = front_matter(expand(report, root))
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["unionstate"] = {"front_matter": meta}
-    title = meta.get("title")
-    if title:
-        head = f"# {title}" + (f"\n\n*{meta['subtitle']}*" if meta.get("subtitle") else "")
-        nb.cells.append(nbformat.v4.new_markdown_cell(head, metadata={"unionstate": {
-            "file": str(report.relative_to(root)), "line": 1, "role": "title"}}))
     for cell in cells(body):
         file, number = cell.origin
         info = {"file": file, "line": number}
         if cell.kind == "code":
             info["options"] = cell.options
-            nb.cells.append(nbformat.v4.new_code_cell(cell.source, metadata={"unionstate": info}))
-        else:
-            nb.cells.append(nbformat.v4.new_markdown_cell(cell.source, metadata={"unionstate": info}))
+        nb.cells.append(new_cell(cell.kind, cell.source, {"unionstate": info},
+                                 f"{Path(file).stem}-{number}"))
     return nb
+
+
+def new_cell(kind: str, source: str, metadata: dict, cell_id: str) -> nbformat.NotebookNode:
+    """A notebook cell with a stable id (its file and line), not validated one by one as
+    nbformat.v4.new_*_cell does: the notebook is validated once, when it is written."""
+    cell = {"id": re.sub(r"[^A-Za-z0-9_-]", "-", cell_id)[:64], "cell_type": kind,
+            "metadata": metadata, "source": source}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return nbformat.from_dict(cell)
 
 
 def inline_expressions(markdown: str) -> list[str]:

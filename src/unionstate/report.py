@@ -1,13 +1,12 @@
 """What the report's cells call: one object holding the data, its numbers as text, the
 figures and the tables. Chapters use `r = Report.load()` and one-line calls on it.
 
-Where `figures_dir` is set (unionstate.write_figures does so), every figure drawn is also
-written there as <label>.svg, .png and .csv.
+Where `figures_dir` is set (the build sets it through unionstate.kernel), every figure shown
+is also written there as <label>.svg, .png and .csv.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import charts, figures, tables
+from . import charts, figures, kernel, tables
 from .data import Dataset, load
-from .paths import PREVIEW_ENV, Project, project
+from .paths import Project, project
 from .style import COUNTRY_LABELS
 from .text import Md
 from .views import latest, results_view, when
@@ -73,7 +72,12 @@ class Report:
     @classmethod
     def load(cls, root: str | Path | None = None) -> Report:
         proj = project(root)
-        return cls(load(proj), proj)
+        report = cls(load(proj), proj)
+        session = kernel.active()
+        if session is not None:  # inside `unionstate build`: figures go to its staging folder
+            report.figures_dir = session.staging
+            session.reports.append(report)
+        return report
 
     # ------------------------------------------------------------ numbers as text
 
@@ -137,25 +141,15 @@ class Report:
         return self._drawn[label]
 
     def figure(self, label: str):
-        """Draw a figure and return it for display: the Figure itself under Quarto, which
-        renders it in the format it chooses; in the build's preview, the PNG the build's
-        figure writer has just written (or one rendered here if the writer failed); and
-        where files are asked for, the PNG just written to figures_dir."""
-        from IPython.display import Image
+        """Draw a figure and return it for display.
 
-        ready = os.environ.get(PREVIEW_ENV)
-        if self.figures_dir is None and ready:
-            png = figures.wait_for_png(self.proj.figures / f"{label}.png", Path(ready) / label)
-            if png is not None:
-                return Image(data=png, format="png", width=figures.screen_width(png))
+        Outside a build, the matplotlib Figure itself: Quarto, or Jupyter, renders it in the
+        format it chooses. Where `figures_dir` is set, the figure is written there as
+        <label>.svg, .png and .csv, and shown as the bytes of those SVG and PNG files."""
         fig, rows = self._draw(label)
-        if self.figures_dir is None and not ready:
+        if self.figures_dir is None:
             return fig
-        if self.figures_dir is not None:
-            png = figures.save(fig, rows, label, self.figures_dir)[1].read_bytes()
-        else:
-            png = figures.png_bytes(fig)
-        return Image(data=png, format="png", width=figures.screen_width(png))
+        return figures.Shown.of(label, figures.save(fig, rows, label, self.figures_dir))
 
     def plotted(self, label: str) -> pd.DataFrame:
         """The exact rows a figure draws."""

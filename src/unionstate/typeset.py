@@ -1,0 +1,140 @@
+"""What Quarto is given, and the one call that typesets HTML, PDF (Typst) and DOCX.
+
+Quarto renders the notebook `unionstate build` has already executed (_build/report.ipynb),
+never report.qmd: the kernel run of the build is the only execution of the report, so the
+typeset formats, figures/ and the preview show the same outputs.
+
+The notebook's first cell is a raw cell holding the front matter (quarto.org/docs/tools/
+jupyter-lab.html: "YAML options [...] at the top of the document" go in a Raw cell). Its keys,
+later ones winning:
+
+1. every option of _quarto.yml except `project` (and `engine`/`jupyter`, which only choose
+   how code runs; here no code runs);
+2. report.qmd's own YAML header (title, bibliography, ...);
+3. `computed(proj)`: keys computed at build time (unionstate.frontmatter: author, date,
+   version, suggested citation, data availability);
+4. `execute: {enabled: false}`.
+
+Why Quarto starts no kernel: Quarto does not execute the cells of an .ipynb it renders unless
+told to, by the --execute flag or `execute: enabled: true` (quarto.org/docs/computations/
+python.html, "Jupyter notebooks"; execution-options.html, "Disabling Execution": "you'll
+naturally still get the output that was generated within the notebook editor"). The front
+matter says `enabled: false`, which outranks any project option; `render` never passes
+--execute; and every code cell of the notebook has run (tests/test_quarto.py checks all three
+on the exact notebook and command line a `quarto` on PATH receives).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from .paths import Project
+
+CONFIG = "_quarto.yml"
+# Quarto writes report.html, report.pdf and report.docx beside its input, named after it.
+INPUT = "report.ipynb"
+OUTPUTS = ("report.html", "report.pdf", "report.docx")
+# Options that choose an execution engine or kernel: nothing is executed when Quarto renders.
+EXECUTION_ONLY = ("project", "engine", "jupyter")
+
+
+class QuartoError(Exception):
+    """Quarto failed or its configuration cannot be read (names the file)."""
+
+
+def computed(proj: Project) -> dict:
+    """Front-matter keys computed at build time: author, date, version, how to cite, data
+    availability (unionstate.frontmatter)."""
+    from . import frontmatter
+
+    return frontmatter.computed(proj)
+
+
+def merge(base: dict, over: dict) -> dict:
+    """`over` on top of `base`: nested mappings merge key by key, anything else is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def project_options(proj: Project) -> dict:
+    path = proj.root / CONFIG
+    if not path.is_file():
+        return {}
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise QuartoError(f"{CONFIG} is not valid YAML ({exc})") from exc
+    if not isinstance(config, dict):
+        raise QuartoError(f"{CONFIG} must be a mapping of options")
+    return config
+
+
+def front_matter(proj: Project, header: dict,
+                 hook: Callable[[Project], dict] | None = None) -> dict:
+    """The front matter Quarto reads from the notebook (see the module docstring)."""
+    options = {k: v for k, v in project_options(proj).items() if k not in EXECUTION_ONLY}
+    own = {k: v for k, v in header.items() if k not in EXECUTION_ONLY}
+    extra = (hook or computed)(proj) or {}
+    out = merge(merge(merge(options, own), extra), {"execute": {"enabled": False}})
+    # The document's own keys first, as a reader of the notebook expects them.
+    order = [*own, *extra, *out]
+    return {key: out[key] for key in dict.fromkeys(order)}
+
+
+def front_matter_cell(meta: dict):
+    from .qmd import new_cell
+
+    text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+    return new_cell("raw", f"---\n{text}---", {"unionstate": {"role": "front matter"}},
+                    "front-matter")
+
+
+def is_front_matter(cell) -> bool:
+    return cell.cell_type == "raw" and cell.source.startswith("---\n")
+
+
+def with_front_matter(nb, meta: dict):
+    """The notebook with `meta` as its first, raw cell (replacing one that is there)."""
+    cells = [c for c in nb.cells if not is_front_matter(c)]
+    nb.cells = [front_matter_cell(meta), *cells]
+    return nb
+
+
+def render(proj: Project, notebook: Path, say: Callable[[str], None] = print) -> list[Path]:
+    """`quarto render report.ipynb` once, for every format _quarto.yml lists.
+
+    The executed notebook is copied to the project root for the call (so that references.bib
+    and every other relative path resolve as they do for report.qmd, and the outputs land
+    at the root beside it, not over the preview in _build/) and removed afterwards. Not being
+    a project input (_quarto.yml renders report.qmd), it is rendered as a single file: hence
+    the project options in its front matter."""
+    quarto = shutil.which("quarto")
+    if quarto is None:
+        raise QuartoError("quarto is not on the PATH")
+    target = proj.root / INPUT
+    shutil.copyfile(notebook, target)
+    # QUARTO_PYTHON: if Quarto looks for a Python at all, it finds this environment's.
+    env = dict(os.environ, QUARTO_PYTHON=sys.executable)
+    say("  typesetting HTML, PDF and DOCX with Quarto from the executed notebook (no code runs)")
+    try:
+        done = subprocess.run([quarto, "render", INPUT], cwd=proj.root, env=env, check=False)
+    finally:
+        target.unlink(missing_ok=True)
+    if done.returncode != 0:
+        raise QuartoError(f"`quarto render {INPUT}` failed (exit code {done.returncode}); see its "
+                          f"messages above. It rendered {proj.rel(notebook)}, which holds the "
+                          f"outputs of the build.")
+    return [p for p in (proj.root / name for name in OUTPUTS) if p.exists()]

@@ -1,0 +1,129 @@
+"""The builds the tests share, run in a process of their own while pytest runs other tests.
+
+    python tests/shared_build.py WORK_DIR STAGE...
+
+conftest.py starts this as soon as it knows some collected test needs it, so that its Jupyter
+kernels run on the second core while the first runs tests that need no build. It runs the stages
+named (the ones the collected tests read), in this order, prints one JSON line per stage on
+stdout (nothing else goes there) and stops at the first error:
+
+1. "built": a full build of a copy of the project (its figures/ deleted first), with a fake
+   `quarto` on PATH that records what the build gives Quarto (WORK_DIR/quarto/record);
+2. "failed": a build of another copy whose first chapter ends in a failing cell, after its
+   figure (test_build checks the message and that figures/ did not change);
+3. "meta": every run of the nbval mutation meta-test (test_nbval_meta.run_meta);
+4. "updated": the built project copied again, put under git, built again (nothing changed),
+   a synthetic poll added with `unionstate add-poll`, `unionstate diff`, and built again.
+
+The tests make their assertions on what these stages report and leave on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from conftest import copy_report, fake_quarto, tree_digest  # noqa: E402
+from test_nbval_meta import run_meta  # noqa: E402
+
+from unionstate.build import BuildError, build  # noqa: E402
+from unionstate.cli import main  # noqa: E402
+from unionstate.paths import Project  # noqa: E402
+
+POLL = HERE / "fixtures" / "update" / "synthetic-2099.yaml"
+
+
+def outcome(o) -> dict:
+    return {"written": [str(p) for p in o.written], "skipped": o.skipped, "changes": o.changes,
+            "quarto": o.quarto}
+
+
+def cli(*args: str) -> dict:
+    done = CliRunner().invoke(main, list(args))
+    return {"exit_code": done.exit_code, "output": done.output}
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                   cwd=root, check=True, capture_output=True)
+
+
+def numbers(proj: Project) -> dict:
+    return json.loads((proj.build / "state.json").read_text(encoding="utf-8"))["numbers"]
+
+
+def say(stage: str, **data) -> None:
+    print(json.dumps({"stage": stage, **data}), flush=True)
+
+
+def main_(work: Path, stages: list[str]) -> None:
+    os.environ.pop("UNIONSTATE_ROOT", None)
+    proj = built(work) if {"built", "updated"} & set(stages) else None
+    if "failed" in stages:
+        failed(work)
+    if "meta" in stages:
+        (work / "meta").mkdir()
+        say("meta", **run_meta(work / "meta"))
+    if "updated" in stages:
+        updated(work, proj)
+
+
+def built(work: Path) -> Project:
+    quiet = {"say": lambda _msg: None}
+    path = os.environ.get("PATH", "")
+    proj = copy_report(work / "built" / "project")
+    shutil.rmtree(proj.figures)
+    bin_dir, _ = fake_quarto(work / "quarto")
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{path}"
+    first = build(proj, **quiet)
+    os.environ["PATH"] = path  # the fake records the first build's call only
+    say("built", root=str(proj.root), record=str(work / "quarto"), outcome=outcome(first))
+    return proj
+
+
+def failed(work: Path) -> None:
+    quiet = {"say": lambda _msg: None}
+    broken = copy_report(work / "failed" / "project")
+    chapter = sorted(broken.chapters.glob("*.qmd"))[0]
+    chapter.write_text(chapter.read_text(encoding="utf-8")
+                       + "\n\n```{python}\nraise ValueError('boom')\n```\n", encoding="utf-8")
+    # Bytes no build would write: a figures/ swapped in by mistake could not go unnoticed.
+    (broken.figures / "fig-timeline.png").write_bytes(b"not a figure")
+    before = tree_digest(broken.figures)
+    try:
+        build(broken, **quiet)
+        error = None
+    except BuildError as exc:
+        error = str(exc)
+    say("failed", root=str(broken.root), chapter=f"chapters/{chapter.name}", error=error,
+        figures_before=before)
+
+
+def updated(work: Path, proj: Project) -> None:
+    quiet = {"say": lambda _msg: None}
+    root = work / "update" / "project"
+    shutil.copytree(proj.root, root)
+    copy = Project(root)
+    git(root, "init", "-q")
+    git(root, "add", "data", "references.bib")
+    git(root, "commit", "-q", "-m", "before")
+    again = build(copy, **quiet)
+    before = numbers(copy)
+    added = cli("add-poll", str(POLL), "--root", str(root))
+    diff = cli("diff", "--root", str(root))
+    after_build = build(copy, **quiet)
+    say("updated", root=str(root), again=outcome(again), added=added, diff=diff,
+        after_build=outcome(after_build), before=before, after=numbers(copy))
+
+
+if __name__ == "__main__":
+    main_(Path(sys.argv[1]), sys.argv[2:])
