@@ -181,7 +181,7 @@ def write_preview(nb, proj: Project) -> list[Path]:
     import nbformat
     from nbconvert import HTMLExporter
 
-    from .preview import plain
+    from .preview import plain, styled
 
     proj.build.mkdir(exist_ok=True)
     notebook = proj.build / "report.ipynb"
@@ -192,7 +192,7 @@ def write_preview(nb, proj: Project) -> list[Path]:
     title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
     html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
     page = proj.build / "report.html"
-    page.write_text(html, encoding="utf-8")
+    page.write_text(styled(html), encoding="utf-8")
     return [notebook, page]
 
 
