@@ -255,3 +255,37 @@ def test_the_audit_fails_on_the_old_styles_and_the_stylesheet_fixes_them(browser
     assert weak_before, "the old table-of-contents focus ring should measure under 3:1"
     assert not after, f"with report.css:\n{describe(after)}"
     assert not weak_after, "\n".join(weak_after)
+
+
+# ------------------------------------------------------------------------------ no browser needed
+
+
+def test_the_preview_gives_tables_a_caption_and_only_the_title_an_h1():
+    """plain() on a small notebook shaped like the executed report: the tbl- caption becomes the
+    table's <caption> (citations rendered), headings go one level down except the title, and a
+    `#` line in a fenced code block is left alone."""
+    import nbformat
+
+    from unionstate.preview import plain, styled
+
+    v4 = nbformat.v4
+    nb = v4.new_notebook(metadata={"unionstate": {"front_matter": {"title": "A Title"}}})
+    table = v4.new_output("execute_result", data={"text/markdown": "| a | b |\n|---|---|\n| 1 | 2 |\n"})
+    nb.cells = [
+        v4.new_markdown_cell("# A Title\n\n*Sub*"),
+        v4.new_markdown_cell("# One {#sec-one}\n\n## Part\n\n```sh\n# a comment\n```\n\n::: {#tbl-x}"),
+        v4.new_code_cell("r.table('tbl-x')", outputs=[table]),
+        v4.new_markdown_cell("What it shows [@shraibman].\n\n:::\n\nSee @tbl-x."),
+    ]
+    out = plain(nb, REPO / "references.bib")
+    md = "\n".join(c.source for c in out.cells if c.cell_type == "markdown")
+    level_one = [line for line in md.splitlines() if line.startswith("# ")]
+    assert level_one == ["# A Title", "# a comment"], md  # the title, and a shell comment
+    assert "\n## One\n" in md and "\n### Part\n" in md, md
+    assert "What it shows" not in md, "the caption should have moved into the table"
+    assert "See Table 1." in md
+    html = out.cells[2].outputs[0]["data"]["text/html"]
+    assert re.search(r"<table>\s*<caption><strong>Table 1\.</strong> What it shows \(Shraibman n\.d\.\)\."
+                     r"</caption>", html), html
+    page = styled("<html><head><title>t</title></head><body></body></html>")
+    assert page.index("overflow-wrap: anywhere") < page.index("</head>")
