@@ -82,7 +82,9 @@ def inputs_hash(proj: Project, patterns: list[str]) -> str:
     digest = hashlib.sha256()
     for pattern in patterns:
         # The package is the one that runs, wherever the project being built lives.
-        paths = (Path(__file__).resolve().parent.glob("*.py") if pattern == PACKAGE
+        package = Path(__file__).resolve().parent
+        paths = ([*package.glob("*.py"), *package.glob("*.css"), *package.glob("*.html")]
+                 if pattern == PACKAGE
                  else proj.root.glob(pattern))
         for path in sorted(paths):
             if path.is_file():
@@ -255,7 +257,7 @@ def reading_copy(nb):
 def write_preview(nb, proj: Project) -> list[Path]:
     from nbconvert import HTMLExporter
 
-    from .preview import plain
+    from .preview import plain, styled
 
     notebook = write_notebook(nb, proj)
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
@@ -264,7 +266,7 @@ def write_preview(nb, proj: Project) -> list[Path]:
     title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
     html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
     page = proj.build / PREVIEW
-    page.write_text(html, encoding="utf-8")
+    page.write_text(styled(html), encoding="utf-8")
     return [notebook, page]
 
 

@@ -1,13 +1,18 @@
 """The Quarto-free reading copy: Quarto's cross-reference divs, @-references and [@citations]
-turned into plain Markdown, so that nbconvert's HTML reads like the typeset report."""
+turned into plain Markdown, so that nbconvert's HTML reads like the typeset report, with the
+same accessibility fixes as the Quarto HTML (issue 12): one <h1> (the title), tables named by a
+real <caption>, and the report's stylesheet (report.css, shared with _quarto.yml)."""
 
 from __future__ import annotations
 
 import re
+from importlib import resources
 
 import nbformat
 
 from .bib import entries
+
+STYLESHEET = "report.css"
 
 DIV_OPEN = re.compile(r"^:::+\s*\{#((?:fig|tbl)-[\w-]+)[^}]*\}\s*$")
 DIV_CLOSE = re.compile(r"^:::+\s*$")
@@ -16,6 +21,52 @@ XREF = re.compile(r"@((?:fig|tbl|sec)-[\w-]*\w)")
 CITATION = re.compile(r"\[([^\[\]]*@[\w:.-]+[^\[\]]*)\]")
 CITE_KEY = re.compile(r"(-?)@([\w:.-]*\w)(?:,\s*([^;]+))?")
 REFS_DIV = re.compile(r"^:::+\s*\{#refs\}\s*$")
+FENCE = re.compile(r"^\s*(```|~~~)")
+ATX_HEADING = re.compile(r"^(#{1,5})(\s)")
+TABLE_OPEN = re.compile(r"<table\b[^>]*>")
+CAPTION_SLOT = "\x00caption:{}\x00"
+
+
+def stylesheet() -> str:
+    """The report's stylesheet, the file _quarto.yml's `css:` names."""
+    return resources.files(__package__).joinpath(STYLESHEET).read_text(encoding="utf-8")
+
+
+def styled(page: str) -> str:
+    """The preview page with the report's stylesheet in a <style> at the end of its <head>, after
+    JupyterLab's own styles, so that the report's rules win where both set a property."""
+    head_end = page.find("</head>")
+    if head_end < 0:
+        raise ValueError("the preview page has no </head> to put the report's stylesheet in")
+    return f"{page[:head_end]}<style>\n{stylesheet()}</style>\n{page[head_end:]}"
+
+
+def _html(markdown: str) -> str:
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return markdown2html_mistune(markdown).strip()
+
+
+def _with_caption(output: dict, caption_markdown: str) -> bool:
+    """Render a table output to HTML with `caption_markdown` as its <caption> (the table's
+    accessible name, shown above it as tbl-cap-location: top does in Quarto). False, output
+    unchanged, when the output holds no table."""
+    data = output.get("data", {})
+    if "text/html" in data:
+        html = data["text/html"]
+        html = "".join(html) if isinstance(html, list) else html
+    elif "text/markdown" in data:
+        html = _html(data["text/markdown"])
+    else:
+        return False
+    table = TABLE_OPEN.search(html)
+    if not table or "<caption" in html:
+        return False
+    caption = _html(caption_markdown)
+    caption = re.sub(r"^<p>(.*)</p>$", r"\1", caption, flags=re.S)
+    html = f"{html[:table.end()]}\n<caption>{caption}</caption>{html[table.end():]}"
+    output["data"] = {"text/html": html}
+    return True
 
 
 def author_year(entry: dict) -> tuple[str, str]:
@@ -73,22 +124,42 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
             parts.append(f"{author} {year}" + (f", {k.group(3).strip()}" if k.group(3) else ""))
         return "(" + "; ".join(parts) + ")"
 
+    # Only the title is a level-1 heading: the sections go one level down, as
+    # `shift-heading-level-by: 1` does in _quarto.yml's html format.
+    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title")
+    shift = 1 if title else 0
+    title_seen = False
     caption_of = None  # a div opened in one cell has its caption after the code cell it wraps
+    open_table = None  # the tbl- div we are inside
+    table_outputs: dict[str, dict] = {}  # tbl- label -> the output that shows the table
+    table_captions: dict[str, str] = {}  # tbl- label -> its caption, citations rendered
     for cell in nb.cells:
         if cell.cell_type == "code":  # tables are Markdown outputs that cite too
             for output in cell.get("outputs", []):
                 data = output.get("data", {})
                 if "text/markdown" in data:
                     data["text/markdown"] = CITATION.sub(cite, data["text/markdown"])
+                if open_table and open_table not in table_outputs and (
+                        "text/markdown" in data or "text/html" in data):
+                    table_outputs[open_table] = output
             continue
         if cell.cell_type != "markdown":
             continue
         out = []
         lines = cell.source.splitlines()
+        fenced = False
         for line in lines:
+            if FENCE.match(line):
+                fenced = not fenced
+            elif not fenced and ATX_HEADING.match(line):
+                if not title_seen and title and line[1:].strip() == title:
+                    title_seen = True
+                else:
+                    line = "#" * shift + line
             m = DIV_OPEN.match(line)
             if m:
                 caption_of = m.group(1)
+                open_table = m.group(1) if m.group(1).startswith("tbl-") else None
                 out.append(f'<a id="{m.group(1)}"></a>')
                 continue
             if REFS_DIV.match(line):
@@ -96,16 +167,27 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
                     cited, key=lambda k: author_year(bib[k]))))
                 continue
             if DIV_CLOSE.match(line):
+                open_table = None
                 continue
             h = SEC_HEADING.match(line)
             if h:
                 line = f"{h.group(1)} {h.group(2)}"
             if caption_of and line.strip():
                 line = f"**{numbers[caption_of]}.** {line}"
+                if caption_of.startswith("tbl-"):  # becomes the table's <caption> if it can
+                    table_captions[caption_of] = XREF.sub(
+                        lambda m: numbers.get(m.group(1), m.group(0)), CITATION.sub(cite, line))
+                    line = CAPTION_SLOT.format(caption_of)
                 caption_of = None
             out.append(line)
         text = "\n".join(out)
         text = CITATION.sub(cite, text)
         text = XREF.sub(lambda m: numbers.get(m.group(1), m.group(0)), text)
         cell.source = text
+    for label, caption in table_captions.items():
+        output = table_outputs.get(label)
+        attached = output is not None and _with_caption(output, caption)
+        for cell in nb.cells:  # a caption with no table to hold it stays a paragraph
+            if cell.cell_type == "markdown" and CAPTION_SLOT.format(label) in cell.source:
+                cell.source = cell.source.replace(CAPTION_SLOT.format(label), "" if attached else caption)
     return nb

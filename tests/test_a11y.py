@@ -1,0 +1,291 @@
+"""The report is accessible: axe-core finds nothing to fix in a real browser.
+
+axe-core (bundled by axe-playwright-python) audits the preview `_build/report.html`, built into a
+temporary copy, and, where Quarto is installed, Quarto's `report.html`, in Chromium at a desktop
+(1280x900) and a phone (390x844) viewport, with the rule sets wcag2a, wcag2aa, wcag21a, wcag21aa
+and best-practice: no violation may remain. Beside axe: every table is named by its caption, the
+title is the only <h1>, and the keyboard focus outline has 3:1 contrast with the page.
+`tests/fixtures/a11y/old-styles.html` reduces what report.html looked like before
+`src/unionstate/report.css`: the audit must fail on it, and pass once the stylesheet is added.
+
+Needs the `browser` dependency group and a Chromium (Playwright's own browser download is not
+used); without them the tests skip and say what to install:
+
+    uv sync --group browser
+    sudo apt-get install chromium     # Debian/Ubuntu; or UNIONSTATE_CHROMIUM=/path/to/chromium
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from unionstate.build import build
+from unionstate.paths import Project
+from unionstate.preview import stylesheet
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "a11y" / "old-styles.html"
+# What the preview is built from (as in test_build.py); Quarto gets the whole checkout.
+PROJECT_PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml"]
+QUARTO = shutil.which("quarto")
+RULE_SETS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+VIEWPORTS = {"1280x900": {"width": 1280, "height": 900}, "390x844": {"width": 390, "height": 844}}
+DESKTOP = VIEWPORTS["1280x900"]
+PHONE = VIEWPORTS["390x844"]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+INSTALL_GROUP = "the browser tests need the `browser` dependency group: `uv sync --group browser`"
+INSTALL_CHROMIUM = ("the browser tests need Chromium: `sudo apt-get install chromium` (Debian/Ubuntu), "
+                    "or set UNIONSTATE_CHROMIUM to a Chromium binary")
+TABLE_DIV = re.compile(r"^:::+\s*\{#(tbl-[\w-]+)", re.M)
+
+
+def chromium() -> str | None:
+    path = os.environ.get("UNIONSTATE_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    return path if path and Path(path).is_file() else None
+
+
+# ------------------------------------------------------------------------------ browser
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip(INSTALL_GROUP)
+    try:
+        import axe_playwright_python  # noqa: F401
+    except ImportError:
+        pytest.skip(INSTALL_GROUP)
+    path = chromium()
+    if path is None:
+        pytest.skip(INSTALL_CHROMIUM)
+    with sync_playwright() as playwright:
+        chrome = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        yield chrome
+        chrome.close()
+
+
+def open_page(browser, html: Path, viewport: dict):
+    """`html` in a fresh page; only file: and data: URLs load (the audited pages must stand alone,
+    and CI has no network but the package registries)."""
+    page = browser.new_page(viewport=viewport)
+    page.route("**/*", lambda route: route.continue_()
+               if route.request.url.startswith(("file:", "data:")) else route.abort())
+    page.goto(html.as_uri())
+    return page
+
+
+def violations(page) -> list[dict]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {"runOnly": {"type": "tag", "values": RULE_SETS}, "resultTypes": ["violations"]}
+    return Axe().run(page, options=options).response["violations"]
+
+
+def describe(found: list[dict]) -> str:
+    lines = []
+    for v in found:
+        lines.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']} <{v['helpUrl']}>")
+        for node in v["nodes"][:5]:
+            summary = " ".join(node.get("failureSummary", "").split())
+            lines.append(f"    {node['target']}: {summary[:300]}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ focus contrast
+
+FOCUS_STYLE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const s = getComputedStyle(el);
+  let bg = 'rgba(0, 0, 0, 0)';
+  for (let e = el; e && bg.endsWith(', 0)'); e = e.parentElement) bg = getComputedStyle(e).backgroundColor;
+  return {what: el.tagName + ' ' + (el.textContent || '').trim().slice(0, 40),
+          style: s.outlineStyle, width: parseFloat(s.outlineWidth), colour: s.outlineColor,
+          background: bg.endsWith(', 0)') ? 'rgb(255, 255, 255)' : bg, shadow: s.boxShadow};
+}"""
+
+
+def luminance(rgb: str) -> float:
+    r, g, b = (int(float(x)) / 255 for x in re.findall(r"[\d.]+", rgb)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def weak_focus(page, selector: str = "a[href]", presses: int = 30) -> list[str]:
+    """Tab through the page; each focused element matching `selector` whose focus outline is
+    missing, thinner than 2px or under 3:1 against the background behind it."""
+    weak, seen = [], 0
+    page.locator("body").focus()
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if not page.evaluate(f"() => document.activeElement.matches({selector!r})"):
+            continue
+        seen += 1
+        f = page.evaluate(FOCUS_STYLE)
+        ratio = contrast(f["colour"], f["background"])
+        if f["style"] == "none" or f["width"] < 2 or ratio < 3:
+            weak.append(f"{f['what']!r}: outline {f['style']} {f['width']}px {f['colour']} on "
+                        f"{f['background']} ({ratio:.2f}:1), box-shadow {f['shadow']}")
+    assert seen, f"Tab reached no {selector} in {presses} presses"
+    return weak
+
+
+# ------------------------------------------------------------------------------ the pages
+
+
+@pytest.fixture(scope="session")
+def preview(browser, tmp_path_factory) -> Path:
+    """`_build/report.html` of a fresh build of a copy of the project."""
+    root = tmp_path_factory.mktemp("a11y-preview")
+    for part in PROJECT_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, root / part)
+        elif src.exists():
+            shutil.copy2(src, root / part)
+    proj = Project(root)
+    build(proj, say=lambda _msg: None)
+    return proj.build / "report.html"
+
+
+@pytest.fixture(scope="session")
+def quarto_html(browser, tmp_path_factory) -> Path:
+    """Quarto's `report.html`, rendered in a copy of the checkout."""
+    if QUARTO is None:
+        pytest.skip("quarto not on PATH: install it from quarto.org or `uv sync --extra render`")
+    root = tmp_path_factory.mktemp("a11y-quarto") / "repo"
+    shutil.copytree(REPO, root, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "_build", "report.html", "report.pdf", "report.docx", "__pycache__"))
+    env = dict(os.environ, QUARTO_PYTHON=sys.executable, UNIONSTATE_ROOT=str(root))
+    done = subprocess.run([QUARTO, "render", "report.qmd", "--to", "html"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, f"quarto render failed:\n{done.stderr[-4000:]}"
+    return root / "report.html"
+
+
+PAGES = ["preview", pytest.param("quarto_html", marks=pytest.mark.quarto)]
+
+
+# ------------------------------------------------------------------------------ tests
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("which", PAGES)
+def test_axe_finds_no_violation(which, viewport, request, browser):
+    page = open_page(browser, request.getfixturevalue(which), VIEWPORTS[viewport])
+    try:
+        found = violations(page)
+    finally:
+        page.close()
+    assert not found, f"axe-core: {which} at {viewport}:\n{describe(found)}"
+
+
+@pytest.mark.parametrize("which", PAGES)
+def test_every_table_is_named_by_its_caption(which, request, browser):
+    expected = sorted({label for f in [REPO / "report.qmd", *(REPO / "chapters").glob("*.qmd")]
+                       for label in TABLE_DIV.findall(f.read_text(encoding="utf-8"))})
+    page = open_page(browser, request.getfixturevalue(which), DESKTOP)
+    try:
+        names = [t.aria_snapshot().splitlines()[0] for t in page.locator("table").all()]
+    finally:
+        page.close()
+    assert len(names) == len(expected), f"{len(names)} tables on the page, {len(expected)} tbl- divs"
+    unnamed = [n for n in names if not re.match(r"""- '?table "Table \d+[.:] \S""", n)]
+    assert not unnamed, "tables whose accessible name is not their 'Table N' caption:\n" + \
+        "\n".join(unnamed)
+
+
+@pytest.mark.parametrize("which", PAGES)
+def test_the_title_is_the_only_h1(which, request, browser):
+    page = open_page(browser, request.getfixturevalue(which), DESKTOP)
+    try:
+        h1 = page.locator("h1").all_inner_texts()
+        h2 = page.locator("h2").count()
+    finally:
+        page.close()
+    assert len(h1) == 1, f"{len(h1)} <h1> elements: {h1}"
+    assert "The Union That Wasn" in h1[0], h1
+    assert h2 >= 9, f"only {h2} <h2>: the sections should be <h2>"
+
+
+@pytest.mark.parametrize("which", PAGES)
+def test_keyboard_focus_is_visible(which, request, browser):
+    page = open_page(browser, request.getfixturevalue(which), DESKTOP)
+    try:
+        weak = weak_focus(page)
+    finally:
+        page.close()
+    assert not weak, "focus indicators under 3:1 or under 2px:\n" + "\n".join(weak)
+
+
+def test_the_audit_fails_on_the_old_styles_and_the_stylesheet_fixes_them(browser):
+    """The old caption links and table wrapper (a reduced copy of report.html before report.css)
+    fail the audit; with report.css added, they pass. So the audit would catch them again."""
+    page = open_page(browser, FIXTURE, PHONE)
+    try:
+        before = {v["id"] for v in violations(page)}
+        page.set_viewport_size(DESKTOP)
+        weak_before = weak_focus(page, "#TOC a")
+        page.set_viewport_size(PHONE)
+        page.add_style_tag(content=stylesheet())
+        after = violations(page)
+        page.set_viewport_size(DESKTOP)
+        weak_after = weak_focus(page, "#TOC a")
+    finally:
+        page.close()
+    assert {"link-in-text-block", "scrollable-region-focusable"} <= before, \
+        f"the audit missed the old styles' failures; it found only {sorted(before)}"
+    assert weak_before, "the old table-of-contents focus ring should measure under 3:1"
+    assert not after, f"with report.css:\n{describe(after)}"
+    assert not weak_after, "\n".join(weak_after)
+
+
+# ------------------------------------------------------------------------------ no browser needed
+
+
+def test_the_preview_gives_tables_a_caption_and_only_the_title_an_h1():
+    """plain() on a small notebook shaped like the executed report: the tbl- caption becomes the
+    table's <caption> (citations rendered), headings go one level down except the title, and a
+    `#` line in a fenced code block is left alone."""
+    import nbformat
+
+    from unionstate.preview import plain, styled
+
+    v4 = nbformat.v4
+    nb = v4.new_notebook(metadata={"unionstate": {"front_matter": {"title": "A Title"}}})
+    table = v4.new_output("execute_result", data={"text/markdown": "| a | b |\n|---|---|\n| 1 | 2 |\n"})
+    nb.cells = [
+        v4.new_markdown_cell("# A Title\n\n*Sub*"),
+        v4.new_markdown_cell("# One {#sec-one}\n\n## Part\n\n```sh\n# a comment\n```\n\n::: {#tbl-x}"),
+        v4.new_code_cell("r.table('tbl-x')", outputs=[table]),
+        v4.new_markdown_cell("What it shows [@shraibman].\n\n:::\n\nSee @tbl-x."),
+    ]
+    out = plain(nb, REPO / "references.bib")
+    md = "\n".join(c.source for c in out.cells if c.cell_type == "markdown")
+    level_one = [line for line in md.splitlines() if line.startswith("# ")]
+    assert level_one == ["# A Title", "# a comment"], md  # the title, and a shell comment
+    assert "\n## One\n" in md and "\n### Part\n" in md, md
+    assert "What it shows" not in md, "the caption should have moved into the table"
+    assert "See Table 1." in md
+    html = out.cells[2].outputs[0]["data"]["text/html"]
+    assert re.search(r"<table>\s*<caption><strong>Table 1\.</strong> What it shows \(Shraibman n\.d\.\)\."
+                     r"</caption>", html), html
+    page = styled("<html><head><title>t</title></head><body></body></html>")
+    assert page.index("overflow-wrap: anywhere") < page.index("</head>")
