@@ -10,7 +10,8 @@ import pandas as pd
 from .codebook import Table
 from .codebook import load as load_codebook
 from .paths import Project, project
-from .validate import DataError, check, parse_date, read_all, split_ids
+from .parse import parse_date, split_ids
+from .validate import DataError, check, read_all
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,6 @@ class Dataset:
         if len(match) != 1:
             raise KeyError(f"no result '{result_id}' in data/results.csv")
         return match.iloc[0]
-
-    def polls_of(self, result_id: str) -> pd.DataFrame:
-        ids = split_ids(self.result(result_id)["poll_id"])
-        return self.polls.set_index("poll_id").loc[ids].reset_index()
 
 
 def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
