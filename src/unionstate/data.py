@@ -9,8 +9,8 @@ import pandas as pd
 
 from .codebook import Table
 from .codebook import load as load_codebook
-from .paths import Project, project
 from .parse import parse_date, split_ids
+from .paths import Project, project
 from .validate import DataError, check, read_all
 
 
