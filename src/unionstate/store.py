@@ -253,7 +253,7 @@ def reading(proj: Project, say: Callable[[str], None] | None = None,
     change to it (and saying so)."""
     say = say or _say_stderr
     with _flock(proj, exclusive=False, wait=wait) as take:
-        if (proj.data / JOURNAL).exists():
+        if needs_recovery(proj):
             take(True)
             message = recover(proj)
             if message:
@@ -403,6 +403,17 @@ def _entries(proj: Project, state: Path) -> tuple[str, list[dict]]:
     return str(data.get("label", "a change")), entries
 
 
+def _stray(proj: Project) -> list[Path]:
+    """Temporary files that earlier versions of this module could leave behind."""
+    return [p for folder, pattern in ((proj.data, ".*.csv.*.tmp"), (proj.data, ".*.md.*.tmp"),
+                                      (proj.root, f".{proj.bib.name}.*.tmp"))
+            for p in folder.glob(pattern) if p.is_file()]
+
+
+def needs_recovery(proj: Project) -> bool:
+    return (proj.data / JOURNAL).exists() or bool(_stray(proj))
+
+
 def recover(proj: Project) -> str | None:
     """Finish a change to data/ that a killed process left half done; a message, or None.
 
@@ -411,10 +422,7 @@ def recover(proj: Project) -> str | None:
     """
     journal = proj.data / JOURNAL
     said = []
-    stray = [p for folder, pattern in ((proj.data, ".*.csv.*.tmp"), (proj.data, ".*.md.*.tmp"),
-                                       (proj.root, f".{proj.bib.name}.*.tmp"))
-             for p in folder.glob(pattern) if p.is_file()]
-    for p in stray:
+    for p in _stray(proj):
         p.unlink()
         said.append(f"removed {proj.rel(p)}, left behind by an interrupted write")
     if journal.exists():
