@@ -107,11 +107,16 @@ def build_cmd(root: Path | None, force: bool, wait: float) -> None:
     from .problems import DataError
     from .qmd import QmdError
     from .store import reading
+    from .validate import check
 
     proj = _project(root)
     try:
         # Readers share data/; add-poll waits until the build has read it.
         with reading(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+            # The rules of `check` first: a build never starts on data it cannot draw.
+            problems = check(proj)
+            if problems:
+                raise DataError(problems)
             outcome = build(proj, say=click.echo, force=force)
     except (BuildError, QmdError) as exc:
         click.echo(f"Build failed: {exc}", err=True)
