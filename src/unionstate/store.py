@@ -142,45 +142,6 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
     write_text_atomic(path, csv_text(frame))
 
 
-def write_all_atomic(texts: Mapping[Path, str]) -> None:
-    """Replace several files, all or none as far as the file system allows.
-
-    Every new text is staged (written and fsynced) before any file is replaced. If a
-    replacement fails, the files already replaced get their old bytes back and the error is
-    raised again; files that did not exist before are removed.
-    """
-    paths = [Path(p) for p in texts]
-    before = {p: p.read_bytes() if p.exists() else None for p in paths}
-    staged: dict[Path, Path] = {}
-    try:
-        for p in paths:
-            staged[p] = _stage(p, texts[p])
-        done: list[Path] = []
-        try:
-            for p in paths:
-                os.replace(staged[p], p)
-                done.append(p)
-        except BaseException:
-            for p in reversed(done):
-                _restore(p, before[p])
-            raise
-    finally:
-        for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
-    for folder in {p.parent for p in paths}:
-        _fsync_dir(folder)
-
-
-def _restore(path: Path, old: bytes | None) -> None:
-    try:
-        if old is None:
-            path.unlink(missing_ok=True)
-        else:
-            write_text_atomic(path, old.decode("utf-8"))
-    except (OSError, UnicodeDecodeError):
-        pass  # best effort: the original error is the one to report
-
-
 # ---------------------------------------------------------------- the lock
 
 
