@@ -3,10 +3,8 @@ on a broken references.bib. A message, an exit status, no traceback, nothing cha
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -46,17 +44,6 @@ def test_outside_a_project(tmp_path, monkeypatch, args):
     assert result.exit_code == 2
     assert "No unionstate project" in result.stderr and "--root" in result.stderr
     assert list(tmp_path.iterdir()) == []
-
-
-def test_outside_a_project_as_a_real_process(tmp_path):
-    script = Path(sys.executable).with_name("unionstate")
-    cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "unionstate.cli"]
-    env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_ROOT"}
-    done = subprocess.run([*cmd, "check"], cwd=tmp_path, capture_output=True, text=True,
-                          env=env, timeout=120)
-    assert done.returncode == 2
-    assert "Traceback" not in done.stderr
-    assert done.stderr.startswith("No unionstate project")
 
 
 BROKEN_CODEBOOKS = [

@@ -211,7 +211,7 @@ def test_a_second_add_poll_waits_or_refuses_clearly(tmp_path, states):
     """While another process holds data/, add-poll waits up to --wait seconds; past that it
     refuses with a message and changes nothing."""
     root = make_copy(tmp_path)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root), "6"],
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root), "4"],
                               stdout=subprocess.PIPE, text=True, env=env())
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -223,8 +223,8 @@ def test_a_second_add_poll_waits_or_refuses_clearly(tmp_path, states):
         assert tree(root) == states["before"]
         waited = run("add-poll", GOOD, "--root", root, "--wait", "120")
         assert waited.exit_code == 0, waited.output
-        # It could only take the lock once the holder had slept its 6 s.
-        assert time.monotonic() - locked_at > 5.5, "add-poll did not wait for the lock"
+        # It could only take the lock once the holder had slept its 4 s.
+        assert time.monotonic() - locked_at > 3.5, "add-poll did not wait for the lock"
     finally:
         holder.kill()
         holder.wait()
