@@ -9,12 +9,13 @@ for a user's mistake.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from .paths import Project, project
+from .paths import ROOT_ENV, Project, project
 from .problems import UserError
 
 
@@ -43,7 +44,12 @@ def _project(root: Path | None) -> Project:
     """The project, or a message saying there is none here."""
     proj = project(root)
     if not proj.codebook.is_file():
-        where = f"in {root}" if root else f"in {Path.cwd()} or any folder above it"
+        if root:
+            where = f"in {root}"
+        elif os.environ.get(ROOT_ENV):
+            where = f"in {proj.root} (set by ${ROOT_ENV})"
+        else:
+            where = f"in {Path.cwd()} or any folder above it"
         _fail(f"No unionstate project {where}: there is no data/codebook.yaml. Run the "
               "command inside a checkout of the report, or give its folder with --root.", 2)
     return proj
