@@ -91,3 +91,15 @@ def test_a_code_without_a_record_is_refused_by_check(tmp_path, column, code, lac
     assert f"'{code}' is in data/codebook.yaml but the report cannot use it yet" in mine[0].message
     assert lacks in mine[0].message
     assert mine[0].kind == "record"
+
+
+def test_style_may_declare_what_it_can_draw(monkeypatch):
+    """style.encoded(column), where style.py defines it, is what counts as drawable."""
+    from unionstate import style
+
+    stances = ["incorporation", "merger", "closer_union", "political_integration", "economic"]
+    monkeypatch.setattr(style, "encoded", lambda column: stances if column == "stance" else
+                        list(codes.QUALIFIER_RULES), raising=False)
+    registry = codes.registry(REPO / "data" / "codebook.yaml")
+    assert registry.incomplete == {"qualifier": {},
+                                   "stance": {"status_quo": "a visual encoding in style.py"}}

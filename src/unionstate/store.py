@@ -315,7 +315,22 @@ def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
         _fsync_dir(folder)
     os.replace(journal / "manifest.json", journal / "done.json")
     _fault("done")
-    shutil.rmtree(journal)
+    _remove_journal(journal)
+
+
+STATES = ("manifest.json", "rollback.json", "done.json")
+
+
+def _remove_journal(journal: Path) -> None:
+    """Remove the journal, its state file last: a kill half-way must not leave staged
+    files without the state that says what they are."""
+    for p in journal.iterdir():
+        if p.name not in STATES:
+            p.unlink()
+    for name in STATES:
+        (journal / name).unlink(missing_ok=True)
+    journal.rmdir()
+    _fsync_dir(journal.parent)
 
 
 def _roll_back(proj: Project, journal: Path, entries: list[dict]) -> None:
@@ -330,7 +345,7 @@ def _roll_back(proj: Project, journal: Path, entries: list[dict]) -> None:
             os.replace(journal / entry["old"], target)
     for folder in {(proj.root / e["target"]).parent for e in entries}:
         _fsync_dir(folder)
-    shutil.rmtree(journal)
+    _remove_journal(journal)
 
 
 def _roll_forward(proj: Project, journal: Path, entries: list[dict]) -> None:
@@ -346,7 +361,7 @@ def _roll_forward(proj: Project, journal: Path, entries: list[dict]) -> None:
                 f"(git checkout -- data references.bib), then remove {proj.rel(journal)}")
     for folder in {(proj.root / e["target"]).parent for e in entries}:
         _fsync_dir(folder)
-    shutil.rmtree(journal)
+    _remove_journal(journal)
 
 
 def _entries(proj: Project, state: Path) -> tuple[str, list[dict]]:
@@ -391,7 +406,7 @@ def recover(proj: Project) -> str | None:
         files = ", ".join(sorted(names))
         if "done.json" in names:
             label, entries = _entries(proj, journal / "done.json")
-            shutil.rmtree(journal)
+            _remove_journal(journal)
             said.append(f"{label} had been written whole; its journal was removed")
         elif "manifest.json" in names:
             label, entries = _entries(proj, journal / "manifest.json")
