@@ -7,7 +7,13 @@ new BibTeX entry is valid and really new). Problems about the new rows are repor
 the YAML field they come from ("new.yaml, results[2].stance: ..."). Nothing is written
 unless there is no problem at all; then data/polls.csv and data/results.csv are rewritten
 in canonical order, the BibTeX entry is appended to references.bib, and a line is appended
-to data/CHANGELOG.md, all through atomic replacements.
+to data/CHANGELOG.md, as one transaction (store.commit) under the exclusive lock on data/
+that the command holds from before it reads the data until after it has written.
+
+`plan` is four steps: `read_current` (the data as it stands, which must pass `check`),
+`merge` (the YAML's fields into rows), `recheck` (every rule of `check` on the data as it
+would be, problems mapped back to YAML fields by their kind and line) and `render` (the
+texts to write and the lines that describe them).
 
 Design decisions:
 
@@ -25,8 +31,6 @@ Design decisions:
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -34,12 +38,13 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import bib
+from . import bib, store
 from .codebook import Table
 from .codebook import load as load_codebook
+from .parse import parse_date, split_ids
 from .paths import Project
-from .store import canonical_text, csv_text, write_all_atomic
-from .validate import Problem, check, parse_date, read_all, read_raw, split_ids
+from .store import canonical_text, csv_text
+from .validate import check, parse_csv, read_all
 
 EXAMPLE = "examples/new-poll.yaml"
 CHANGELOG = "CHANGELOG.md"
@@ -52,7 +57,6 @@ dates, the number of results and the source key. A change made by hand gets a li
 
 """
 EXTRA_KEYS = ("results", "bibtex")
-UNIQUE_MESSAGE = "appears more than once; each value must be unique"
 # Resolvers that would turn plain scalars into numbers, booleans or dates.
 _TYPED = {
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
@@ -235,13 +239,13 @@ def _bibtex(doc: dict, old_text: str, old_keys: set[str], cited: set[str],
                               "allowed: an entry that the new rows cite")
         ok = False
     if ok:
-        try:
-            after = set(bib.parse(_append_bib(old_text, raw)))
-        except Exception:  # noqa: BLE001 - any parser failure is the user's text
-            after = set()
-        if after != old_keys | {key}:
+        # The real check of references.bib, on the text it would hold: a stray "@misc{"
+        # after the entry, or anything else the parser would drop, is refused here.
+        after, problems = bib.check_text(_append_bib(old_text, raw), "references.bib")
+        if problems or after != old_keys | {key}:
+            what = problems[0].message if problems else "its keys would not be those expected"
             add.problem("bibtex", f"entry '{key}' would not parse cleanly when appended to "
-                                  "references.bib (check its braces and commas)")
+                                  f"references.bib: {what}")
             ok = False
     return key if ok else None
 
@@ -251,17 +255,15 @@ def _append_bib(old: str, entry: str) -> str:
     return f"{old}{sep}\n{entry.strip()}\n"
 
 
-def _round_trip(frames: Mapping[str, pd.DataFrame], tables: Mapping[str, Table]) -> dict:
-    """The frames as `unionstate check` would read them back after being written."""
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, frame in frames.items():
-            path = Path(tmp) / tables[name].file
-            path.write_text(csv_text(frame), encoding="utf-8", newline="")
-            out[name], problems = read_raw(path, tables[name].file)
-            if problems:  # cannot happen for a frame we wrote ourselves
-                raise RuntimeError(f"re-reading {path.name}: {problems[0]}")
-    return out
+def _new_rows(rows: list[dict], columns: list[str], after: int) -> pd.DataFrame:
+    """New rows as `check` will read them back from the file, indexed by the lines after the
+    existing rows (`after` is the last line in use), so that problems map back to them."""
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    read, problems = parse_csv(csv_text(frame), "new rows")
+    if problems:  # cannot happen for rows written by csv_text
+        raise RuntimeError(f"re-reading new rows: {problems[0]}")
+    read.index = pd.Index(range(after + 1, after + 1 + len(read)), name="line")
+    return read
 
 
 def _changelog_line(poll: dict, n_results: int, new_key: str | None) -> str:
@@ -277,35 +279,54 @@ def _changelog_line(poll: dict, n_results: int, new_key: str | None) -> str:
             f"{pollster}; fieldwork {fieldwork}; {n_results} {word}; source {source}")
 
 
-def plan(proj: Project, yaml_path: Path, label: str | None = None) -> Addition:
-    """Read and check an addition; raise YamlError for a file that is not a YAML mapping."""
-    label = label or str(yaml_path)
-    doc = load_yaml(yaml_path, label)
-    add = Addition(label)
+@dataclass
+class Current:
+    """The data as it stands."""
+
+    tables: dict[str, Table]
+    frames: dict[str, pd.DataFrame]
+    bib_text: str
+    bib_keys: set[str]
+
+
+@dataclass
+class Merged:
+    """The data as it would be, and where each new row came from."""
+
+    frames: dict[str, pd.DataFrame]
+    bib_keys: set[str]
+    poll_line: int  # the line label of the new poll in frames["polls"]
+    result_lines: dict[int, int]  # line label in frames["results"] -> results[N] of the YAML
+
+
+def read_current(proj: Project, add: Addition) -> Current | None:
+    """The data as it stands; None (and the problems in `add`) unless it passes `check`."""
     tables = load_codebook(proj.codebook)
-    polls_t, results_t = tables["polls"], tables["results"]
+    frames, problems = read_all(proj)
+    rel = proj.rel(proj.bib)
+    keys, bib_problems = bib.check_file(proj.bib, rel)
+    problems += bib_problems
+    text = proj.bib.read_text(encoding="utf-8") if not bib_problems else ""
+    if not problems:
+        problems = check(proj, frames, keys)
+    if problems:
+        add.problems += [f"{p} (already so before this addition; fix data/ first, see "
+                         "`unionstate check`)" for p in problems]
+        return None
+    return Current(tables, frames, text, keys or set())
 
-    # The data as it stands: it must be readable before anything is added to it.
-    frames, read_problems = read_all(proj)
-    try:
-        old_bib_text = proj.bib.read_text(encoding="utf-8") if proj.bib.is_file() else ""
-        old_keys = set(bib.parse(old_bib_text))
-    except Exception as exc:  # noqa: BLE001 - reported like `unionstate check` does
-        read_problems.append(Problem(proj.rel(proj.bib), message=f"cannot be parsed as BibTeX: "
-                                                                  f"{exc}"))
-        old_keys, old_bib_text = set(), ""
-    if read_problems or frames.get("polls") is None or frames.get("results") is None:
-        add.problems += [f"{p} (fix data/ first; see `unionstate check`)" for p in read_problems]
-        return add
 
-    # The YAML, field by field.
+def merge(doc: dict, cur: Current, add: Addition) -> Merged:
+    """The YAML's fields as rows of polls.csv and results.csv, appended to the current ones;
+    problems of the fields themselves go to `add`."""
+    polls_t, results_t = cur.tables["polls"], cur.tables["results"]
     poll_cols = list(polls_t.columns)
     result_cols = list(results_t.columns)
     _known_keys(doc, [*poll_cols, *EXTRA_KEYS], "", add)
     poll = {c: _cell(doc.get(c), c, add) for c in poll_cols}
     poll_id = poll["poll_id"] if isinstance(poll["poll_id"], str) else None
     add.poll_id = poll_id
-    if poll_id and poll_id in set(frames["polls"]["poll_id"].dropna()):
+    if poll_id and poll_id in set(cur.frames["polls"]["poll_id"].dropna()):
         add.problem("poll_id", f"'{poll_id}' is already in data/polls.csv; allowed: a new "
                                "poll_id (ids are never reused)")
 
@@ -317,7 +338,7 @@ def plan(proj: Project, yaml_path: Path, label: str | None = None) -> Addition:
                                "a mapping of results.csv fields")
         raw_results = []
     results, yaml_index = [], []
-    old_result_ids = set(frames["results"]["result_id"].dropna())
+    old_result_ids = set(cur.frames["results"]["result_id"].dropna())
     seen_ids: dict[str, int] = {}
     for i, item in enumerate(raw_results, start=1):
         where = f"results[{i}]"
@@ -343,78 +364,86 @@ def plan(proj: Project, yaml_path: Path, label: str | None = None) -> Addition:
     add.poll, add.results = poll, results
 
     cited = {r["source"] for r in [poll, *results] if isinstance(r["source"], str)}
-    new_key = _bibtex(doc, old_bib_text, old_keys, cited, add)
-    add.bib_key = new_key
+    add.bib_key = _bibtex(doc, cur.bib_text, cur.bib_keys, cited, add)
 
-    # The data as it would be: every rule of `unionstate check`, on the combined tables.
-    n_polls, n_results = len(frames["polls"]), len(frames["results"])
-    combined = dict(frames)
-    combined["polls"] = pd.concat([frames["polls"], pd.DataFrame([poll], dtype=object)],
-                                  ignore_index=True)
-    if results:
-        combined["results"] = pd.concat(
-            [frames["results"], pd.DataFrame(results, columns=result_cols, dtype=object)],
-            ignore_index=True)
-    changed = {"polls": combined["polls"], "results": combined["results"]}
-    combined.update(_round_trip(changed, tables))
-    _wave_order(combined["results"].iloc[n_results:], combined["polls"], yaml_index, add)
+    frames = dict(cur.frames)
+    last = {n: max(cur.frames[n].index, default=1) for n in ("polls", "results")}
+    new_poll = _new_rows([poll], poll_cols, last["polls"])
+    frames["polls"] = pd.concat([cur.frames["polls"], new_poll])
+    new_results = _new_rows(results, result_cols, last["results"])
+    frames["results"] = pd.concat([cur.frames["results"], new_results])
+    _wave_order(new_results, frames["polls"], yaml_index, add)
+    return Merged(frames, cur.bib_keys | ({add.bib_key} if add.bib_key else set()),
+                  poll_line=int(new_poll.index[0]),
+                  result_lines=dict(zip(new_results.index, yaml_index, strict=True)))
 
-    keys_after = old_keys | ({new_key} if new_key else set())
-    before = set(check(proj, frames, old_keys))
-    after = check(proj, combined, keys_after)
-    names = {n: proj.rel(proj.data / t.file) for n, t in tables.items()}
-    poll_line = n_polls + 2
-    result_lines = {n_results + 2 + k: i for k, i in enumerate(yaml_index)}
-    data_problems = []
-    for p in after:
-        if p.message.endswith(UNIQUE_MESSAGE) and (
-                (p.file == names["polls"] and p.column == "poll_id")
-                or (p.file == names["results"] and p.column == "result_id")):
-            continue  # reported above, against the YAML field, with a clearer message
+
+def recheck(proj: Project, cur: Current, merged: Merged, add: Addition) -> None:
+    """Every rule of `check` on the data as it would be; a problem of a new row is reported
+    against the YAML field it comes from."""
+    names = {n: proj.rel(proj.data / t.file) for n, t in cur.tables.items()}
+    for p in check(proj, merged.frames, merged.bib_keys):
+        if p.kind == "unique" and ((p.file, p.column) in ((names["polls"], "poll_id"),
+                                                          (names["results"], "result_id"))):
+            continue  # reported by merge, against the YAML field, with a clearer message
         message = p.message
-        if p.column == "source" and "is not a key in references.bib" in message:
+        if p.kind == "source":
             message += "; or give its entry under bibtex: in this file"
-        if p.file == names["polls"] and p.line == poll_line:
+        if p.file == names["polls"] and p.line == merged.poll_line:
             add.problem(p.column, message)
-        elif p.file == names["results"] and p.line in result_lines:
-            add.problem(f"results[{result_lines[p.line]}].{p.column}", message)
-        elif p in before:
-            data_problems.append(f"{p} (already so before this addition; fix data/ first, "
-                                 "see `unionstate check`)")
+        elif p.file == names["results"] and p.line in merged.result_lines:
+            add.problem(f"results[{merged.result_lines[p.line]}].{p.column}", message)
         else:
-            data_problems.append(f"{p} (after this addition)")
-    add.problems += data_problems
-    if add.problems:
-        return add
+            add.problems.append(f"{p} (after this addition)")
 
-    # What would be written.
+
+def render(proj: Project, doc: dict, cur: Current, merged: Merged, add: Addition) -> None:
+    """The texts the addition writes, the rows it adds and its changelog line."""
     data_dir = proj.data
-    for name in ("polls", "results"):
-        path = data_dir / tables[name].file
-        text = canonical_text(combined[name], tables[name])
+    n_new = {"polls": 1, "results": len(add.results)}
+    for name, n in n_new.items():
+        table = cur.tables[name]
+        path = data_dir / table.file
+        frame = merged.frames[name]
+        text = canonical_text(frame, table)
         if text != path.read_text(encoding="utf-8"):
             add.texts[path] = text
-    n_new = {"polls": 1, "results": len(results)}
-    for name, n in n_new.items():
-        frame = combined[name].iloc[len(combined[name]) - n:] if n else combined[name].iloc[:0]
-        lines = csv_text(frame[list(tables[name].columns)]).splitlines()[1:]
-        add.new_lines[data_dir / tables[name].file] = lines
-    if new_key:
-        add.texts[proj.bib] = _append_bib(old_bib_text, doc["bibtex"])
-    row = combined["polls"].iloc[-1].to_dict()
-    add.changelog_line = _changelog_line(row, len(results), new_key)
+        new = frame.iloc[len(frame) - n:] if n else frame.iloc[:0]
+        add.new_lines[path] = csv_text(new[list(table.columns)]).splitlines()[1:]
+    if add.bib_key:
+        add.texts[proj.bib] = _append_bib(cur.bib_text, doc["bibtex"])
+    row = merged.frames["polls"].iloc[-1].to_dict()
+    add.changelog_line = _changelog_line(row, len(add.results), add.bib_key)
     log = data_dir / CHANGELOG
     old_log = log.read_text(encoding="utf-8") if log.is_file() else CHANGELOG_HEADER
     sep = "" if not old_log or old_log.endswith("\n") else "\n"
     add.texts[log] = f"{old_log}{sep}{add.changelog_line}\n"
+
+
+def plan(proj: Project, yaml_path: Path, label: str | None = None) -> Addition:
+    """Read and check an addition; raise YamlError for a file that is not a YAML mapping.
+
+    The caller holds the lock on data/ (store.writing, or store.reading for a dry run) from
+    before this call until after `write`.
+    """
+    label = label or str(yaml_path)
+    doc = load_yaml(yaml_path, label)
+    add = Addition(label)
+    cur = read_current(proj, add)
+    if cur is None:
+        return add
+    merged = merge(doc, cur, add)
+    recheck(proj, cur, merged, add)
+    if not add.problems:
+        render(proj, doc, cur, merged, add)
     return add
 
 
-def write(add: Addition) -> None:
-    """Write an addition that has no problems (all files replaced atomically, or none)."""
+def write(add: Addition, proj: Project) -> None:
+    """Write an addition that has no problems, as one transaction (all files, or none)."""
     if add.problems:
         raise ValueError("refusing to write an addition with problems")
-    write_all_atomic(add.texts)
+    store.commit(proj, add.texts, label=f"add-poll of '{add.poll_id}' ({add.label})")
 
 
 def describe(add: Addition, proj: Project, dry_run: bool) -> list[str]:

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from .paths import Project
+from .problems import CodebookError, DataError
 from .report import CHARTS, Report
 from .tables import polls as poll_table
 from .text import bounds_text
@@ -78,7 +79,30 @@ def data_at(proj: Project, rev: str, dest: Path) -> Project:
     return Project(dest)
 
 
+def _summary(exc: Exception, limit: int = 5) -> str:
+    lines = str(exc).splitlines()
+    more = f"\n  ... and {len(lines) - limit} more" if len(lines) > limit else ""
+    return "\n".join(f"  {line}" for line in lines[:limit]) + more
+
+
 def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
+    """Every number of the report that differs between the data at `rev` and now.
+
+    RevisionError where the data at `rev` cannot be read by today's package (a revision from
+    before a table existed, or whose data today's rules refuse); DataError where the data now
+    does not validate.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        old = numbers(Report.load(data_at(proj, rev, Path(tmp)).root))
+        old_proj = data_at(proj, rev, Path(tmp))
+        if not old_proj.codebook.is_file():
+            raise RevisionError(f"revision '{rev}' has no data/codebook.yaml; it predates the "
+                                "dataset")
+        try:
+            old = numbers(Report.load(old_proj.root))
+        except CodebookError as exc:
+            raise RevisionError(f"its codebook does not describe the report's tables "
+                                f"(the revision is older than them):\n  {exc}") from None
+        except DataError as exc:
+            raise RevisionError(f"its data does not pass today's rules, so its numbers cannot "
+                                f"be computed:\n{_summary(exc)}") from None
     return compare(old, numbers(Report.load(proj.root)))

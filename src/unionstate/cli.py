@@ -1,13 +1,65 @@
-"""The `unionstate` command: check the data, build the report, add a poll, show what changed."""
+"""The `unionstate` command: check the data, build the report, add a poll, show what changed.
+
+A thin layer, as sqlite-utils' cli.py is: each command calls the package and turns the
+package's errors (problems.UserError and its kinds, and OSError from the file system) into a
+message and an exit status here, at the edge, and nowhere else. No command shows a traceback
+for a user's mistake.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from .paths import project
+from .paths import ROOT_ENV, Project, project
+from .problems import UserError
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _edge(f):
+    """Turn the package's errors into a message and an exit status."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except UserError as exc:
+            _fail(str(exc), exc.exit_code)
+        except OSError as exc:
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            _fail(f"{where}{exc.strerror or exc}; nothing was changed.", 2)
+
+    return wrapper
+
+
+def _project(root: Path | None) -> Project:
+    """The project, or a message saying there is none here."""
+    proj = project(root)
+    if not proj.codebook.is_file():
+        if root:
+            where = f"in {root}"
+        elif os.environ.get(ROOT_ENV):
+            where = f"in {proj.root} (set by ${ROOT_ENV})"
+        else:
+            where = f"in {Path.cwd()} or any folder above it"
+        _fail(f"No unionstate project {where}: there is no data/codebook.yaml. Run the "
+              "command inside a checkout of the report, or give its folder with --root.", 2)
+    return proj
+
+
+def _wait_option(f):
+    return click.option(
+        "--wait", type=click.FloatRange(min=0), default=30.0, show_default=True,
+        help="Seconds to wait for another unionstate command that is using data/.",
+    )(f)
 
 
 def _root_option(f):
@@ -25,16 +77,20 @@ def main() -> None:
 
 @main.command("check")
 @_root_option
-def check_cmd(root: Path | None) -> None:
+@_wait_option
+@_edge
+def check_cmd(root: Path | None, wait: float) -> None:
     """Validate data/ and references.bib against the codebook and the cross-table rules.
 
     Prints one line per problem (file, line, column, what is wrong, what is allowed) and
     exits 1 if there is any; changes nothing on disk.
     """
+    from .store import reading
     from .validate import check
 
-    proj = project(root)
-    problems = check(proj)
+    proj = _project(root)
+    with reading(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+        problems = check(proj)
     if problems:
         for p in problems:
             click.echo(str(p), err=True)
@@ -50,7 +106,9 @@ def check_cmd(root: Path | None) -> None:
               help="Make the review edition instead: report-review.pdf and .docx with line "
                    "numbers, a draft mark and the numbers changed since git revision REV "
                    "(default HEAD). Needs Quarto.")
-def build_cmd(root: Path | None, force: bool, review: str | None) -> None:
+@_wait_option
+@_edge
+def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -> None:
     """Run every cell of the report and write figures/, _build/report.ipynb and a preview.
 
     Where Quarto is installed it also renders report.html, report.pdf and report.docx.
@@ -58,14 +116,22 @@ def build_cmd(root: Path | None, force: bool, review: str | None) -> None:
     if review is not None:
         from .review import cli_review
 
-        sys.exit(cli_review(project(root), review, click.echo))
+        sys.exit(cli_review(_project(root), review, click.echo))
     from .build import QUARTO_HINT, BuildError, build
     from .problems import DataError
     from .qmd import QmdError
+    from .store import reading
+    from .validate import check
 
-    proj = project(root)
+    proj = _project(root)
     try:
-        outcome = build(proj, say=click.echo, force=force)
+        # Readers share data/; add-poll waits until the build has read it.
+        with reading(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+            # The rules of `check` first: a build never starts on data it cannot draw.
+            problems = check(proj)
+            if problems:
+                raise DataError(problems)
+            outcome = build(proj, say=click.echo, force=force)
     except (BuildError, QmdError) as exc:
         click.echo(f"Build failed: {exc}", err=True)
         sys.exit(1)
@@ -87,21 +153,24 @@ def build_cmd(root: Path | None, force: bool, review: str | None) -> None:
 @main.command("diff")
 @click.argument("rev", default="HEAD")
 @_root_option
-def diff_cmd(rev: str, root: Path | None) -> None:
+@_wait_option
+@_edge
+def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
     """List every number in the report that differs between the data at git revision REV
     (default: the last commit) and the data now, as: where, old value -> new value."""
     from .changes import RevisionError, diff, format_changes
     from .problems import DataError
+    from .store import reading
 
-    proj = project(root)
+    proj = _project(root)
     try:
-        click.echo(format_changes(diff(proj, rev)))
+        with reading(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+            changes = diff(proj, rev)
     except RevisionError as exc:
-        click.echo(f"Cannot read data/ at revision '{rev}': {exc}", err=True)
-        sys.exit(2)
+        _fail(f"Cannot compare with revision '{rev}': {exc}", 2)
     except DataError as exc:
-        click.echo(f"The data does not validate:\n{exc}", err=True)
-        sys.exit(1)
+        _fail(f"The data now does not validate (see `unionstate check`):\n{exc}", 1)
+    click.echo(format_changes(changes))
 
 
 @main.command("add-poll")
@@ -110,7 +179,9 @@ def diff_cmd(rev: str, root: Path | None) -> None:
               help="Check the poll and print the rows, bib key and changelog line that would "
                    "be added; write nothing.")
 @_root_option
-def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None) -> None:
+@_wait_option
+@_edge
+def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float) -> None:
     """Add one poll (and its results) from a YAML file to data/, after checking it.
 
     The YAML holds the data/polls.csv fields at the top level, a `results:` list of
@@ -151,28 +222,32 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None) -> None:
     the YAML field, e.g. results[2].stance) and nothing is written: exit 1, or exit 2 if
     the file is not a readable YAML mapping. Otherwise data/polls.csv and data/results.csv
     are rewritten in canonical order, the entry is appended to references.bib and a line
-    to data/CHANGELOG.md, each file replaced atomically.
+    to data/CHANGELOG.md, as one transaction: all four files change, or none.
+
+    The command holds data/ alone from before it reads it until after it has written: a
+    second add-poll waits (--wait seconds, then gives up, changing nothing). An add-poll
+    that is killed is finished or rolled back by the next unionstate command.
     """
     from .addpoll import YamlError, describe, plan, write
+    from .store import reading, writing
 
-    proj = project(root)
-    try:
-        addition = plan(proj, yaml_file, str(yaml_file))
-    except YamlError as exc:
-        click.echo(str(exc), err=True)
-        click.echo("Nothing was changed.", err=True)
-        sys.exit(2)
-    if addition.problems:
-        for line in addition.problems:
-            click.echo(line, err=True)
-        click.echo(f"{len(addition.problems)} problem(s) found; nothing was changed.", err=True)
-        sys.exit(1)
-    if not dry_run:
+    proj = _project(root)
+    hold = reading if dry_run else writing
+    with hold(proj, say=lambda m: click.echo(m, err=True), wait=wait):
         try:
-            write(addition)
-        except OSError as exc:
-            click.echo(f"Could not write the addition: {exc}; no file was changed.", err=True)
-            sys.exit(1)
+            addition = plan(proj, yaml_file, str(yaml_file))
+        except YamlError as exc:
+            _fail(f"{exc}\nNothing was changed.", 2)
+        if addition.problems:
+            for line in addition.problems:
+                click.echo(line, err=True)
+            _fail(f"{len(addition.problems)} problem(s) found; nothing was changed.", 1)
+        if not dry_run:
+            try:
+                write(addition, proj)
+            except OSError as exc:
+                _fail(f"Could not write the addition: {exc.strerror or exc}; it was rolled "
+                      "back: no file was changed.", 1)
     for line in describe(addition, proj, dry_run):
         click.echo(line)
 

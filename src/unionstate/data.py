@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 
 import pandas as pd
 
 from .codebook import Table
 from .codebook import load as load_codebook
+from .parse import parse_date, split_ids
 from .paths import Project, project
-from .validate import DataError, check, parse_date, read_all, split_ids
+from .problems import CodebookError
+from .store import reading
+from .validate import DataError, check, read_all
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,6 @@ class Dataset:
             raise KeyError(f"no result '{result_id}' in data/results.csv")
         return match.iloc[0]
 
-    def polls_of(self, result_id: str) -> pd.DataFrame:
-        ids = split_ids(self.result(result_id)["poll_id"])
-        return self.polls.set_index("poll_id").loc[ids].reset_index()
-
 
 def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
@@ -64,11 +63,21 @@ def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 
 def load(proj: Project | None = None) -> Dataset:
-    """Read, validate and type data/; raise DataError listing every problem if it is invalid."""
+    """Read, validate and type data/; raise DataError listing every problem if it is invalid.
+
+    The files are read under a shared lock on data/ (store.reading), so that an add-poll
+    running at the same time is seen whole or not at all.
+    """
     proj = proj or project()
-    frames, problems = read_all(proj)
-    problems = check(proj, frames) if not problems else check(proj)
+    tables = load_codebook(proj.codebook)
+    missing = [f.name for f in fields(Dataset) if f.name not in tables]
+    if missing:
+        raise CodebookError(f"data/codebook.yaml, tables: has no table {', '.join(missing)}, "
+                            "which the report reads; allowed: a codebook describing every table")
+    with reading(proj):
+        frames, problems = read_all(proj)
+        problems = check(proj, frames) if not problems else check(proj)
     if problems:
         raise DataError(problems)
-    tables = load_codebook(proj.codebook)
-    return Dataset(**{name: _typed(frames[name], tables[name]) for name in tables})
+    return Dataset(**{name: _typed(frames[name], tables[name]) for name in tables
+                      if name in {f.name for f in fields(Dataset)}})

@@ -1,18 +1,30 @@
-"""Problems found in data/ and the error that carries them (no heavy imports here)."""
+"""Problems found in data/ and the errors the package raises for a user's mistake.
+
+No heavy imports here: the command line imports this module to turn every error below into
+a message (and an exit status) at its edge, and nothing else does that.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with one place of one file."""
+    """One thing wrong with one place of one file.
+
+    `kind` says which rule found it, for programs (add-poll sorts problems by it); it is not
+    part of the text, and two problems differing only in kind are the same problem. Kinds:
+    missing, unreadable (a file), column, empty, unique, codes, pattern, number, integer,
+    date, range (codebook rules), control, rows, source, date_order, poll_link, bounds,
+    fraction, derivation, sum, record (a code without a complete record), bib.
+    """
 
     file: str
     line: int = 0  # line in the file, the header being line 1; 0 for the file as a whole
     column: str = ""
     message: str = ""
+    kind: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         where = [self.file]
@@ -23,9 +35,33 @@ class Problem:
         return f"{', '.join(where)}: {self.message}"
 
 
-class DataError(Exception):
+class UserError(Exception):
+    """A mistake in the user's input or environment: the CLI prints it, with no traceback."""
+
+    exit_code = 1
+
+
+class DataError(UserError):
     """Raised by the loader when data/ does not validate; carries every problem."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class CodebookError(UserError):
+    """data/codebook.yaml cannot be read or does not describe the tables."""
+
+    exit_code = 2
+
+
+class BusyError(UserError):
+    """Another command holds data/ for longer than this one may wait."""
+
+    exit_code = 3
+
+
+class TransactionError(UserError):
+    """An interrupted change to data/ that cannot be completed or rolled back automatically."""
+
+    exit_code = 2

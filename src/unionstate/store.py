@@ -1,4 +1,4 @@
-"""Writing data/: canonical row order, one CSV dialect, and atomic replacement of files.
+"""Writing data/: canonical row order, one CSV dialect, atomic files, and transactions.
 
 Every table is written the same way, so that a rewrite changes only the rows that changed:
 the codebook's column order, rows sorted by the table's `order` keys (stable, so a table
@@ -6,20 +6,57 @@ without keys keeps its order), UTF-8, "\\n" line endings, minimal quoting, and a
 for a missing value. A file is replaced atomically: the new text goes to a temporary file
 in the same folder, is flushed and fsynced, and then os.replace() swaps it in, so a reader
 (or a crash) sees either the old file whole or the new one whole.
+
+A change to several files (add-poll writes polls.csv, results.csv, references.bib and
+CHANGELOG.md) is one transaction, under an exclusive lock on data/:
+
+1. `lock`: an exclusive flock(2) on the data/ folder itself, held for the whole
+   read-check-write. Readers (check, build, diff) take a shared one while they read.
+   A second writer waits up to `wait` seconds, then gets BusyError; nothing is lost.
+   The kernel drops the lock when its process ends, however it ends (no stale lock file,
+   and no lock file at all: data/ stays byte-identical after a refusal).
+2. The journal, data/.transaction/: for each file, its new text (k.new) and its old bytes
+   (k.old), fsynced; then `manifest.json` is renamed into place. Before the rename nothing
+   has changed; after it the change is committed.
+3. Each file is replaced by its k.new (os.replace); then manifest.json becomes done.json and
+   the journal is removed.
+
+A run killed at any point leaves the journal behind; the next command that takes the lock
+(check, add-poll, build, diff) finishes it first and says so: no manifest, rolled back (the
+journal removed, no file had changed); manifest.json, completed (the remaining k.new moved
+into place); rollback.json (an error during step 3), rolled back from the k.old copies;
+done.json, only cleaned up. An error raised during step 3 in the writing process itself
+(a full disk) rolls the change back at once from the k.old copies.
+
+FAULT_ENV names a step at which the writing process kills itself (SIGKILL), for the tests
+of every interruption: journal, stage-K, manifest, replace-K, done (K counts files from 1).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
+import json
 import os
+import shutil
+import signal
+import sys
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from .codebook import Table
+from .paths import Project
+from .problems import BusyError, TransactionError
+
+JOURNAL = ".transaction"
+FAULT_ENV = "UNIONSTATE_FAULT"
+WAIT = 30.0  # seconds a command waits for another one to finish with data/
 
 
 def canonical(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
@@ -105,40 +142,290 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
     write_text_atomic(path, csv_text(frame))
 
 
-def write_all_atomic(texts: Mapping[Path, str]) -> None:
-    """Replace several files, all or none as far as the file system allows.
+# ---------------------------------------------------------------- the lock
 
-    Every new text is staged (written and fsynced) before any file is replaced. If a
-    replacement fails, the files already replaced get their old bytes back and the error is
-    raised again; files that did not exist before are removed.
-    """
-    paths = [Path(p) for p in texts]
-    before = {p: p.read_bytes() if p.exists() else None for p in paths}
-    staged: dict[Path, Path] = {}
-    try:
-        for p in paths:
-            staged[p] = _stage(p, texts[p])
-        done: list[Path] = []
+
+def _fault(step: str) -> None:
+    """Die here, as a kill would, if the tests asked for it (FAULT_ENV)."""
+    if os.environ.get(FAULT_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _busy(proj: Project, wait: float) -> BusyError:
+    return BusyError(f"{proj.rel(proj.data)}/ is in use by another unionstate command "
+                     f"(add-poll, check, build or diff) and was still in use after {wait:g} s; "
+                     "nothing was changed. Run the command again when the other one has "
+                     "finished.")
+
+
+if sys.platform != "win32":
+    import fcntl
+
+    @contextlib.contextmanager
+    def _flock(proj: Project, exclusive: bool, wait: float) -> Iterator[Callable[[bool], None]]:
+        fd = os.open(proj.data, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+
+        def take(excl: bool) -> None:
+            mode = (fcntl.LOCK_EX if excl else fcntl.LOCK_SH) | fcntl.LOCK_NB
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, mode)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise _busy(proj, wait) from None
+                    time.sleep(0.05)
+
         try:
-            for p in paths:
-                os.replace(staged[p], p)
-                done.append(p)
-        except BaseException:
-            for p in reversed(done):
-                _restore(p, before[p])
-            raise
-    finally:
-        for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
-    for folder in {p.parent for p in paths}:
-        _fsync_dir(folder)
+            take(exclusive)
+            yield take
+        finally:
+            os.close(fd)  # closing the only descriptor releases the lock
+else:  # pragma: no cover - Windows has no flock: one exclusive lock on a file in data/
+    import msvcrt
+
+    @contextlib.contextmanager
+    def _flock(proj: Project, exclusive: bool, wait: float) -> Iterator[Callable[[bool], None]]:
+        handle = open(proj.data / f"{JOURNAL}.lock", "a+b")  # noqa: SIM115
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                try:
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+                    break
+                except OSError:
+                    if time.monotonic() >= deadline:
+                        raise _busy(proj, wait) from None
+                    time.sleep(0.05)
+            yield lambda excl: None
+        finally:
+            handle.close()
 
 
-def _restore(path: Path, old: bytes | None) -> None:
+def _say_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def reading(proj: Project, say: Callable[[str], None] | None = None,
+            wait: float = WAIT) -> Iterator[None]:
+    """Hold data/ for reading (shared with other readers), after finishing any interrupted
+    change to it (and saying so)."""
+    say = say or _say_stderr
+    with _flock(proj, exclusive=False, wait=wait) as take:
+        if needs_recovery(proj):
+            take(True)
+            message = recover(proj)
+            if message:
+                say(message)
+            take(False)
+        yield
+
+
+@contextlib.contextmanager
+def writing(proj: Project, say: Callable[[str], None] | None = None,
+            wait: float = WAIT) -> Iterator[None]:
+    """Hold data/ alone, for a whole read-check-write; any interrupted change is finished
+    first (and said so)."""
+    say = say or _say_stderr
+    with _flock(proj, exclusive=True, wait=wait):
+        message = recover(proj)
+        if message:
+            say(message)
+        yield
+
+
+# ---------------------------------------------------------------- the transaction
+
+
+def _sha(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(path, mode)
+
+
+def _mode(path: Path) -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask
+
+
+def _rel_target(proj: Project, path: Path) -> str:
+    rel = Path(path).resolve().relative_to(proj.root.resolve())
+    return rel.as_posix()
+
+
+def _publish(journal: Path, name: str, data: dict) -> None:
+    """Write a journal state file atomically (temporary file, fsync, rename)."""
+    tmp = journal / f"{name}.partial"
+    _write_file(tmp, json.dumps(data, indent=1).encode("utf-8"), 0o644)
+    os.replace(tmp, journal / name)
+    _fsync_dir(journal)
+
+
+def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
+    """Write every file of `texts` as one transaction (see the module's docstring).
+
+    The caller holds `writing(proj)`. On an error the change is rolled back and the error
+    raised again; if even that fails, the journal stays for the next command to finish.
+    """
+    journal = proj.data / JOURNAL
+    journal.mkdir()
+    _fsync_dir(proj.data)
+    _fault("journal")
+    entries = []
     try:
-        if old is None:
-            path.unlink(missing_ok=True)
+        for k, (path, text) in enumerate(texts.items(), start=1):
+            path = Path(path)
+            new = text.encode("utf-8")
+            old = path.read_bytes() if path.exists() else None
+            mode = _mode(path)
+            _write_file(journal / f"{k}.new", new, mode)
+            if old is not None:
+                _write_file(journal / f"{k}.old", old, mode)
+            entries.append({"target": _rel_target(proj, path), "new": f"{k}.new",
+                            "old": None if old is None else f"{k}.old",
+                            "new_sha256": _sha(new), "old_sha256": _sha(old)})
+            _fault(f"stage-{k}")
+        _fsync_dir(journal)
+        _publish(journal, "manifest.json", {"label": label, "files": entries})
+    except BaseException:
+        shutil.rmtree(journal, ignore_errors=True)  # nothing had been replaced
+        raise
+    _fault("manifest")
+    try:
+        for k, entry in enumerate(entries, start=1):
+            os.replace(journal / entry["new"], proj.root / entry["target"])
+            _fault(f"replace-{k}")
+    except Exception:
+        try:
+            os.replace(journal / "manifest.json", journal / "rollback.json")
+            _roll_back(proj, journal, entries)
+        except Exception:  # noqa: BLE001 - the journal stays; the next command finishes it
+            pass
+        raise
+    for folder in {(proj.root / e["target"]).parent for e in entries}:
+        _fsync_dir(folder)
+    os.replace(journal / "manifest.json", journal / "done.json")
+    _fault("done")
+    _remove_journal(journal)
+
+
+STATES = ("manifest.json", "rollback.json", "done.json")
+
+
+def _remove_journal(journal: Path) -> None:
+    """Remove the journal, its state file last: a kill half-way must not leave staged
+    files without the state that says what they are."""
+    for p in journal.iterdir():
+        if p.name not in STATES:
+            p.unlink()
+    for name in STATES:
+        (journal / name).unlink(missing_ok=True)
+    journal.rmdir()
+    _fsync_dir(journal.parent)
+
+
+def _roll_back(proj: Project, journal: Path, entries: list[dict]) -> None:
+    for entry in entries:
+        target = proj.root / entry["target"]
+        now = target.read_bytes() if target.exists() else None
+        if _sha(now) == entry["old_sha256"]:
+            continue
+        if entry["old"] is None:
+            target.unlink(missing_ok=True)
         else:
-            write_text_atomic(path, old.decode("utf-8"))
-    except (OSError, UnicodeDecodeError):
-        pass  # best effort: the original error is the one to report
+            os.replace(journal / entry["old"], target)
+    for folder in {(proj.root / e["target"]).parent for e in entries}:
+        _fsync_dir(folder)
+    _remove_journal(journal)
+
+
+def _roll_forward(proj: Project, journal: Path, entries: list[dict]) -> None:
+    for entry in entries:
+        target = proj.root / entry["target"]
+        staged = journal / entry["new"]
+        if staged.exists():
+            os.replace(staged, target)
+        elif not target.exists() or _sha(target.read_bytes()) != entry["new_sha256"]:
+            raise TransactionError(
+                f"{proj.rel(journal)}: the interrupted change cannot be completed: "
+                f"{entry['target']} is neither its new text nor staged; restore data/ from git "
+                f"(git checkout -- data references.bib), then remove {proj.rel(journal)}")
+    for folder in {(proj.root / e["target"]).parent for e in entries}:
+        _fsync_dir(folder)
+    _remove_journal(journal)
+
+
+def _entries(proj: Project, state: Path) -> tuple[str, list[dict]]:
+    try:
+        data = json.loads(state.read_text(encoding="utf-8"))
+        entries = data["files"]
+        for e in entries:
+            target = (proj.root / e["target"]).resolve()
+            if proj.root.resolve() not in target.parents or ".." in Path(e["target"]).parts:
+                raise ValueError(e["target"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TransactionError(f"{proj.rel(state)}: the journal of an interrupted change cannot "
+                               f"be read ({exc}); restore data/ from git, then remove "
+                               f"{proj.rel(state.parent)}") from None
+    return str(data.get("label", "a change")), entries
+
+
+def _stray(proj: Project) -> list[Path]:
+    """Temporary files that earlier versions of this module could leave behind."""
+    return [p for folder, pattern in ((proj.data, ".*.csv.*.tmp"), (proj.data, ".*.md.*.tmp"),
+                                      (proj.root, f".{proj.bib.name}.*.tmp"))
+            for p in folder.glob(pattern) if p.is_file()]
+
+
+def needs_recovery(proj: Project) -> bool:
+    return (proj.data / JOURNAL).exists() or bool(_stray(proj))
+
+
+def recover(proj: Project) -> str | None:
+    """Finish a change to data/ that a killed process left half done; a message, or None.
+
+    The caller holds the exclusive lock. Also removes temporary files that earlier versions
+    of this module could leave behind (.polls.csv.XXXX.tmp).
+    """
+    journal = proj.data / JOURNAL
+    said = []
+    for p in _stray(proj):
+        p.unlink()
+        said.append(f"removed {proj.rel(p)}, left behind by an interrupted write")
+    if journal.exists():
+        names = [p.name for p in journal.iterdir()] if journal.is_dir() else []
+        files = ", ".join(sorted(names))
+        if "done.json" in names:
+            label, entries = _entries(proj, journal / "done.json")
+            _remove_journal(journal)
+            said.append(f"{label} had been written whole; its journal was removed")
+        elif "manifest.json" in names:
+            label, entries = _entries(proj, journal / "manifest.json")
+            _roll_forward(proj, journal, entries)
+            targets = ", ".join(e["target"] for e in entries)
+            said.append(f"{label} was interrupted after it was committed; it has now been "
+                        f"completed: {targets} hold its new text")
+        elif "rollback.json" in names:
+            label, entries = _entries(proj, journal / "rollback.json")
+            _roll_back(proj, journal, entries)
+            said.append(f"{label} failed while writing; it has now been rolled back: every "
+                        "file holds its text from before it")
+        else:
+            if journal.is_dir():
+                shutil.rmtree(journal)
+            else:
+                journal.unlink()
+            said.append(f"an interrupted change to data/ had not been committed ({files or 'no files'} "
+                        "in its journal); it was rolled back: no data file had changed")
+    if not said:
+        return None
+    return "Recovered data/: " + "; ".join(said) + "."

@@ -107,6 +107,13 @@ JOIN_LEGEND = "one figure given for several waves"  # the dotted connector betwe
 PERIOD_LEGEND = "span of the stated date (a year or a month)"
 
 
+def encoded(column: str) -> set[str]:
+    """The codes of results.`column` ("stance" or "qualifier") that have a record here.
+    `unionstate check` refuses a row whose code is not among them (unionstate.codes), so a
+    code the codebook gains is refused by check, not drawn, until it is given a record."""
+    return set({"stance": STANCES, "qualifier": QUALIFIERS}.get(column, {}))
+
+
 def stance(code: str) -> Stance:
     """The record of a stance code; grey, with the code as its words, if it has none yet."""
     return STANCES.get(code) or Stance(code, OKABE_ITO["grey"], code.replace("_", " "))

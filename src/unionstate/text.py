@@ -6,9 +6,9 @@ One function, `share_text`, turns a result row into words: "62%", "75–76%", "a
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
+
+from . import codes
 
 EN_DASH = "\u2013"
 NUMBER_WORDS = {
@@ -37,35 +37,25 @@ def bounds_text(low: float, high: float | None) -> str:
 def share_text(row: pd.Series, results: pd.DataFrame | None = None) -> str:
     """The figure of one results.csv row in the words its qualifier allows.
 
-    Derived rows need `results` to look up the row they derive from.
+    The wording of each qualifier is its record in unionstate.codes. Derived rows need
+    `results` to look up the row they derive from.
     """
     q, low, high = row["qualifier"], row["share_low"], row["share_high"]
-    if q in ("exact", "range"):
-        return bounds_text(low, high)
-    if q == "approximate":
-        return f"about {bounds_text(low, high)}"
-    if q == "approximate_range":
-        return f"some {bounds_text(low, high)}"
-    if q == "more_than":
-        return f"more than {number(low)}%"
-    if q == "fraction":
-        return one_in(low)
-    if q == "derived":
-        rule, parent_id = re.fullmatch(r"(half of|about the same as) (\S+)", row["derivation"]).groups()
-        if rule == "half of":
-            return bounds_text(low, high)
-        if results is None:
-            raise ValueError(f"{row['result_id']}: a derived figure needs the results table")
-        parent = results[results["result_id"] == parent_id].iloc[0]
-        return f"about {share_text(parent, results)}"
-    raise ValueError(f"{row['result_id']}: unknown qualifier '{q}'")
-
-
-def marker_note(qualifier: str) -> str:
-    """How a chart marks a figure of this precision: the legend's words (style.py)."""
-    from .style import qualifier as mark
-
-    return mark(qualifier).legend
+    if q not in codes.QUALIFIER_RULES:
+        raise ValueError(f"{row['result_id']}: unknown qualifier '{q}'")
+    wording = codes.rule(q).wording
+    derived = ""
+    if "{derived}" in wording:
+        _, rule, parent_id = codes.parse_derivation(row["derivation"])
+        if not rule.hedged:
+            derived = bounds_text(low, high)
+        else:
+            if results is None:
+                raise ValueError(f"{row['result_id']}: a derived figure needs the results table")
+            parent = results[results["result_id"] == parent_id].iloc[0]
+            derived = f"about {share_text(parent, results)}"
+    return wording.format(bounds=bounds_text(low, high), low=f"{number(low)}%",
+                          one_in=one_in(low) if "{one_in}" in wording else "", derived=derived)
 
 
 class Md(str):

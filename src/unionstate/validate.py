@@ -6,95 +6,96 @@ what is allowed. Nothing here raises on bad data and nothing writes to disk.
 
 from __future__ import annotations
 
-import calendar
+import csv
+import io
 import re
 from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 
-from . import bib
+from . import bib, codes
 from .codebook import Column, Table
 from .codebook import load as load_codebook
+from .parse import parse_date, parse_integer, parse_number, split_ids
 from .paths import Project
 from .problems import DataError, Problem
 
-__all__ = ["DataError", "Problem", "check"]
+__all__ = ["DataError", "Problem", "check", "parse_date", "split_ids"]
 
-ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
-DERIVATION = re.compile(r"(half of|about the same as) (\S+)")
 # Exact shares of one question may exceed 100 by half a point per option (rounding).
 ROUNDING_PER_OPTION = 0.5
-# Qualifiers whose bounds are equal, strictly ordered, or open above.
-POINT_QUALIFIERS = {"exact", "approximate", "fraction"}
-RANGE_QUALIFIERS = {"range", "approximate_range"}
-OPEN_QUALIFIERS = {"more_than"}
-
-
-# ---------------------------------------------------------------- value parsers
-
-
-def parse_date(text: str) -> tuple[date, date, str] | None:
-    """First day, last day and precision ('year', 'month', 'day') of an ISO 8601 date."""
-    m = ISO_DATE.fullmatch(text.strip()) if isinstance(text, str) else None
-    if not m:
-        return None
-    year, month, day = (int(g) if g else None for g in m.groups())
-    try:
-        if month is None:
-            return date(year, 1, 1), date(year, 12, 31), "year"
-        if day is None:
-            last = calendar.monthrange(year, month)[1]
-            return date(year, month, 1), date(year, month, last), "month"
-        d = date(year, month, day)
-        return d, d, "day"
-    except ValueError:
-        return None
-
-
-def parse_number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if value == value and abs(value) != float("inf") else None
-
-
-def parse_integer(text: str) -> int | None:
-    return int(text) if isinstance(text, str) and re.fullmatch(r"\d+", text.strip()) else None
-
-
-def split_ids(cell: str) -> list[str]:
-    """The poll ids of a results.csv poll_id cell ('a;b' names two waves)."""
-    return [p for p in str(cell).split(";") if p]
+# Characters no cell may hold: C0 and C1 controls (tab and line breaks included), DEL, and
+# the Unicode line and paragraph separators, which break lines in some readers but not others.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 # ---------------------------------------------------------------- reading raw files
 
 
 def read_raw(path: Path, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """A CSV as strings, empty cells as missing; or the problems that stop it being read."""
+    """A CSV as strings, empty cells as missing; or the problems that stop it being read.
+
+    The frame's index is the file line each row starts on (the header is line 1), so that
+    a problem names the right line even where the file has blank lines.
+    """
     if not path.is_file():
-        return None, [Problem(rel, message="file is missing")]
+        return None, [Problem(rel, message="file is missing", kind="missing")]
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Problem(rel, message=f"is not UTF-8 text ({exc.reason} at byte {exc.start})")]
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else "no header row"
-        return None, [Problem(rel, message=f"is not a readable CSV table: {msg}")]
-    frame = frame.apply(lambda s: s.str.strip()).replace("", pd.NA)
+        return None, [Problem(rel, message=f"is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                              kind="unreadable")]
+    except OSError as exc:
+        return None, [Problem(rel, message=f"cannot be read: {exc.strerror or exc}",
+                              kind="unreadable")]
+    return parse_csv(text.removeprefix("\ufeff"), rel)
+
+
+def parse_csv(text: str, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """The cells of a CSV text (see read_raw). Blank lines are skipped, as they carry no row."""
+
+    def unreadable(what: str):
+        return None, [Problem(rel, message=f"is not a readable CSV table: {what}",
+                              kind="unreadable")]
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for cells in reader:
+            if cells:
+                records.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        return unreadable(f"{exc} (line {reader.line_num})")
+    if not records:
+        return unreadable("no header row")
+    (_, header), rows = records[0], records[1:]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        return unreadable(f"column '{twice[0]}' appears twice in the header")
+    for line, cells in rows:
+        if len(cells) != len(header):
+            return unreadable(f"Expected {len(header)} fields in line {line}, saw {len(cells)}")
+    frame = pd.DataFrame([cells for _, cells in rows], columns=header,
+                         index=pd.Index([n for n, _ in rows], name="line"), dtype=object)
+    frame = frame.apply(lambda s: s.str.strip(" ")).replace("", pd.NA)
     return frame, []
 
 
 def line_of(index: int) -> int:
-    """The file line of a DataFrame row (header is line 1)."""
-    return int(index) + 2
+    """The file line of a raw frame's row (its index; see read_raw)."""
+    return int(index)
 
 
 # ---------------------------------------------------------------- codebook rules (pandera)
+
+
+def _year(v) -> int | None:
+    parsed = parse_date(v)
+    return parsed[0].year if parsed else None
 
 
 def _checks(col: Column) -> list[pa.Check]:
@@ -117,9 +118,11 @@ def _checks(col: Column) -> list[pa.Check]:
                                name="date"))
     if col.range:
         lo, hi = col.range
+        # A date's range is a window of years; a number's, of values.
+        read = _year if col.type == "date" else parse_number
 
-        def within(v, lo=lo, hi=hi):
-            x = parse_number(v)
+        def within(v, lo=lo, hi=hi, read=read):
+            x = read(v)
             return x is None or ((lo is None or x >= lo) and (hi is None or x <= hi))
 
         checks.append(pa.Check(within, element_wise=True, name="range"))
@@ -151,16 +154,27 @@ def _describe(table: Table, column: str | None, check: str, value) -> str:
     if check == "pattern" and col:
         return f"{shown} is not of the allowed form (lower-case slug matching {col.pattern})"
     if check == "number":
-        return f"{shown} is not a number; allowed: a decimal number such as 62 or 16.67"
+        return (f"{shown} is not a number; allowed: a decimal number such as 62 or 16.67, "
+                "in ASCII digits with a point")
     if check == "integer":
-        return f"{shown} is not a whole number; allowed: a positive integer, or empty if unknown"
+        return (f"{shown} is not a whole number; allowed: a positive integer in ASCII digits, "
+                "or empty if unknown")
     if check == "date":
-        return f"{shown} is not a valid date; allowed: ISO 8601 as YYYY, YYYY-MM or YYYY-MM-DD"
+        return (f"{shown} is not a valid date; allowed: ISO 8601 as YYYY, YYYY-MM or YYYY-MM-DD, "
+                "in ASCII digits")
     if check == "range" and col and col.range:
         lo, hi = col.range
+        if col.type == "date":
+            return (f"{shown} is outside the years allowed; allowed: a date from "
+                    f"{lo if lo is not None else 'any year'} to {hi if hi is not None else 'any year'}"
+                    " (data/codebook.yaml)")
         return f"{shown} is out of range; allowed: {lo if lo is not None else '-∞'} to " \
                f"{hi if hi is not None else '∞'}"
     return f"{shown} fails check {check}"
+
+
+KINDS = {"column_in_dataframe": "column", "column_in_schema": "column", "not_nullable": "empty",
+         "field_uniqueness": "unique"}
 
 
 def codebook_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Problem]:
@@ -174,9 +188,31 @@ def codebook_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Probl
             if case.check in ("column_in_dataframe", "column_in_schema"):
                 column = str(case.failure_case)
             problems.append(Problem(rel, line, column,
-                                    _describe(table, column, case.check, case.failure_case)))
+                                    _describe(table, column, case.check, case.failure_case),
+                                    kind=KINDS.get(case.check, case.check)))
         return problems
     return []
+
+
+def text_problems(frame: pd.DataFrame, rel: str) -> list[Problem]:
+    """Cells holding a control character or a Unicode line or paragraph separator."""
+    out = []
+    for column in frame.columns:
+        for i, value in frame[column].items():
+            m = CONTROL.search(value) if isinstance(value, str) else None
+            if m:
+                out.append(Problem(rel, line_of(i), str(column), kind="control", message=(
+                    f"holds the control character U+{ord(m.group()):04X} at character "
+                    f"{m.start() + 1}; allowed: printable text on one line (no tab, line break "
+                    "or line separator)")))
+    return out
+
+
+def rows_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Problem]:
+    if len(frame) >= table.min_rows:
+        return []
+    return [Problem(rel, message=f"has {len(frame)} data rows; allowed: at least "
+                                 f"{table.min_rows} (the report is drawn from them)", kind="rows")]
 
 
 # ---------------------------------------------------------------- cross-table rules
@@ -194,7 +230,8 @@ def source_problems(frame: pd.DataFrame, rel: str, keys: set[str]) -> list[Probl
         if key and key not in keys:
             out.append(Problem(rel, line_of(i), "source",
                                f"'{key}' is not a key in references.bib; allowed: "
-                               f"{', '.join(sorted(keys))}, or add an entry there"))
+                               f"{', '.join(sorted(keys))}, or add an entry there",
+                               kind="source"))
     return out
 
 
@@ -205,7 +242,7 @@ def date_order_problems(frame: pd.DataFrame, rel: str, start: str, end: str) -> 
         if a and b and a[0] > b[1]:
             out.append(Problem(rel, line_of(i), end,
                                f"'{row[end]}' is before {start} '{row[start]}'; "
-                               f"allowed: a date on or after {start}"))
+                               f"allowed: a date on or after {start}", kind="date_order"))
     return out
 
 
@@ -218,92 +255,133 @@ def poll_link_problems(results: pd.DataFrame, polls: pd.DataFrame, rel: str) -> 
         for p in missing:
             out.append(Problem(rel, line_of(i), "poll_id",
                                f"'{p}' is not a poll_id in data/polls.csv; allowed: one of its "
-                               "poll_ids, several joined by ';'"))
+                               "poll_ids, several joined by ';'", kind="poll_link"))
         countries = {known[p] for p in ids if p in known and pd.notna(known[p])}
         if len(countries) > 1:
             out.append(Problem(rel, line_of(i), "poll_id",
                                f"names polls of several countries ({', '.join(sorted(countries))}); "
-                               "allowed: waves of polls in one country"))
+                               "allowed: waves of polls in one country", kind="poll_link"))
     return out
 
 
 def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
-    """Bounds agree with each other and with the qualifier; derived rows with their rule."""
+    """Bounds agree with each other and with the qualifier's rule (unionstate.codes); derived
+    rows with their derivation rule."""
     out = []
     by_id = results.set_index("result_id", drop=False) if "result_id" in results else None
     for i, row in results.iterrows():
         q = _cell(row, "qualifier")
+        rule = codes.QUALIFIER_RULES.get(q)
         lo = parse_number(_cell(row, "share_low") or "")
         hi_text = _cell(row, "share_high")
         hi = parse_number(hi_text or "")
         line = line_of(i)
 
-        def problem(column, message, line=line):
-            out.append(Problem(rel, line, column, message))
+        def problem(column, message, kind="bounds", line=line):
+            out.append(Problem(rel, line, column, message, kind=kind))
 
         if lo is not None and hi is not None and lo > hi:
             problem("share_high", f"{hi:g} is below share_low {lo:g}; allowed: share_low ≤ share_high")
-        if q in OPEN_QUALIFIERS and hi_text:
+        if rule is None:
+            continue  # an unknown code or one without a record: reported elsewhere
+        if rule.bounds == codes.OPEN and hi_text:
             problem("share_high", f"is '{hi_text}' for a figure qualified '{q}'; "
                                   "allowed: empty (no upper bound)")
-        if q not in OPEN_QUALIFIERS and q and not hi_text:
-            problem("share_high", f"is empty; allowed empty only for qualifier more_than, not '{q}'")
-        if q in POINT_QUALIFIERS and lo is not None and hi is not None and lo != hi:
+        if rule.bounds == codes.OPEN and lo == 100:  # above 100: out of range
+            problem("share_low", f"{lo:g} leaves no share above it for a figure qualified "
+                                 f"'{q}'; allowed: below 100")
+        if rule.bounds != codes.OPEN and not hi_text:
+            open_codes = [c for c, r in codes.QUALIFIER_RULES.items() if r.bounds == codes.OPEN]
+            problem("share_high", f"is empty; allowed empty only for qualifier "
+                                  f"{' or '.join(open_codes)}, not '{q}'")
+        if rule.bounds == codes.EQUAL and lo is not None and hi is not None and lo != hi:
             problem("share_high", f"{hi:g} differs from share_low {lo:g}; a figure qualified '{q}' has "
                                   "share_low = share_high")
-        if q in RANGE_QUALIFIERS and lo is not None and hi is not None and lo == hi:
+        if rule.bounds == codes.ORDERED and lo is not None and hi is not None and lo == hi:
             problem("share_high", f"equals share_low ({lo:g}) for a figure qualified '{q}'; "
                                   "allowed: share_low < share_high, or qualifier exact")
-        if q == "fraction" and lo:
-            n = round(100 / lo)
+        if rule.fraction and lo is not None:
+            n = round(100 / lo) if lo > 0 else 0
             if n < 2 or abs(100 / n - lo) > 0.005:
-                problem("share_low", f"{lo:g} is not 100/N for a whole N; a fraction 'one in N' "
-                                     "is stored as 100/N rounded to two decimals")
+                problem("share_low", f"{lo:g} is not 100/N for a whole N of 2 or more; a "
+                                     "fraction 'one in N' is stored as 100/N rounded to two "
+                                     "decimals", kind="fraction")
         derivation = _cell(row, "derivation")
-        if q == "derived" and not derivation:
-            problem("derivation", "is empty for a derived figure; allowed: 'half of RESULT_ID' "
-                                  "or 'about the same as RESULT_ID'")
-        if derivation and q != "derived":
-            problem("derivation", f"is set but qualifier is '{q}'; allowed: only with qualifier derived")
-        if q == "derived" and derivation:
-            m = DERIVATION.fullmatch(derivation)
-            parent = by_id.loc[m.group(2)] if m is not None and m.group(2) in by_id.index else None
-            if m is None:
+        derived = rule.bounds == codes.DERIVED
+        rule_words = " or ".join(f"'{r} RESULT_ID'" for r in codes.DERIVATION_RULES)
+        if derived and not derivation:
+            problem("derivation", f"is empty for a derived figure; allowed: {rule_words}",
+                    kind="derivation")
+        if derivation and not derived:
+            problem("derivation", f"is set but qualifier is '{q}'; allowed: only with qualifier "
+                                  "derived", kind="derivation")
+        if derived and derivation:
+            parsed = codes.parse_derivation(derivation)
+            if parsed is None:
                 continue  # the codebook pattern has already reported the form
+            rule_text, drule, parent_id = parsed
+            parent = by_id.loc[parent_id] if parent_id in by_id.index else None
             if parent is None or isinstance(parent, pd.DataFrame):
-                problem("derivation", f"refers to '{m.group(2)}', which is not one result_id "
-                                      "in data/results.csv; allowed: an existing result_id")
+                problem("derivation", f"refers to '{parent_id}', which is not one result_id "
+                                      "in data/results.csv; allowed: an existing result_id",
+                        kind="derivation")
                 continue
-            factor = 0.5 if m.group(1) == "half of" else 1.0
+            parent_rule = codes.QUALIFIER_RULES.get(_cell(parent, "qualifier"))
+            if parent_id == _cell(row, "result_id") or (
+                    parent_rule is not None and parent_rule.bounds == codes.DERIVED):
+                problem("derivation", f"refers to '{parent_id}', which is itself derived; "
+                                      "allowed: a figure the source states (not derived)",
+                        kind="derivation")
+                continue
             plo = parse_number(_cell(parent, "share_low") or "")
             phi_text = _cell(parent, "share_high")
             phi = parse_number(phi_text or "")
-            want = (None if plo is None else plo * factor, None if phi is None else phi * factor)
+            want = (None if plo is None else plo * drule.factor,
+                    None if phi is None else phi * drule.factor)
             # Bounds that are not numbers are reported by the codebook rules, not here.
             readable = (lo is not None and (hi is not None or not hi_text)
                         and plo is not None and (phi is not None or not phi_text))
             if readable and (lo, hi) != want:
                 fmt = "–".join(f"{x:g}" for x in want if x is not None)
                 problem("share_low", f"bounds {lo:g}–{hi if hi is None else format(hi, 'g')} do not "
-                                     f"follow from '{derivation}'; allowed: {fmt}")
+                                     f"follow from '{derivation}'; allowed: {fmt}", kind="derivation")
             if _cell(parent, "poll_id") != _cell(row, "poll_id"):
                 problem("derivation", f"refers to a figure of other polls ({parent['poll_id']}); "
-                                      "allowed: a figure of the same polls")
+                                      "allowed: a figure of the same polls", kind="derivation")
     return out
 
 
 def sum_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
-    """Exact shares of one poll's question do not add up past 100 (allowing for rounding)."""
-    out = []
-    exact = results[results["qualifier"] == "exact"].copy()
-    exact["value"] = exact["share_low"].map(lambda v: parse_number(v or ""))
+    """Shares that count towards a question's 100% (exact ones) do not add up past 100,
+    allowing for rounding."""
+    summed = [c for c, r in codes.QUALIFIER_RULES.items() if r.summed]
+    exact = results[results["qualifier"].isin(summed)].copy()
+    exact["value"] = exact["share_low"].map(lambda v: parse_number(v) if isinstance(v, str) else None)
     exact = exact.dropna(subset=["value"])
+    out = []
     for (poll, question), group in exact.groupby(["poll_id", "question"], sort=True):
         total, limit = group["value"].sum(), 100 + ROUNDING_PER_OPTION * len(group)
         if total > limit:
             out.append(Problem(rel, line_of(group.index.max()), "share_low",
                                f"exact shares of poll '{poll}', question '{question}' add up to "
-                               f"{total:g}%; allowed: at most {limit:g}% (100 plus rounding)"))
+                               f"{total:g}%; allowed: at most {limit:g}% (100 plus rounding)",
+                               kind="sum"))
+    return out
+
+
+def record_problems(frame: pd.DataFrame, rel: str, registry: codes.Codes) -> list[Problem]:
+    """Rows using a codebook code that has no complete record (see unionstate.codes)."""
+    out = []
+    for column, gaps in registry.incomplete.items():
+        if column not in frame.columns or not gaps:
+            continue
+        complete = [c for c in frame[column].dropna().unique() if c not in gaps]
+        for i, value in frame[column].items():
+            if isinstance(value, str) and value in gaps:
+                out.append(Problem(rel, line_of(i), column, kind="record", message=(
+                    f"'{value}' is in data/codebook.yaml but the report cannot use it yet: it "
+                    f"has no {gaps[value]}; allowed: a code with a complete record "
+                    f"({', '.join(c for c in sorted(set(complete)))})")))
     return out
 
 
@@ -311,7 +389,8 @@ def sum_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
 
 
 def problems_in(frames: Mapping[str, pd.DataFrame | None], tables: Mapping[str, Table],
-                bib_keys: set[str] | None, names: Mapping[str, str]) -> list[Problem]:
+                bib_keys: set[str] | None, names: Mapping[str, str],
+                registry: codes.Codes | None = None) -> list[Problem]:
     """Every problem in raw frames (None where unreadable); `names` gives each file's label.
 
     `bib_keys` is None where references.bib could not be read: sources are then not checked.
@@ -320,6 +399,8 @@ def problems_in(frames: Mapping[str, pd.DataFrame | None], tables: Mapping[str, 
     for name, frame in frames.items():
         if frame is not None:
             out += codebook_problems(frame, tables[name], names[name])
+            out += text_problems(frame, names[name])
+            out += rows_problems(frame, tables[name], names[name])
     # Cross-table rules need the columns they read; codebook rules have already reported
     # missing ones.
     usable = {n: f for n, f in frames.items()
@@ -337,6 +418,10 @@ def problems_in(frames: Mapping[str, pd.DataFrame | None], tables: Mapping[str, 
             out += poll_link_problems(usable["results"], usable["polls"], names["results"])
         out += bounds_problems(usable["results"], names["results"])
         out += sum_problems(usable["results"], names["results"])
+    if registry is not None:
+        for name, frame in usable.items():
+            if name in ("results", "indicators"):
+                out += record_problems(frame, names[name], registry)
     return sorted(set(out))
 
 
@@ -351,29 +436,9 @@ def read_all(proj: Project) -> tuple[dict[str, pd.DataFrame | None], list[Proble
     return frames, problems
 
 
-BIB_ENTRY = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(][ \t]*([^,\s{}()]*)", re.M)
-BIB_NON_ENTRIES = {"comment", "string", "preamble"}
-
-
 def bib_keys_or_problem(path: Path, rel: str) -> tuple[set[str] | None, list[Problem]]:
     """The keys of references.bib (None if it cannot be read) and its problems."""
-    if not path.is_file():
-        return None, [Problem(rel, message="file is missing")]
-    try:
-        text = path.read_text(encoding="utf-8")
-        keys = set(bib.parse(text))
-    except Exception as exc:  # noqa: BLE001 - any parser failure is the user's file
-        return None, [Problem(rel, message=f"cannot be parsed as BibTeX: {exc}")]
-    # The parser drops an entry it cannot read without raising: report each one it dropped.
-    problems = []
-    for m in BIB_ENTRY.finditer(text):
-        kind, key = m.group(1).lower(), m.group(2)
-        if kind not in BIB_NON_ENTRIES and key not in keys:
-            name = f"'{key}'" if key else "without a key"
-            problems.append(Problem(rel, text.count("\n", 0, m.start()) + 1, message=(
-                f"cannot be parsed as BibTeX: the @{kind} entry {name} could not be read; "
-                "allowed: @type{key, field = {value}, ...} with balanced braces")))
-    return keys, problems
+    return bib.check_file(path, rel)
 
 
 def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None,
@@ -387,4 +452,5 @@ def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None
         bib_keys, found = bib_keys_or_problem(proj.bib, proj.rel(proj.bib))
         problems += found
     names = {n: proj.rel(proj.data / t.file) for n, t in tables.items()}
-    return sorted(set(problems) | set(problems_in(frames, tables, bib_keys, names)))
+    registry = codes.registry(proj.codebook)
+    return sorted(set(problems) | set(problems_in(frames, tables, bib_keys, names, registry)))

@@ -1,0 +1,133 @@
+"""Each qualifier, stance and derivation code, defined once.
+
+data/codebook.yaml lists the codes and what they mean; this module adds, for each code, what
+the package does with it, and nothing else in the package special-cases a code:
+
+* a qualifier's bounds rule (how `check` treats share_low and share_high), whether its
+  shares count towards the 100% of a question, and its prose wording ("about {bounds}");
+* a derivation rule's factor and whether the prose hedges it; the derivation pattern of the
+  codebook is built from these rules (tests/test_codes.py proves the two agree);
+* a stance has no behaviour of its own here: its record is its codebook entry, and its
+  visual encoding (colour, legend text) lives in style.py, keyed by the same code.
+
+`registry(codebook_path)` joins the codebook's codes with these rules: `Codes.qualifiers`,
+`Codes.stances` (codebook order), `Codes.derivations`. A code the codebook lists but this
+module (or style.py, for what is drawn) has no record for is *incomplete*: `check` refuses
+any row using it, so that a new code fails with a message rather than a KeyError in a chart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .codebook import load as load_codebook
+
+SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
+
+# Bounds rules: how share_low and share_high of a figure relate.
+EQUAL, ORDERED, OPEN, DERIVED = "equal", "ordered", "open", "derived"
+
+
+@dataclass(frozen=True)
+class QualifierRule:
+    """What the package does with one qualifier code."""
+
+    bounds: str  # EQUAL: low = high; ORDERED: low < high; OPEN: no high; DERIVED: by rule
+    wording: str  # prose: {bounds} '62%' or '75–76%', {low} '40%', {one_in} 'one in six'
+    summed: bool = False  # its shares count towards the 100% of a question
+    fraction: bool = False  # stored as 100/N (one in N)
+
+
+QUALIFIER_RULES: dict[str, QualifierRule] = {
+    "exact": QualifierRule(EQUAL, "{bounds}", summed=True),
+    "range": QualifierRule(ORDERED, "{bounds}"),
+    "approximate_range": QualifierRule(ORDERED, "some {bounds}"),
+    "approximate": QualifierRule(EQUAL, "about {bounds}"),
+    "more_than": QualifierRule(OPEN, "more than {low}"),
+    "fraction": QualifierRule(EQUAL, "{one_in}", fraction=True),
+    "derived": QualifierRule(DERIVED, "{derived}"),
+}
+
+
+@dataclass(frozen=True)
+class DerivationRule:
+    """'half of RESULT_ID': bounds are `factor` times the parent's; `hedged` adds 'about'."""
+
+    factor: float
+    hedged: bool
+
+
+DERIVATION_RULES: dict[str, DerivationRule] = {
+    "half of": DerivationRule(0.5, hedged=False),
+    "about the same as": DerivationRule(1.0, hedged=True),
+}
+# The form of a derivation cell; data/codebook.yaml's pattern for results.derivation is this.
+DERIVATION_PATTERN = f"({'|'.join(DERIVATION_RULES)}) {SLUG}"
+DERIVATION = re.compile(f"({'|'.join(DERIVATION_RULES)}) (\\S+)")
+
+
+def parse_derivation(cell: str) -> tuple[str, DerivationRule, str] | None:
+    """(rule text, rule, parent result_id) of a derivation cell, or None."""
+    m = DERIVATION.fullmatch(cell.strip()) if isinstance(cell, str) else None
+    return (m.group(1), DERIVATION_RULES[m.group(1)], m.group(2)) if m else None
+
+
+@dataclass(frozen=True)
+class Qualifier:
+    code: str
+    meaning: str  # data/codebook.yaml
+    rule: QualifierRule
+
+
+@dataclass(frozen=True)
+class Stance:
+    code: str
+    meaning: str  # data/codebook.yaml (definition and the source options mapped to it)
+
+
+@dataclass(frozen=True)
+class Codes:
+    """The codebook's codes joined with their rules; `incomplete` lists codes without one."""
+
+    qualifiers: dict[str, Qualifier]
+    stances: dict[str, Stance]
+    derivations: dict[str, DerivationRule]
+    incomplete: dict[str, dict[str, str]]  # column -> {code: what its record lacks}
+
+
+def _visual_gaps(column: str, codes: list[str]) -> dict[str, str]:
+    """Codes of `column` that style.py cannot draw (style.py owns the visual encoding and
+    says which codes it has a record for: `style.encoded`)."""
+    from . import style
+
+    have = style.encoded(column)
+    return {c: "a visual encoding in style.py" for c in codes
+            if c not in have}
+
+
+def registry(codebook: Path) -> Codes:
+    """The records of every qualifier, stance and derivation code of the codebook at `codebook`."""
+    results = load_codebook(codebook)["results"].columns
+    q_codes, s_codes = results["qualifier"].codes, results["stance"].codes
+    incomplete: dict[str, dict[str, str]] = {"qualifier": {}, "stance": {}}
+    for code in q_codes:
+        if code not in QUALIFIER_RULES:
+            incomplete["qualifier"][code] = "a rule in unionstate/codes.py (QUALIFIER_RULES)"
+    for column, codes in (("qualifier", q_codes), ("stance", s_codes)):
+        for code, lack in _visual_gaps(column, list(codes)).items():
+            have = incomplete[column].get(code)
+            incomplete[column][code] = f"{have} and {lack}" if have else lack
+    return Codes(
+        qualifiers={c: Qualifier(c, m, QUALIFIER_RULES[c]) for c, m in q_codes.items()
+                    if c in QUALIFIER_RULES},
+        stances={c: Stance(c, m) for c, m in s_codes.items()},
+        derivations=dict(DERIVATION_RULES),
+        incomplete=incomplete,
+    )
+
+
+def rule(code: str) -> QualifierRule:
+    """The rule of a qualifier code (KeyError for one with none: `check` refuses it first)."""
+    return QUALIFIER_RULES[code]

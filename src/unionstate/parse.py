@@ -1,0 +1,52 @@
+"""Reading the cells of data/: numbers, whole numbers, dates and multi-wave poll ids.
+
+One parser per kind of cell, shared by the validator (which refuses what they cannot read),
+the loader (which types what they can) and add-poll. Only ASCII digits count as digits:
+Python's own int() and float() also read '1_0', '١٠' or ' 1e3 ', which a CSV cell of this
+dataset never holds.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+
+ISO_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", re.ASCII)
+DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+WHOLE = re.compile(r"[0-9]+", re.ASCII)
+
+
+def parse_date(text: str) -> tuple[date, date, str] | None:
+    """First day, last day and precision ('year', 'month', 'day') of an ISO 8601 date."""
+    m = ISO_DATE.fullmatch(text.strip()) if isinstance(text, str) else None
+    if not m:
+        return None
+    year, month, day = (int(g) if g else None for g in m.groups())
+    try:
+        if month is None:
+            return date(year, 1, 1), date(year, 12, 31), "year"
+        if day is None:
+            last = calendar.monthrange(year, month)[1]
+            return date(year, month, 1), date(year, month, last), "month"
+        d = date(year, month, day)
+        return d, d, "day"
+    except ValueError:
+        return None
+
+
+def parse_number(text: str) -> float | None:
+    """A decimal number written with ASCII digits ('62', '16.67', '-5'), else None."""
+    if not isinstance(text, str) or not DECIMAL.fullmatch(text.strip()):
+        return None
+    return float(text)
+
+
+def parse_integer(text: str) -> int | None:
+    """A whole number written with ASCII digits ('1200', '0800'), else None."""
+    return int(text) if isinstance(text, str) and WHOLE.fullmatch(text.strip()) else None
+
+
+def split_ids(cell: str) -> list[str]:
+    """The poll ids of a results.csv poll_id cell ('a;b' names two waves)."""
+    return [p for p in str(cell).split(";") if p]

@@ -1,0 +1,231 @@
+"""add-poll as one transaction: concurrent runs lose nothing, an interrupted run is finished
+or rolled back by the next command, and no temporary file survives.
+
+The interruption tests kill the writing process (SIGKILL, as a power cut or `kill -9` would)
+at each step of the transaction through the fault-injection hook store.FAULT_ENV, then run
+the next command and compare data/ byte for byte with either the untouched copy or a copy
+to which the same poll was added without interruption.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from unionstate import store
+from unionstate.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "add_poll"
+GOOD = FIXTURES / "good.yaml"  # adds a poll, two results and a BibTeX entry: all four files
+OTHER = FIXTURES / "existing_source.yaml"  # another poll, citing an existing source
+
+# Every step of a four-file transaction at which a kill is injected.
+STEPS = ["journal", *(f"stage-{k}" for k in range(1, 5)), "manifest",
+         *(f"replace-{k}" for k in range(1, 5)), "done"]
+COMMITTED = {"manifest", "replace-1", "replace-2", "replace-3", "replace-4", "done"}
+
+
+def make_copy(dest: Path) -> Path:
+    shutil.copytree(REPO / "data", dest / "data")
+    shutil.copy2(REPO / "references.bib", dest / "references.bib")
+    return dest
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under the copy (a journal or temporary file left behind would show)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def command() -> list[str]:
+    script = Path(sys.executable).with_name("unionstate")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "unionstate.cli"]
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if k not in ("UNIONSTATE_ROOT", store.FAULT_ENV)}
+    out.update(extra)
+    return out
+
+
+def run(*args) -> object:
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def states(tmp_path_factory) -> dict[str, dict[str, bytes]]:
+    """The copy before, and after an uninterrupted add-poll of GOOD."""
+    before = make_copy(tmp_path_factory.mktemp("before"))
+    after = make_copy(tmp_path_factory.mktemp("after"))
+    result = run("add-poll", GOOD, "--root", after)
+    assert result.exit_code == 0, result.output
+    return {"before": tree(before), "after": tree(after)}
+
+
+def killed_add_poll(root: Path, step: str) -> None:
+    """add-poll of GOOD in a forked process that kills itself at `step`."""
+    pid = os.fork()
+    if pid == 0:  # the child: run the command; the hook kills it at the step
+        try:
+            os.environ[store.FAULT_ENV] = step
+            CliRunner().invoke(main, ["add-poll", str(GOOD), "--root", str(root)])
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, \
+        f"the add-poll did not die at step {step!r}"
+
+
+# ---------------------------------------------------------------- interruption
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_killed_add_poll_is_finished_or_rolled_back_by_check(tmp_path, states, step):
+    root = make_copy(tmp_path)
+    killed_add_poll(root, step)
+    assert (root / "data" / store.JOURNAL).exists()  # the kill left a half-done change
+    result = run("check", "--root", root)
+    assert result.exit_code == 0, result.output
+    assert "Recovered data/" in result.stderr
+    expected = "after" if step in COMMITTED else "before"
+    assert tree(root) == states[expected], f"not the {expected} state after step {step}"
+    # And the recovery happened once: a second check says nothing about it.
+    again = run("check", "--root", root)
+    assert again.exit_code == 0 and "Recovered" not in again.stderr
+
+
+@pytest.mark.parametrize("step", ["stage-2", "replace-2"])
+def test_retry_after_a_killed_add_poll(tmp_path, states, step):
+    """The next add-poll finishes the interrupted one first: a retry of the same poll then
+    either adds it (it was rolled back) or is refused because it is there (completed)."""
+    root = make_copy(tmp_path)
+    killed_add_poll(root, step)
+    result = run("add-poll", GOOD, "--root", root)
+    assert "Recovered data/" in result.stderr
+    if step in COMMITTED:
+        assert result.exit_code == 1
+        assert "already in data/polls.csv" in result.stderr
+    else:
+        assert result.exit_code == 0, result.output
+    assert tree(root) == states["after"]
+
+
+@pytest.mark.parametrize("name", ["build", "diff"])
+def test_build_and_diff_recover_first(tmp_path, states, monkeypatch, name):
+    """build and diff finish an interrupted change before they read data/ (their work itself
+    is replaced by a stand-in that records what it saw)."""
+    import unionstate.build
+    import unionstate.changes
+
+    root = make_copy(tmp_path)
+    killed_add_poll(root, "replace-1")
+    seen = {}
+
+    def stand_in(proj, *args, **kwargs):
+        seen["tree"] = tree(root)
+        raise unionstate.build.BuildError("stand-in") if name == "build" else \
+            unionstate.changes.RevisionError("stand-in")
+
+    monkeypatch.setattr(unionstate.build, "build", stand_in)
+    monkeypatch.setattr(unionstate.changes, "diff", stand_in)
+    result = CliRunner().invoke(main, [name, "--root", str(root)])
+    assert "Recovered data/" in result.stderr
+    assert "Traceback" not in result.output
+    assert seen["tree"] == states["after"]
+
+
+def test_error_while_replacing_rolls_back_in_process(tmp_path, states, monkeypatch):
+    """An OSError in the middle of the renames (a full disk) restores every file at once."""
+    root = make_copy(tmp_path)
+    real = os.replace
+
+    def fail_on_bib(src, dst):
+        if Path(dst).name == "references.bib":
+            raise OSError(28, "No space left on device (simulated)")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", fail_on_bib)
+    result = run("add-poll", GOOD, "--root", root)
+    assert result.exit_code == 1
+    assert "rolled back" in result.stderr and "Traceback" not in result.output
+    assert tree(root) == states["before"]
+
+
+def test_stray_temporary_files_of_old_versions_are_removed(tmp_path, states):
+    root = make_copy(tmp_path)
+    (root / "data" / ".polls.csv.abc123.tmp").write_text("half", encoding="utf-8")
+    (root / ".references.bib.xyz789.tmp").write_text("half", encoding="utf-8")
+    result = run("check", "--root", root)
+    assert result.exit_code == 0
+    assert "removed data/.polls.csv.abc123.tmp" in result.stderr
+    assert tree(root) == states["before"]
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def test_two_add_polls_at_once_lose_nothing(tmp_path):
+    """Two real processes add two different polls at the same moment: both land (the second
+    waits for the first), and data/ passes check with both polls whole."""
+    root = make_copy(tmp_path)
+    procs = [subprocess.Popen([*command(), "add-poll", str(path), "--root", str(root)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env(), cwd=tmp_path)
+             for path in (GOOD, OTHER)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+        assert "Traceback" not in out + err
+    polls = (root / "data/polls.csv").read_text(encoding="utf-8")
+    log = (root / "data/CHANGELOG.md").read_text(encoding="utf-8")
+    for poll_id in ("testpoll-2020-01", "testfocus-2019"):
+        assert polls.count(f"\n{poll_id},") == 1
+        assert log.count(f"added poll {poll_id};") == 1
+    results = (root / "data/results.csv").read_text(encoding="utf-8")
+    assert results.count(",testpoll-2020-01,") == 2
+    assert "@misc{testpoll2020," in (root / "references.bib").read_text(encoding="utf-8")
+    assert run("check", "--root", root).exit_code == 0
+    assert not (root / "data" / store.JOURNAL).exists()
+
+
+HOLDER = """
+import sys, time
+from unionstate import store
+from unionstate.paths import Project
+with store.writing(Project(__import__('pathlib').Path(sys.argv[1]))):
+    print('locked', flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_second_add_poll_waits_or_refuses_clearly(tmp_path, states):
+    """While another process holds data/, add-poll waits up to --wait seconds; past that it
+    refuses with a message and changes nothing."""
+    root = make_copy(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root), "4"],
+                              stdout=subprocess.PIPE, text=True, env=env())
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        locked_at = time.monotonic()
+        refused = run("add-poll", GOOD, "--root", root, "--wait", "0.5")
+        assert refused.exit_code == 3
+        assert "is in use by another unionstate command" in refused.stderr
+        assert "nothing was changed" in refused.stderr
+        assert tree(root) == states["before"]
+        waited = run("add-poll", GOOD, "--root", root, "--wait", "120")
+        assert waited.exit_code == 0, waited.output
+        # It could only take the lock once the holder had slept its 4 s.
+        assert time.monotonic() - locked_at > 3.5, "add-poll did not wait for the lock"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert tree(root) == states["after"]
