@@ -19,7 +19,8 @@ DIV_CLOSE = re.compile(r"^:::+\s*$")
 SEC_HEADING = re.compile(r"^(#+)\s+(.*?)\s*\{#(sec-[\w-]+)[^}]*\}\s*$")
 XREF = re.compile(r"@((?:fig|tbl|sec)-[\w-]*\w)")
 CITATION = re.compile(r"\[([^\[\]]*@[\w:.-]+[^\[\]]*)\]")
-CITE_KEY = re.compile(r"(-?)@([\w:.-]*\w)(?:,\s*([^;]+))?")
+# One item of a Pandoc citation group: prefix, @key, suffix ("cited in @shraibman, para. 8").
+CITE_ITEM = re.compile(r"^\s*(.*?)(-?)@([\w:.-]*\w)(?:,\s*(.*?))?\s*$", re.S)
 REFS_DIV = re.compile(r"^:::+\s*\{#refs\}\s*$")
 FENCE = re.compile(r"^\s*(```|~~~)")
 ATX_HEADING = re.compile(r"^(#{1,5})(\s)")
@@ -115,13 +116,15 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
 
     def cite(m: re.Match) -> str:
         parts = []
-        for k in CITE_KEY.finditer(m.group(1)):
-            key = k.group(2)
-            if key not in bib:
+        for item in m.group(1).split(";"):
+            k = CITE_ITEM.match(item)
+            if not k or k.group(3) not in bib:
                 return m.group(0)
+            prefix, key, suffix = k.group(1).strip(), k.group(3), k.group(4)
             cited.add(key)
             author, year = author_year(bib[key])
-            parts.append(f"{author} {year}" + (f", {k.group(3).strip()}" if k.group(3) else ""))
+            parts.append((f"{prefix} " if prefix else "") + f"{author} {year}"
+                         + (f", {suffix}" if suffix else ""))
         return "(" + "; ".join(parts) + ")"
 
     # Only the title is a level-1 heading: the sections go one level down, as
