@@ -82,6 +82,11 @@ def built(work: Path) -> Project:
     path = os.environ.get("PATH", "")
     proj = copy_report(work / "built" / "project")
     shutil.rmtree(proj.figures)
+    # Under git from the start, so that the version the report prints (the commit, and whether
+    # the tree has changes) is the same for every later build of this copy and of "updated".
+    git(proj.root, "init", "-q")
+    git(proj.root, "add", "-A")
+    git(proj.root, "commit", "-q", "-m", "before")
     bin_dir, _ = fake_quarto(work / "quarto")
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{path}"
     first = build(proj, **quiet)
@@ -112,10 +117,7 @@ def updated(work: Path, proj: Project) -> None:
     quiet = {"say": lambda _msg: None}
     root = work / "update" / "project"
     shutil.copytree(proj.root, root)
-    copy = Project(root)
-    git(root, "init", "-q")
-    git(root, "add", "data", "references.bib")
-    git(root, "commit", "-q", "-m", "before")
+    copy = Project(root)  # a git checkout already (see `built`): diff compares with its HEAD
     again = build(copy, **quiet)
     before = numbers(copy)
     added = cli("add-poll", str(POLL), "--root", str(root))

@@ -7,8 +7,6 @@ import pytest
 
 from unionstate import style
 from unionstate.codebook import load as load_codebook
-from unionstate.readback import read_marks
-from unionstate.report import CHARTS, Report
 
 
 @pytest.fixture(scope="module")
@@ -59,16 +57,23 @@ def _add_stance(proj, code: str, result_id: str, set_cell) -> None:
     set_cell(proj, "results.csv", result_id, "stance", code)
 
 
-def test_a_new_stance_code_is_drawn_not_a_key_error(project_copy, set_cell):
-    """A stance the codebook gains before style.py does: every chart still draws, the new
-    stance in the grey kept for 'no record yet' (and the tests above fail until it has one)."""
+def test_a_new_stance_code_is_refused_by_build_not_a_key_error(project_copy, set_cell):
+    """A stance the codebook gains before style.py does: `unionstate build` stops before the
+    kernel starts, naming the file, line and column, with no traceback (unionstate.codes)."""
+    from click.testing import CliRunner
+
+    from unionstate.cli import main
+
     _add_stance(project_copy, "confederation", "blr-zois-2021-closer-union", set_cell)
-    report = Report.load(project_copy.root)
-    for label in CHARTS:
-        report.figure(label)
-    fig = report.figure("fig-blr-opinion")
-    mark = read_marks(fig)["blr-zois-2021-closer-union"]
-    face = mark.parts[0].artist.get_facecolor()[0]
-    assert tuple(round(float(v), 3) for v in face[:3]) == (0.6, 0.6, 0.6)
-    legend_texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
-    assert "confederation" in legend_texts
+    result = CliRunner().invoke(main, ["build", "--root", str(project_copy.root)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "data/results.csv, line" in result.output and "'stance'" in result.output
+    assert "'confederation'" in result.output and "lacks a visual encoding in style.py" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_stance_without_a_record_still_has_a_fallback_look():
+    """Belt and braces for code that draws without `check` first: grey, the code as words."""
+    look = style.stance("confederation")
+    assert look.colour == style.OKABE_ITO["grey"] and look.legend == "confederation"

@@ -380,7 +380,7 @@ def record_problems(frame: pd.DataFrame, rel: str, registry: codes.Codes) -> lis
             if isinstance(value, str) and value in gaps:
                 out.append(Problem(rel, line_of(i), column, kind="record", message=(
                     f"'{value}' is in data/codebook.yaml but the report cannot use it yet: it "
-                    f"has no {gaps[value]}; allowed: a code with a complete record "
+                    f"lacks {gaps[value]}; allowed: a code with a complete record "
                     f"({', '.join(c for c in sorted(set(complete)))})")))
     return out
 
