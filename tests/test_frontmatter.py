@@ -60,6 +60,9 @@ def test_version_is_the_commit_and_says_when_the_tree_is_dirty(tmp_path):
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tmp_path,
                           capture_output=True, text=True, check=True).stdout.strip()
     assert frontmatter.version(proj) == head
+    (tmp_path / "figures").mkdir()  # what a build writes, untracked: the version stays
+    (tmp_path / "figures" / "new.csv").write_text("x\n")
+    assert frontmatter.version(proj) == head
     (tmp_path / "data" / "results.csv").write_text("result_id\nr1\n")
     assert frontmatter.version(proj) == f"{head} with uncommitted changes"
 

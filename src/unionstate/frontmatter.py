@@ -80,12 +80,13 @@ def _git(proj: Project, *args: str) -> str | None:
 
 
 def version(proj: Project) -> str:
-    """The short commit hash; "<hash> with uncommitted changes" if any tracked or new file
-    differs from it (ignored files such as _build/ do not count)."""
+    """The short commit hash; "<hash> with uncommitted changes" if a tracked file differs from
+    it. Untracked files do not count, as for `git describe --dirty`: everything the report is
+    built from is tracked, and a build must not change the version it prints by writing."""
     commit = _git(proj, "rev-parse", "--short", "HEAD")
     if commit is None:
         return "unknown (not a git checkout)"
-    dirty = _git(proj, "status", "--porcelain", "--untracked-files=normal")
+    dirty = _git(proj, "status", "--porcelain", "--untracked-files=no")
     return f"{commit} with uncommitted changes" if dirty else commit
 
 
