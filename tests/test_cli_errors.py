@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import copy_project  # tests/ is on sys.path (rootdir import mode)
 
 from unionstate.cli import main
 
@@ -18,9 +19,8 @@ COMMANDS = [["check"], ["add-poll", str(FIXTURES / "good.yaml")], ["diff"], ["bu
 
 
 def make_copy(dest: Path) -> Path:
-    shutil.copytree(REPO / "data", dest / "data")
-    shutil.copy2(REPO / "references.bib", dest / "references.bib")
-    return dest
+    """data/ and references.bib of this checkout, copied to `dest` (conftest.copy_project)."""
+    return copy_project(REPO, dest).root
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -10,7 +10,6 @@ to which the same poll was added without interruption.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import copy_project  # tests/ is on sys.path (rootdir import mode)
 
 from unionstate import store
 from unionstate.cli import main
@@ -35,9 +35,8 @@ COMMITTED = {"manifest", "replace-1", "replace-2", "replace-3", "replace-4", "do
 
 
 def make_copy(dest: Path) -> Path:
-    shutil.copytree(REPO / "data", dest / "data")
-    shutil.copy2(REPO / "references.bib", dest / "references.bib")
-    return dest
+    """data/ and references.bib of this checkout, copied to `dest` (conftest.copy_project)."""
+    return copy_project(REPO, dest).root
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -41,7 +41,7 @@ import yaml
 from . import bib, store
 from .codebook import Table
 from .codebook import load as load_codebook
-from .parse import parse_date, split_ids
+from .parse import parse_date, split_ids, yaml_error
 from .paths import Project
 from .store import canonical_text, csv_text
 from .validate import check, parse_csv, read_all
@@ -102,13 +102,8 @@ def load_yaml(path: Path, label: str) -> dict:
         raise YamlError(f"{label}: is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
         doc = yaml.load(text, Loader=TextLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        what = ": ".join(x for x in (exc.context, exc.problem) if x)
-        raise YamlError(f"{label}: is not readable YAML: {where}{what}") from None
     except yaml.YAMLError as exc:
-        raise YamlError(f"{label}: is not readable YAML: {' '.join(str(exc).split())}") from None
+        raise YamlError(f"{label}: is not readable YAML: {yaml_error(exc)}") from None
     if not isinstance(doc, dict):
         kind = "an empty file" if doc is None else f"a {_kind(doc)}"
         raise YamlError(f"{label}: is {kind}, not a mapping of a poll's fields; "

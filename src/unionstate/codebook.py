@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from .parse import yaml_error
 from .problems import CodebookError
 
 TYPES = ("string", "number", "integer", "date")
@@ -70,14 +71,8 @@ def _read(path: Path) -> dict:
                             f"{exc.start})") from None
     try:
         raw = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        what = ": ".join(x for x in (exc.context, exc.problem) if x)
-        raise CodebookError(f"{label}: is not readable YAML: {where}{what}") from None
     except yaml.YAMLError as exc:
-        raise CodebookError(f"{label}: is not readable YAML: {' '.join(str(exc).split())}") \
-            from None
+        raise CodebookError(f"{label}: is not readable YAML: {yaml_error(exc)}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("tables"), dict) or not raw["tables"]:
         _fail(path, "tables", "is missing or empty; allowed: a mapping of table names to tables")
     return raw

@@ -50,3 +50,12 @@ def parse_integer(text: str) -> int | None:
 def split_ids(cell: str) -> list[str]:
     """The poll ids of a results.csv poll_id cell ('a;b' names two waves)."""
     return [p for p in str(cell).split(";") if p]
+
+
+def yaml_error(exc) -> str:
+    """What a YAML parser's error says, for a message that names the file first:
+    'line 3, column 5: while parsing a block mapping: expected <block end>'."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    what = ": ".join(x for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x)
+    return where + (what or " ".join(str(exc).split()))
