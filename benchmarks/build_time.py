@@ -40,7 +40,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml"]
+PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml", "CITATION.cff",
+         "pyproject.toml"]
 FLOOR = [sys.executable, "-c", "import pandas, seaborn, matplotlib.pyplot"]
 BUILD = [sys.executable, "-m", "unionstate.cli", "build"]
 SUITE = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
