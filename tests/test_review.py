@@ -1,17 +1,27 @@
-"""The review edition: profile, draft mark and line numbers, change-list appendix, CLI."""
+"""The review edition: profile, draft mark and line numbers, change-list appendix, CLI.
+
+`review_built`: one `unionstate build --review HEAD` of a copy of the project under git, one
+number edited after the commit, with a fake `quarto` on PATH that records what it is given
+(as conftest.fake_quarto does for the normal build, but writing outputs named after its input):
+one kernel run, one Quarto call on the executed notebook, nothing executed by Quarto.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import copy_report, quarto_calls, tree_digest
 
-from unionstate import review
+from unionstate import build, review
 from unionstate.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,9 +92,10 @@ def test_appendix_is_empty_unless_a_review_is_built(repo_project, monkeypatch):
 def test_appendix_of_a_review_build(repo_project, monkeypatch):
     monkeypatch.setenv(review.REVIEW_ENV, "HEAD")
     text = review.appendix(repo_project)
-    assert text.startswith('::: {.content-visible when-profile="review"}')
-    assert text.rstrip().endswith(":::")
-    assert "## Changes since the version reviewed" in text
+    # No `when-profile` div around it: the single-file render of the notebook has no active
+    # profile; only a review build prints the appendix at all.
+    assert text.startswith("## Changes since the version reviewed")
+    assert "when-profile" not in text
     sums = re.search(r"```\n(.*?)\n```", text, re.S).group(1).splitlines()
     files = sorted([*repo_project.data.glob("*.csv"), repo_project.codebook, repo_project.bib])
     assert len(sums) == len(files)
@@ -92,15 +103,11 @@ def test_appendix_of_a_review_build(repo_project, monkeypatch):
     assert "| pandas |" in text
 
 
-def test_appendix_lists_a_changed_number(tmp_path, repo_root, monkeypatch):
-    """A copy of the project in its own git repository; one figure edited after the commit
-    shows up in the appendix with its old and new value."""
-    if shutil.which("git") is None:
-        pytest.skip("git not installed")
-    root = tmp_path / "p"
-    shutil.copytree(repo_root / "data", root / "data")
-    shutil.copy(repo_root / "references.bib", root / "references.bib")
+CHANGED_ROW = "| text blr-nasb-2020-independent | 62% | 64% |"
 
+
+def commit_then_change_a_number(root: Path) -> None:
+    """Put the copy at root under git, then change one figure (62% -> 64%) after the commit."""
     def git(*args):
         subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
@@ -113,20 +120,34 @@ def test_appendix_lists_a_changed_number(tmp_path, repo_root, monkeypatch):
     line = next(x for x in text.splitlines() if x.startswith("blr-nasb-2020-independent,"))
     results.write_text(text.replace(line, line.replace(",62,62,exact,", ",64,64,exact,")),
                        encoding="utf-8")
+
+
+def test_appendix_lists_a_changed_number(tmp_path, repo_root, monkeypatch):
+    """A copy of the project in its own git repository; one figure edited after the commit
+    shows up in the appendix with its old and new value."""
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    root = tmp_path / "p"
+    shutil.copytree(repo_root / "data", root / "data")
+    shutil.copy(repo_root / "references.bib", root / "references.bib")
+    commit_then_change_a_number(root)
     from unionstate.paths import Project
 
     monkeypatch.setenv(review.REVIEW_ENV, "HEAD")
     md = review.appendix(Project(root))
-    assert "| text blr-nasb-2020-independent | 62% | 64% |" in md
+    assert CHANGED_ROW in md
 
 
 def test_cli_without_quarto_prints_the_hint_and_writes_nothing(tmp_path, monkeypatch):
+    proj = copy_report(tmp_path / "p")
+    before = tree_digest(proj.root)
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
-    result = CliRunner().invoke(main, ["build", "--review", "HEAD", "--root", str(REPO)])
+    result = CliRunner().invoke(main, ["build", "--review", "HEAD", "--root", str(proj.root)])
     assert result.exit_code == 1
     assert "Quarto" in result.output and "quarto.org" in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert tree_digest(proj.root) == before
 
 
 def test_cli_review_takes_an_optional_revision(monkeypatch):
@@ -138,6 +159,130 @@ def test_cli_review_takes_an_optional_revision(monkeypatch):
     seen.clear()
     CliRunner().invoke(main, ["build", "--review", "abc1234", "--root", str(REPO)])
     assert seen["rev"] == "abc1234"
+
+
+# ------------------------------------------------------------------ one review build, fake Quarto
+
+FAKE_QUARTO = """#!{python}
+# A stand-in for Quarto: records its command line, folder and input; writes the outputs
+# Quarto would name after the input.
+import json, os, pathlib, shutil, sys
+record = pathlib.Path({record!r})
+n = len(list(record.glob("call-*.json")))
+args = sys.argv[1:]
+given = pathlib.Path(args[1])
+shutil.copyfile(given, record / f"call-{{n}}-input")
+(record / f"call-{{n}}.json").write_text(json.dumps({{"argv": args, "cwd": os.getcwd()}}))
+for ext in ("html", "pdf", "docx"):
+    pathlib.Path(f"{{given.stem}}.{{ext}}").write_text("written by the fake quarto")
+"""
+
+
+@pytest.fixture(scope="module")
+def review_built(tmp_path_factory):
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    work = tmp_path_factory.mktemp("review")
+    proj = copy_report(work / "project")
+    shutil.copy2(REPO / review.PROFILE_FILE, proj.root / review.PROFILE_FILE)
+    commit_then_change_a_number(proj.root)
+    bin_dir, record = work / "bin", work / "record"
+    bin_dir.mkdir()
+    record.mkdir()
+    exe = bin_dir / "quarto"
+    exe.write_text(FAKE_QUARTO.format(python=sys.executable, record=str(record)), "utf-8")
+    exe.chmod(0o755)
+    figures = tree_digest(proj.figures)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("UNIONSTATE_ROOT", raising=False)
+        mp.delenv(review.REVIEW_ENV, raising=False)
+        mp.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        result = CliRunner().invoke(main, ["build", "--review", "HEAD", "--root",
+                                           str(proj.root)])
+    assert result.exit_code == 0, result.output
+    return proj, result.output, quarto_calls(record), figures
+
+
+@pytest.fixture(scope="module")
+def review_nb(review_built):
+    _, _, calls, _ = review_built
+    assert len(calls) == 1, [c.argv for c in calls]
+    return nbformat.read(calls[0].input, as_version=4)
+
+
+def front(nb) -> dict:
+    first = nb.cells[0]
+    assert first.cell_type == "raw" and first.source.startswith("---\n")
+    return yaml.safe_load(first.source.strip().strip("-"))
+
+
+def markdown_outputs(nb) -> str:
+    return "\n".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells
+                     if c.cell_type == "code" for o in c.outputs)
+
+
+def test_review_quarto_is_called_once_on_the_review_notebook_without_executing(review_built):
+    proj, output, calls, _ = review_built
+    (call,) = calls
+    assert call.argv == ["render", review.INPUT]
+    assert "--execute" not in call.argv and "--profile" not in call.argv
+    assert call.cwd.resolve() == proj.root.resolve()
+    # What Quarto read is the notebook the build keeps; the copy at the root is gone.
+    assert call.input.read_bytes() == (review.review_dir(proj) / review.NOTEBOOK).read_bytes()
+    assert not (proj.root / review.INPUT).exists()
+    for name in (*review.OUTPUTS, review.HTML):
+        assert (proj.root / name).read_text(encoding="utf-8") == "written by the fake quarto"
+        assert name in output
+
+
+def test_review_front_matter_is_the_normal_one_with_the_profile_merged(review_nb):
+    meta = front(review_nb)
+    assert meta["execute"]["enabled"] is False and meta["execute"]["echo"] is False
+    typst = meta["format"]["typst"]
+    assert typst["include-before-body"] == ["_build/review/mark.typ"]
+    assert typst["papersize"] == "a4" and typst["citeproc"] is True  # from _quarto.yml
+    assert {f["output-file"] for f in meta["format"].values()} == \
+        {*review.OUTPUTS, review.HTML}
+    assert meta["bibliography"] == "references.bib"
+    assert meta["abstract-title"] == "Draft for review" and meta["version"] in meta["abstract"]
+    assert "metadata-files" not in meta and "project" not in meta
+
+
+def test_review_mark_resolves_from_where_quarto_runs(review_built, review_nb):
+    proj, _, (call,), _ = review_built
+    mark = call.cwd / front(review_nb)["format"]["typst"]["include-before-body"][0]
+    text = mark.read_text(encoding="utf-8")
+    assert '#set par.line(numbering: "1")' in text
+    assert "Draft for review · version " in text
+
+
+def test_review_notebook_holds_the_change_list_from_its_own_kernel_run(review_nb):
+    code = [c for c in review_nb.cells if c.cell_type == "code"]
+    assert code and all(c.get("execution_count") is not None for c in code)
+    shown = markdown_outputs(review_nb)
+    assert "## Changes since the version reviewed" in shown
+    assert CHANGED_ROW in shown
+
+
+def test_review_build_leaves_the_normal_build_alone(review_built):
+    proj, _, _, figures = review_built
+    assert tree_digest(proj.figures) == figures
+    assert not (proj.build / build.STATE).exists()
+    assert not (proj.build / build.NOTEBOOK).exists()
+    assert not (review.review_dir(proj) / build.STAGING).exists()
+    assert not list(proj.build.rglob("kernel-ipc-*"))
+
+
+def test_normal_build_has_no_review_appendix(built):
+    nb = nbformat.read(built.proj.build / build.NOTEBOOK, as_version=4)
+    assert "Changes since the version reviewed" not in markdown_outputs(nb)
+    assert "About this edition" in "\n".join(c.source for c in nb.cells)
+
+
+def test_kernel_sees_the_review_revision_only_in_a_review_build(monkeypatch):
+    monkeypatch.setenv(review.REVIEW_ENV, "left-in-a-shell")
+    assert review.REVIEW_ENV not in build.kernel_env()
+    assert build.kernel_env("abc1234")[review.REVIEW_ENV] == "abc1234"
 
 
 @pytest.mark.quarto

@@ -111,27 +111,41 @@ def _where(cell) -> str:
     return f"{info.get('file', '?')}, line {info.get('line', '?')}"
 
 
-def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, dict, list]:
+def kernel_env(review: str | None = None) -> dict[str, str]:
+    """The kernel's environment: this process's, with the review revision (unionstate.review)
+    set only for a review edition, so that a variable left in a shell never adds the review
+    appendix to the normal one."""
+    from .review import REVIEW_ENV
+
+    env = {k: v for k, v in os.environ.items() if k != REVIEW_ENV}
+    return {**env, REVIEW_ENV: review} if review else env
+
+
+def execute(proj: Project, say: Callable[[str], None] = print, folder: Path | None = None,
+            review: str | None = None) -> tuple[object, dict, list]:
     """The executed notebook of report.qmd (inline expressions resolved), every number the
-    report shows, and the labels of its charts, whose files are in _build/figures-staging/.
-    On failure, raises BuildError; figures/ is never touched here."""
+    report shows, and the labels of its charts, whose files are in <folder>/figures-staging/
+    (folder: _build/ unless given; the kernel's connection files go there too). `review`: the
+    revision of a review edition (see kernel_env). On failure, raises BuildError; figures/ is
+    never touched here."""
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     from . import qmd
     nb = qmd.to_notebook(proj.report, proj.root)
-    staging = proj.build / STAGING
+    folder = folder or proj.build
+    staging = folder / STAGING
     shutil.rmtree(staging, ignore_errors=True)
-    proj.build.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     # IPC sockets: the kernel talks over local files, not TCP ports.
     km = KernelManager(kernel_name="python3", transport="ipc",
-                       connection_file=str(proj.build / "kernel.json"))
+                       connection_file=str(folder / "kernel.json"))
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(proj.root)}})
     chapter, counts = None, {}
     try:
-        with client.setup_kernel(cwd=str(proj.root)):
+        with client.setup_kernel(cwd=str(proj.root), env=kernel_env(review)):
             _run_hidden(client, BEGIN_CODE.format(staging=str(staging)))
             for index, cell in enumerate(nb.cells):
                 file = cell.metadata.get("unionstate", {}).get("file")
@@ -160,7 +174,7 @@ def execute(proj: Project, say: Callable[[str], None] = print) -> tuple[object, 
     finally:
         if km.has_kernel:  # nbclient leaves a kernel manager it was given running
             km.shutdown_kernel(now=True)
-        for socket in proj.build.glob("kernel-ipc-*"):
+        for socket in folder.glob("kernel-ipc-*"):
             socket.unlink(missing_ok=True)
     return nb, out["numbers"], out["charts"]
 

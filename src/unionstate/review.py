@@ -1,19 +1,42 @@
 """The review edition: `uv run unionstate build --review [REV]`.
 
-Renders report-review.pdf and report-review.docx (and report-review.html) through the Quarto
-profile `_quarto-review.yml` (quarto.org/docs/projects/profiles.html), which adds to the normal
-edition:
+Makes report-review.pdf and report-review.docx (and report-review.html) at the project root,
+adding to the normal edition:
 
 - line numbers in the PDF (Typst `par.line` numbering) and a "Draft for review" mark with the
   version at the top of every PDF page, from `_build/review/mark.typ`;
-- the computed front matter (unionstate.frontmatter) with a "Draft for review" abstract, from
-  `_build/review/front-matter.yml` (the profile's `metadata-files`);
+- the computed front matter (unionstate.frontmatter) with a "Draft for review" abstract;
 - an appendix listing every number that changed since git revision REV (the list of
   `unionstate diff REV`), then the checksums and package versions of the edition. Chapter 09
-  calls `appendix()`, which prints nothing unless the environment names a review revision,
-  so the normal edition and the preview never show it.
+  calls `appendix()`, which prints nothing unless the kernel's environment names a review
+  revision (UNIONSTATE_REVIEW), and only the review build sets it (build.kernel_env), so the
+  normal edition and the preview never show it.
 
-Without Quarto nothing is rendered: the command says how to install it.
+It follows the model of the normal build (unionstate.build, unionstate.typeset), with its own
+files, so that it never disturbs that build's figures/, _build/state.json or notebook:
+
+1. one kernel run of report.qmd (build.execute) with UNIONSTATE_REVIEW=REV, its staging and
+   connection files in _build/review/ (the staged figures are discarded: the notebook holds
+   every figure it shows);
+2. the executed notebook is saved as _build/review/report.ipynb, its first (raw) cell the
+   front matter, built as the normal edition's (typeset.front_matter) with the profile file
+   _quarto-review.yml merged in: _quarto.yml's options, report.qmd's header, the profile's
+   options on top, then the computed keys with the review's own (abstract, version), and
+   `execute: enabled: false` last;
+3. one `quarto render report-review.ipynb` (no --execute: Quarto starts no kernel) of a copy
+   of it at the project root, removed afterwards; so `_build/review/mark.typ` and every other
+   relative path resolve from the root, and the outputs are named after that copy.
+
+Why our own merge of the profile: the copy is not one of the project's render targets, so
+Quarto renders it as a single file, without _quarto.yml, and so without the project profile
+`--profile review` would merge (quarto.org/docs/projects/profiles.html). The profile's
+`metadata-files` is left out of the merge: it names _build/review/front-matter.yml, whose
+keys step 2 writes into the front matter itself. _quarto-review.yml stays a valid Quarto
+profile: with the two files under _build/review/ written (`prepare`), `UNIONSTATE_REVIEW=REV
+quarto render report.qmd --profile review` would make the same edition, executing the report
+in Quarto's kernel instead.
+
+Without Quarto nothing is run or written: the command says how to install it.
 """
 
 from __future__ import annotations
@@ -21,8 +44,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +58,12 @@ PROFILE = "review"
 PROFILE_FILE = "_quarto-review.yml"
 REVIEW_ENV = "UNIONSTATE_REVIEW"  # the revision the changes are counted from
 OUTPUTS = ("report-review.pdf", "report-review.docx")
+HTML = "report-review.html"
+# What Quarto is given, copied to the project root; Quarto names its outputs after it.
+INPUT = "report-review.ipynb"
+NOTEBOOK = "report.ipynb"  # in _build/review/
+# Profile options not merged into the front matter (see the module docstring).
+NOT_MERGED = ("metadata-files",)
 
 
 class ReviewError(Exception):
@@ -102,8 +129,9 @@ def versions(proj: Project) -> Md:
 
 
 def appendix_markdown(proj: Project, rev: str, changes: list[tuple[str, str, str]]) -> Md:
+    # No `when-profile` condition around it: a single-file render has no active profile, and
+    # the appendix is already printed by review builds only (see `appendix`).
     return Md("\n\n".join([
-        '::: {.content-visible when-profile="review"}',
         "## Changes since the version reviewed {#sec-review-changes}",
         f"Every number the report shows that differs between the data at version {rev} and the "
         "data of this edition (the list `uv run unionstate diff` prints): in the prose, in the "
@@ -115,7 +143,6 @@ def appendix_markdown(proj: Project, rev: str, changes: list[tuple[str, str, str
         "`docs/reproducing.md` explains how to rebuild it.",
         "```\n" + checksums(proj) + "\n```",
         versions(proj),
-        ":::",
     ]))
 
 
@@ -131,7 +158,7 @@ def appendix(proj: Project | None = None) -> Md:
 
 
 def prepare(proj: Project, rev: str) -> list[Path]:
-    """Check REV and write the files the profile reads; return them."""
+    """Check REV and write the files the profile names into _build/review/; return them."""
     from .changes import RevisionError, diff
 
     try:
@@ -149,26 +176,61 @@ def prepare(proj: Project, rev: str) -> list[Path]:
     return [fm, mark]
 
 
+def notebook_front_matter(proj: Project, rev: str) -> dict:
+    """_quarto.yml and report.qmd's header, the profile's options on top, then the computed
+    keys and the review's own (see the module docstring); execution stays off whatever the
+    profile says (typeset.front_matter sets it last)."""
+    from . import qmd, typeset
+
+    profile = {k: v for k, v in typeset.project_options(proj, PROFILE_FILE).items()
+               if k not in NOT_MERGED}
+    # front_matter(p, rev) holds the computed keys of the normal edition and the review's own.
+    return typeset.front_matter(proj, qmd.header(proj.report),
+                                hook=lambda p: typeset.merge(profile, front_matter(p, rev)))
+
+
+def write_notebook(proj: Project, nb, rev: str) -> Path:
+    """_build/review/report.ipynb: the executed notebook under the review front matter."""
+    import nbformat
+
+    from . import typeset
+
+    path = review_dir(proj) / NOTEBOOK
+    nbformat.write(typeset.with_front_matter(nb, notebook_front_matter(proj, rev)), path)
+    return path
+
+
 def render(proj: Project, rev: str, say: Callable[[str], None] = print) -> list[Path]:
-    """Make the review edition with Quarto. Raises ReviewError (nothing rendered) when Quarto
-    is missing or REV cannot be read."""
+    """Make the review edition: one kernel run, one Quarto call. Raises ReviewError (nothing
+    run or written) when Quarto is missing or REV cannot be read, DataError when data/ does
+    not validate, BuildError when a cell fails."""
     if shutil.which("quarto") is None:
         from .build import QUARTO_HINT
 
         raise ReviewError("the review edition is typeset by Quarto, which is not installed. "
                           + QUARTO_HINT)
-    prepare(proj, rev)
-    jupyter_path = os.pathsep.join(p for p in (str(Path(sys.prefix) / "share" / "jupyter"),
-                                               os.environ.get("JUPYTER_PATH", "")) if p)
-    env = dict(os.environ, QUARTO_PYTHON=sys.executable, JUPYTER_PATH=jupyter_path,
-               **{REVIEW_ENV: rev})
-    say(f"Rendering the review edition (changes since {rev}) with Quarto's '{PROFILE}' profile")
-    done = subprocess.run(["quarto", "render", proj.report.name, "--profile", PROFILE],
-                          cwd=proj.root, env=env)
-    if done.returncode != 0:
-        raise ReviewError(f"quarto render --profile {PROFILE} failed (exit {done.returncode})")
-    made = [proj.root / name for name in OUTPUTS]
-    missing = [p.name for p in made if not p.exists()]
+    from . import typeset
+    from .build import STAGING, BuildError, execute
+    from .problems import DataError
+    from .store import reading
+    from .validate import check
+
+    with reading(proj):
+        problems = check(proj)
+        if problems:
+            raise DataError(problems)
+        prepare(proj, rev)
+        say(f"Running report.qmd for the review edition (changes since {rev}) in one kernel:")
+        try:
+            nb, _numbers, _charts = execute(proj, say, folder=review_dir(proj), review=rev)
+        finally:  # the notebook holds the figures; figures/ stays the normal build's
+            shutil.rmtree(review_dir(proj) / STAGING, ignore_errors=True)
+    notebook = write_notebook(proj, nb, rev)
+    try:
+        made = typeset.render(proj, notebook, say, name=INPUT, outputs=(*OUTPUTS, HTML))
+    except typeset.QuartoError as exc:
+        raise BuildError(str(exc)) from None
+    missing = [name for name in OUTPUTS if proj.root / name not in made]
     if missing:
         raise ReviewError(f"Quarto finished but did not write {', '.join(missing)}")
     return made
@@ -176,7 +238,9 @@ def render(proj: Project, rev: str, say: Callable[[str], None] = print) -> list[
 
 def cli_review(proj: Project, rev: str, say: Callable[..., None]) -> int:
     """`unionstate build --review REV`: the exit status; messages instead of tracebacks."""
+    from .build import BuildError
     from .problems import DataError
+    from .qmd import QmdError
 
     try:
         made = render(proj, rev, say)
@@ -185,6 +249,9 @@ def cli_review(proj: Project, rev: str, say: Callable[..., None]) -> int:
         return 1
     except DataError as exc:
         say(f"No review edition made: data/ does not validate:\n{exc}", err=True)
+        return 1
+    except (BuildError, QmdError) as exc:
+        say(f"No review edition made: {exc}", err=True)
         return 1
     say("Wrote " + ", ".join(proj.rel(p) for p in made))
     return 0

@@ -69,16 +69,17 @@ def merge(base: dict, over: dict) -> dict:
     return out
 
 
-def project_options(proj: Project) -> dict:
-    path = proj.root / CONFIG
+def project_options(proj: Project, name: str = CONFIG) -> dict:
+    """The options of _quarto.yml (or of another Quarto configuration file at the root)."""
+    path = proj.root / name
     if not path.is_file():
         return {}
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise QuartoError(f"{CONFIG} is not valid YAML ({exc})") from exc
+        raise QuartoError(f"{name} is not valid YAML ({exc})") from exc
     if not isinstance(config, dict):
-        raise QuartoError(f"{CONFIG} must be a mapping of options")
+        raise QuartoError(f"{name} must be a mapping of options")
     return config
 
 
@@ -113,28 +114,30 @@ def with_front_matter(nb, meta: dict):
     return nb
 
 
-def render(proj: Project, notebook: Path, say: Callable[[str], None] = print) -> list[Path]:
-    """`quarto render report.ipynb` once, for every format _quarto.yml lists.
+def render(proj: Project, notebook: Path, say: Callable[[str], None] = print,
+           name: str = INPUT, outputs: tuple[str, ...] = OUTPUTS) -> list[Path]:
+    """`quarto render report.ipynb` once, for every format _quarto.yml lists; the outputs
+    (of those named) that Quarto wrote. The review edition passes its own name and outputs.
 
-    The executed notebook is copied to the project root for the call (so that references.bib
-    and every other relative path resolve as they do for report.qmd, and the outputs land
-    at the root beside it, not over the preview in _build/) and removed afterwards. Not being
-    a project input (_quarto.yml renders report.qmd), it is rendered as a single file: hence
-    the project options in its front matter."""
+    The executed notebook is copied to the project root as `name` for the call (so that
+    references.bib and every other relative path resolve as they do for report.qmd, and the
+    outputs land at the root beside it, not over the preview in _build/) and removed afterwards.
+    Not being a project input (_quarto.yml renders report.qmd), it is rendered as a single
+    file: hence the project options in its front matter."""
     quarto = shutil.which("quarto")
     if quarto is None:
         raise QuartoError("quarto is not on the PATH")
-    target = proj.root / INPUT
+    target = proj.root / name
     shutil.copyfile(notebook, target)
     # QUARTO_PYTHON: if Quarto looks for a Python at all, it finds this environment's.
     env = dict(os.environ, QUARTO_PYTHON=sys.executable)
     say("  typesetting HTML, PDF and DOCX with Quarto from the executed notebook (no code runs)")
     try:
-        done = subprocess.run([quarto, "render", INPUT], cwd=proj.root, env=env, check=False)
+        done = subprocess.run([quarto, "render", name], cwd=proj.root, env=env, check=False)
     finally:
         target.unlink(missing_ok=True)
     if done.returncode != 0:
-        raise QuartoError(f"`quarto render {INPUT}` failed (exit code {done.returncode}); see its "
+        raise QuartoError(f"`quarto render {name}` failed (exit code {done.returncode}); see its "
                           f"messages above. It rendered {proj.rel(notebook)}, which holds the "
                           f"outputs of the build.")
-    return [p for p in (proj.root / name for name in OUTPUTS) if p.exists()]
+    return [p for p in (proj.root / out for out in outputs) if p.exists()]
