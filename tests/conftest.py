@@ -211,7 +211,7 @@ def tree_digest_fixture():
 
 FAKE_QUARTO = """#!{python}
 # A stand-in for Quarto: records how it was called and the file it was given, and writes
-# placeholder outputs where Quarto would.
+# placeholder outputs where Quarto would, named after that file (report.ipynb -> report.pdf).
 import json, os, pathlib, shutil, sys
 record = pathlib.Path({record!r})
 n = len(list(record.glob("call-*.json")))
@@ -220,8 +220,9 @@ given = pathlib.Path(args[1]) if len(args) > 1 else None
 if given is not None and given.is_file():
     shutil.copyfile(given, record / f"call-{{n}}-input")
 (record / f"call-{{n}}.json").write_text(json.dumps({{"argv": args, "cwd": os.getcwd()}}))
-for name in ("report.html", "report.pdf", "report.docx"):
-    pathlib.Path(name).write_text("written by the fake quarto")
+stem = given.stem if given is not None else "report"
+for ext in ("html", "pdf", "docx"):
+    pathlib.Path(f"{{stem}}.{{ext}}").write_text("written by the fake quarto")
 """
 
 
@@ -259,8 +260,10 @@ class SharedBuild:
     read. Started when collection ends, so that it runs while other tests do."""
 
     TIMEOUT = 1800  # seconds for everything it does
-    # The fixture that reads each stage (conftest, test_build, test_nbval_meta, test_update).
-    STAGES = {"built": "built", "failed_build": "failed", "meta": "meta", "updated": "updated"}
+    # The fixture that reads each stage (conftest, test_build, test_nbval_meta, test_update,
+    # test_review).
+    STAGES = {"built": "built", "failed_build": "failed", "meta": "meta", "updated": "updated",
+              "review_built": "review"}
 
     def __init__(self, stages: list[str]) -> None:
         self.work = Path(tempfile.mkdtemp(prefix="unionstate-shared-build-"))

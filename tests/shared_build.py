@@ -12,7 +12,9 @@ stdout (nothing else goes there) and stops at the first error:
 2. "failed": a build of another copy whose first chapter ends in a failing cell, after its
    figure (test_build checks the message and that figures/ did not change);
 3. "meta": every run of the nbval mutation meta-test (test_nbval_meta.run_meta);
-4. "updated": the built project copied again, put under git, built again (nothing changed),
+4. "review": `unionstate build --review HEAD` on a copy under git with one number changed
+   after the commit, with a fake `quarto` on PATH (tests/test_review.py);
+5. "updated": the built project copied again (under git), built again (nothing changed),
    a synthetic poll added with `unionstate add-poll`, `unionstate diff`, and built again.
 
 The tests make their assertions on what these stages report and leave on disk.
@@ -34,6 +36,7 @@ sys.path.insert(0, str(HERE))
 
 from conftest import copy_report, fake_quarto, tree_digest  # noqa: E402
 from test_nbval_meta import run_meta  # noqa: E402
+from test_review import commit_then_change_a_number  # noqa: E402
 
 from unionstate.build import BuildError, build  # noqa: E402
 from unionstate.cli import main  # noqa: E402
@@ -73,6 +76,8 @@ def main_(work: Path, stages: list[str]) -> None:
     if "meta" in stages:
         (work / "meta").mkdir()
         say("meta", **run_meta(work / "meta"))
+    if "review" in stages:  # before "updated": pytest reaches test_review.py first
+        reviewed(work)
     if "updated" in stages:
         updated(work, proj)
 
@@ -125,6 +130,24 @@ def updated(work: Path, proj: Project) -> None:
     after_build = build(copy, **quiet)
     say("updated", root=str(root), again=outcome(again), added=added, diff=diff,
         after_build=outcome(after_build), before=before, after=numbers(copy))
+
+
+def reviewed(work: Path) -> None:
+    from unionstate import review
+
+    proj = copy_report(work / "review" / "project")
+    shutil.copy2(HERE.parent / review.PROFILE_FILE, proj.root / review.PROFILE_FILE)
+    commit_then_change_a_number(proj.root)
+    bin_dir, record = fake_quarto(work / "review" / "quarto")
+    figures = tree_digest(proj.figures)
+    path = os.environ.get("PATH", "")
+    os.environ.pop(review.REVIEW_ENV, None)
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{path}"
+    try:
+        done = cli("build", "--review", "HEAD", "--root", str(proj.root))
+    finally:
+        os.environ["PATH"] = path
+    say("review", root=str(proj.root), record=str(record), figures=figures, **done)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,9 @@ one kernel run, one Quarto call on the executed notebook, nothing executed by Qu
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -23,6 +21,7 @@ from conftest import copy_report, quarto_calls, tree_digest
 
 from unionstate import build, review
 from unionstate.cli import main
+from unionstate.paths import Project
 
 REPO = Path(__file__).resolve().parents[1]
 QUARTO = shutil.which("quarto")
@@ -163,44 +162,16 @@ def test_cli_review_takes_an_optional_revision(monkeypatch):
 
 # ------------------------------------------------------------------ one review build, fake Quarto
 
-FAKE_QUARTO = """#!{python}
-# A stand-in for Quarto: records its command line, folder and input; writes the outputs
-# Quarto would name after the input.
-import json, os, pathlib, shutil, sys
-record = pathlib.Path({record!r})
-n = len(list(record.glob("call-*.json")))
-args = sys.argv[1:]
-given = pathlib.Path(args[1])
-shutil.copyfile(given, record / f"call-{{n}}-input")
-(record / f"call-{{n}}.json").write_text(json.dumps({{"argv": args, "cwd": os.getcwd()}}))
-for ext in ("html", "pdf", "docx"):
-    pathlib.Path(f"{{given.stem}}.{{ext}}").write_text("written by the fake quarto")
-"""
-
-
 @pytest.fixture(scope="module")
-def review_built(tmp_path_factory):
+def review_built(shared_build):
+    """tests/shared_build.py's "review" stage: `unionstate build --review HEAD` on a copy of the
+    project under git with one number changed after the commit, a fake `quarto` on PATH."""
     if shutil.which("git") is None:
         pytest.skip("git not installed")
-    work = tmp_path_factory.mktemp("review")
-    proj = copy_report(work / "project")
-    shutil.copy2(REPO / review.PROFILE_FILE, proj.root / review.PROFILE_FILE)
-    commit_then_change_a_number(proj.root)
-    bin_dir, record = work / "bin", work / "record"
-    bin_dir.mkdir()
-    record.mkdir()
-    exe = bin_dir / "quarto"
-    exe.write_text(FAKE_QUARTO.format(python=sys.executable, record=str(record)), "utf-8")
-    exe.chmod(0o755)
-    figures = tree_digest(proj.figures)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("UNIONSTATE_ROOT", raising=False)
-        mp.delenv(review.REVIEW_ENV, raising=False)
-        mp.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-        result = CliRunner().invoke(main, ["build", "--review", "HEAD", "--root",
-                                           str(proj.root)])
-    assert result.exit_code == 0, result.output
-    return proj, result.output, quarto_calls(record), figures
+    data = shared_build.stage("review")
+    assert data["exit_code"] == 0, data["output"]
+    return (Project(Path(data["root"])), data["output"], quarto_calls(Path(data["record"])),
+            data["figures"])
 
 
 @pytest.fixture(scope="module")
