@@ -20,21 +20,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import copy_report  # tests/ is on sys.path (rootdir import mode)
 
 from unionstate.build import build
-from unionstate.paths import Project
 from unionstate.preview import stylesheet
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "a11y" / "old-styles.html"
 # What the preview is built from (as in test_build.py); Quarto gets the whole checkout.
-PROJECT_PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml"]
 QUARTO = shutil.which("quarto")
 RULE_SETS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 VIEWPORTS = {"1280x900": {"width": 1280, "height": 900}, "390x844": {"width": 390, "height": 844}}
@@ -151,33 +148,20 @@ def weak_focus(page, selector: str = "a[href]", presses: int = 30) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def preview(browser, tmp_path_factory) -> Path:
-    """`_build/report.html` of a fresh build of a copy of the project."""
-    root = tmp_path_factory.mktemp("a11y-preview")
-    for part in PROJECT_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, root / part)
-        elif src.exists():
-            shutil.copy2(src, root / part)
-    proj = Project(root)
-    build(proj, say=lambda _msg: None)
-    return proj.build / "report.html"
+def preview(browser, built) -> Path:
+    """`_build/report.html` of the session's fresh build of a copy of the project (conftest)."""
+    return built.proj.build / "report.html"
 
 
 @pytest.fixture(scope="session")
 def quarto_html(browser, tmp_path_factory) -> Path:
-    """Quarto's `report.html`, rendered in a copy of the checkout."""
+    """Quarto's `report.html`, made by `unionstate build` (Quarto renders the executed
+    notebook) in a copy of the project."""
     if QUARTO is None:
         pytest.skip("quarto not on PATH: install it from quarto.org or `uv sync --extra render`")
-    root = tmp_path_factory.mktemp("a11y-quarto") / "repo"
-    shutil.copytree(REPO, root, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "_build", "report.html", "report.pdf", "report.docx", "__pycache__"))
-    env = dict(os.environ, QUARTO_PYTHON=sys.executable, UNIONSTATE_ROOT=str(root))
-    done = subprocess.run([QUARTO, "render", "report.qmd", "--to", "html"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, f"quarto render failed:\n{done.stderr[-4000:]}"
-    return root / "report.html"
+    proj = copy_report(tmp_path_factory.mktemp("a11y-quarto") / "project")
+    build(proj, say=lambda _msg: None, force=True)
+    return proj.root / "report.html"
 
 
 PAGES = ["preview", pytest.param("quarto_html", marks=pytest.mark.quarto)]
