@@ -250,7 +250,7 @@ def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
                         style.stance(row["stance"]).colour, yy)
     _render(_add_marks(_plot(), parts, "x"), ax)
     for yy, row in zip(ys, records, strict=True):
-        _label(ax, _label_x(row), yy, row["label"], row["result_id"])
+        _label(ax, _label_x(row), yy, row["text"], row["result_id"])
     for yy, text in headers:
         ax.text(0.5, yy, text, fontweight="bold", va="center", ha="left", fontsize=8.5)
     _rows_axis(ax, ys, ticks, -0.6, y - 0.3)
@@ -289,7 +289,7 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         _render(_add_marks(_plot(), parts, "x"), ax)
         for yy, row in zip(ys, records, strict=True):
             _label(ax, _label_x(row), yy,
-                   f"{row['label']}: {style.stance(row['stance']).legend}", row["result_id"])
+                   f"{row['text']}: {style.stance(row['stance']).legend}", row["result_id"])
         ticks = [f"{style.COUNTRY_LABELS.get(r['country'], r['country'])}: "
                  f"{r['organisation']}\n{r['when']}" for r in records]
         _rows_axis(ax, ys, ticks, -0.7, len(rows) - 0.4)
@@ -343,7 +343,7 @@ def status_quo(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
                           "pos": mid, "lo": min(xs), "hi": max(xs)})
         public = style.COUNTRY_LABELS.get(row["country"], row["country"])
         labels.append((max(xs) + 25, mid,
-                       f"{row['label']} ({public}, {row['organisation']})", row["result_id"]))
+                       f"{row['text']} ({public}, {row['organisation']})", row["result_id"]))
         waves.extend(xs)
     plot = _add_marks(_plot(), parts, "y")
     if joins:

@@ -53,15 +53,17 @@ QUALIFIER_RULES: dict[str, QualifierRule] = {
 
 @dataclass(frozen=True)
 class DerivationRule:
-    """'half of RESULT_ID': bounds are `factor` times the parent's; `hedged` adds 'about'."""
+    """'half of RESULT_ID': bounds are `factor` times the parent's. `words` is how the report
+    writes the figure, from the parent's own text: 'half of 23–24%', never the computed
+    '11.5–12%', which would read as a measured range at a precision the source does not give."""
 
     factor: float
-    hedged: bool
+    words: str
 
 
 DERIVATION_RULES: dict[str, DerivationRule] = {
-    "half of": DerivationRule(0.5, hedged=False),
-    "about the same as": DerivationRule(1.0, hedged=True),
+    "half of": DerivationRule(0.5, "half of {parent}"),
+    "about the same as": DerivationRule(1.0, "about {parent}"),
 }
 # The form of a derivation cell; data/codebook.yaml's pattern for results.derivation is this.
 DERIVATION_PATTERN = f"({'|'.join(DERIVATION_RULES)}) {SLUG}"

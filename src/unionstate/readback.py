@@ -455,7 +455,7 @@ def completeness(report, label: str, *, country: str | None = None,
     unlabelled = [r for r in drawn if r not in texts or not beside(fig, r)]
     print(f"  each with its label beside it: {_verdict(unlabelled)}")
     wrong = [r for r in drawn if r in texts and r in view.index
-             and label_share(texts[r]) != view.loc[r, "label"]]
+             and label_share(texts[r]) != view.loc[r, "text"]]
     print(f"  each label states its figure in the report's words: {_verdict(wrong)}")
     if any(_shares_on_y(ax) for ax in fig.axes):
         misplaced = [r for r in drawn

@@ -1,7 +1,8 @@
 """Figures as the prose writes them, as precise as their source and no more.
 
 One function, `share_text`, turns a result row into words: "62%", "75–76%", "about 30%",
-"some 43–48%", "more than 40%", "one in six". Every poll number in the report goes through it.
+"some 43–48%", "more than 40%", "one in six", "half of 23–24%". Every poll number in the
+report goes through it.
 """
 
 from __future__ import annotations
@@ -47,13 +48,10 @@ def share_text(row: pd.Series, results: pd.DataFrame | None = None) -> str:
     derived = ""
     if "{derived}" in wording:
         _, rule, parent_id = codes.parse_derivation(row["derivation"])
-        if not rule.hedged:
-            derived = bounds_text(low, high)
-        else:
-            if results is None:
-                raise ValueError(f"{row['result_id']}: a derived figure needs the results table")
-            parent = results[results["result_id"] == parent_id].iloc[0]
-            derived = f"about {share_text(parent, results)}"
+        if results is None:
+            raise ValueError(f"{row['result_id']}: a derived figure needs the results table")
+        parent = results[results["result_id"] == parent_id].iloc[0]
+        derived = rule.words.format(parent=share_text(parent, results))
     return wording.format(bounds=bounds_text(low, high), low=f"{number(low)}%",
                           one_in=one_in(low) if "{one_in}" in wording else "", derived=derived)
 

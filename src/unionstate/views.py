@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from .data import Dataset
@@ -78,20 +76,6 @@ def cite(keys) -> str:
     return "[" + "; ".join(f"@{k}" for k in keys) + "]" if keys else ""
 
 
-DERIVATION = re.compile(r"(half of|about the same as) (\S+)")
-
-
-def chart_label(row: pd.Series, results: pd.DataFrame) -> str:
-    """The words beside a figure's mark: its text, except that a figure derived as 'half of'
-    another is labelled as such ('half of 23–24%'), at the precision its source gives, not
-    as the computed bounds."""
-    if row["qualifier"] == "derived" and isinstance(row["derivation"], str):
-        match = DERIVATION.fullmatch(row["derivation"])
-        if match and match.group(1) == "half of":
-            parent = results[results["result_id"] == match.group(2)]
-            if not parent.empty:
-                return f"half of {share_text(parent.iloc[0], results)}"
-    return share_text(row, results)
 
 
 def results_view(ds: Dataset) -> pd.DataFrame:
@@ -118,7 +102,6 @@ def results_view(ds: Dataset) -> pd.DataFrame:
             "share_low": float(r.share_low),
             "share_high": None if pd.isna(r.share_high) else float(r.share_high),
             "text": share_text(pd.Series(r._asdict()), ds.results),
-            "label": chart_label(pd.Series(r._asdict()), ds.results),
             "sources": ";".join(sorted({r.source, *polls.loc[ids, "source"]})),
             "locator": r.locator,
         })
