@@ -312,8 +312,14 @@ def _prewarm() -> None:
     threading.Thread(target=lambda: __import__("nbconvert.exporters.html"), daemon=True).start()
 
 
-def build(proj: Project, say: Callable[[str], None] = print, force: bool = False) -> Outcome:
-    """Run what depends on what changed since the last build; everything when forced."""
+def build(proj: Project, say: Callable[[str], None] = print, force: bool = False,
+          precheck: Callable[[], None] | None = None) -> Outcome:
+    """Run what depends on what changed since the last build; everything when forced.
+
+    `precheck` runs just before the kernel starts (the CLI passes the rules of `check`, which
+    raise DataError): a build never starts on data it cannot draw, and a build with nothing
+    to do does not pay for validating data it validated last time (its inputs' hashes, the
+    package's included, are unchanged)."""
     outcome = Outcome()
     _recover(proj)
     before = _state(proj)
@@ -324,6 +330,8 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
            "data": inputs_hash(proj, DATA_INPUTS)}
     charts = before.get("charts", [])
     if force or now["content"] != before.get("content") or not _outputs_present(proj, charts):
+        if precheck is not None:
+            precheck()
         say("Running report.qmd and its chapters in one kernel:")
         _prewarm()
         nb, numbers, charts = execute(proj, say)

@@ -118,20 +118,23 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
 
         sys.exit(cli_review(_project(root), review, click.echo))
     from .build import QUARTO_HINT, BuildError, build
-    from .problems import DataError
-    from .qmd import QmdError
+    from .problems import DataError, QmdError
     from .store import reading
-    from .validate import check
 
     proj = _project(root)
+
+    def precheck() -> None:
+        from .validate import check
+
+        problems = check(proj)
+        if problems:
+            raise DataError(problems)
+
     try:
         # Readers share data/; add-poll waits until the build has read it.
         with reading(proj, say=lambda m: click.echo(m, err=True), wait=wait):
             # The rules of `check` first: a build never starts on data it cannot draw.
-            problems = check(proj)
-            if problems:
-                raise DataError(problems)
-            outcome = build(proj, say=click.echo, force=force)
+            outcome = build(proj, say=click.echo, force=force, precheck=precheck)
     except (BuildError, QmdError) as exc:
         click.echo(f"Build failed: {exc}", err=True)
         sys.exit(1)

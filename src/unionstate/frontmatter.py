@@ -22,11 +22,14 @@ import subprocess
 import tomllib
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .paths import Project
-from .text import Md
+
+if TYPE_CHECKING:
+    from .text import Md
 
 CITATION_FILE = "CITATION.cff"
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -163,6 +166,8 @@ def statement(proj: Project | None = None, today: date | None = None) -> Md:
 
     meta = computed(proj or project(), today)
     names = _join([a["name"] for a in meta["author"]])
+    from .text import Md  # pandas: only when the section is printed, never in a no-op build
+
     return Md("\n\n".join([
         f"**Authors:** {names}. **Version:** {meta['version']}. **Built:** {meta['date']}. "
         f"**Data as of:** {meta['data-date']} (last change recorded in `data/CHANGELOG.md`; "

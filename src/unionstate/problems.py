@@ -65,3 +65,7 @@ class TransactionError(UserError):
     """An interrupted change to data/ that cannot be completed or rolled back automatically."""
 
     exit_code = 2
+
+
+class QmdError(Exception):
+    """A problem with the report's source files (named file and line)."""

@@ -15,15 +15,13 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from .problems import QmdError  # noqa: F401  (re-exported: qmd.QmdError)
+
 INCLUDE = re.compile(r"^\s*\{\{<\s*include\s+(\S+)\s*>\}\}\s*$")
 FENCE_OPEN = re.compile(r"^```\{python\}\s*$")
 FENCE_CLOSE = re.compile(r"^```\s*$")
 OPTION = re.compile(r"^#\|\s?(.*)$")
 INLINE = re.compile(r"`\{python\}\s+([^`]+?)`")
-
-
-class QmdError(Exception):
-    """A problem with the report's source files (named file and line)."""
 
 
 @dataclass

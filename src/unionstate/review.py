@@ -239,8 +239,7 @@ def render(proj: Project, rev: str, say: Callable[[str], None] = print) -> list[
 def cli_review(proj: Project, rev: str, say: Callable[..., None]) -> int:
     """`unionstate build --review REV`: the exit status; messages instead of tracebacks."""
     from .build import BuildError
-    from .problems import DataError
-    from .qmd import QmdError
+    from .problems import DataError, QmdError
 
     try:
         made = render(proj, rev, say)

@@ -47,12 +47,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .codebook import Table
 from .paths import Project
 from .problems import BusyError, TransactionError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is written: a no-op build never loads it
+    import pandas as pd
 
 JOURNAL = ".transaction"
 FAULT_ENV = "UNIONSTATE_FAULT"
@@ -77,13 +79,19 @@ def canonical(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
 def csv_text(frame: pd.DataFrame) -> str:
     """The CSV text of `frame`: header row, minimal quoting, "\\n" endings, empty for missing."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([str(c) for c in frame.columns])
     for row in frame.itertuples(index=False, name=None):
-        writer.writerow(["" if pd.isna(v) else str(v) for v in row])
+        writer.writerow(["" if _missing(v) else str(v) for v in row])
     return buffer.getvalue()
 
 
