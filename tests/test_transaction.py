@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import copy_project  # tests/ is on sys.path (rootdir import mode)
+from conftest import copy_project, copy_report  # tests/ is on sys.path (rootdir import mode)
 
 from unionstate import store
 from unionstate.cli import main
@@ -228,3 +228,26 @@ def test_a_second_add_poll_waits_or_refuses_clearly(tmp_path, states):
         holder.kill()
         holder.wait()
     assert tree(root) == states["after"]
+
+
+BUILDER = HOLDER.replace("store.writing(", "store.building(")
+
+
+def test_a_second_build_waits_for_the_first(tmp_path):
+    """A build holds _build/ alone, so two builds never write _build/ and figures/ at once:
+    while another build holds it, `build --wait 0.5` refuses before any cell runs and leaves
+    the project as it was (data/ itself is only read, so the kernel can read it too)."""
+    proj = copy_report(tmp_path / "project")
+    before = tree(proj.root)
+    reader = subprocess.Popen([sys.executable, "-c", BUILDER, str(proj.root), "30"],
+                              stdout=subprocess.PIPE, text=True, env=env())
+    try:
+        assert reader.stdout.readline().strip() == "locked"
+        refused = run("build", "--root", proj.root, "--wait", "0.5")
+    finally:
+        reader.kill()
+        reader.wait()
+    assert refused.exit_code == 3, refused.output
+    assert "_build/ is in use by another unionstate command" in refused.stderr
+    assert "Running report.qmd" not in refused.output
+    assert {k: v for k, v in tree(proj.root).items() if not k.startswith("_build")} == before

@@ -119,7 +119,7 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
         sys.exit(cli_review(_project(root), review, click.echo))
     from .build import QUARTO_HINT, BuildError, build
     from .problems import DataError, QmdError
-    from .store import reading
+    from .store import building
 
     proj = _project(root)
 
@@ -131,8 +131,8 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
             raise DataError(problems)
 
     try:
-        # Readers share data/; add-poll waits until the build has read it.
-        with reading(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+        # A build holds data/ alone: add-poll and a second build wait until it has finished.
+        with building(proj, say=lambda m: click.echo(m, err=True), wait=wait):
             # The rules of `check` first: a build never starts on data it cannot draw.
             outcome = build(proj, say=click.echo, force=force, precheck=precheck)
     except (BuildError, QmdError) as exc:

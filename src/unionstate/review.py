@@ -212,10 +212,10 @@ def render(proj: Project, rev: str, say: Callable[[str], None] = print) -> list[
     from . import typeset
     from .build import STAGING, BuildError, execute
     from .problems import DataError
-    from .store import reading
+    from .store import building
     from .validate import check
 
-    with reading(proj):
+    with building(proj):
         problems = check(proj)
         if problems:
             raise DataError(problems)

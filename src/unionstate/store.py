@@ -159,8 +159,8 @@ def _fault(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _busy(proj: Project, wait: float) -> BusyError:
-    return BusyError(f"{proj.rel(proj.data)}/ is in use by another unionstate command "
+def _busy(proj: Project, wait: float, folder: Path | None = None) -> BusyError:
+    return BusyError(f"{proj.rel(folder or proj.data)}/ is in use by another unionstate command "
                      f"(add-poll, check, build or diff) and was still in use after {wait:g} s; "
                      "nothing was changed. Run the command again when the other one has "
                      "finished.")
@@ -170,8 +170,10 @@ if sys.platform != "win32":
     import fcntl
 
     @contextlib.contextmanager
-    def _flock(proj: Project, exclusive: bool, wait: float) -> Iterator[Callable[[bool], None]]:
-        fd = os.open(proj.data, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    def _flock(proj: Project, exclusive: bool, wait: float,
+               folder: Path | None = None) -> Iterator[Callable[[bool], None]]:
+        """flock(2) on `folder` itself (data/ by default): no lock file is ever left behind."""
+        fd = os.open(folder or proj.data, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
 
         def take(excl: bool) -> None:
             mode = (fcntl.LOCK_EX if excl else fcntl.LOCK_SH) | fcntl.LOCK_NB
@@ -182,7 +184,7 @@ if sys.platform != "win32":
                     return
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise _busy(proj, wait) from None
+                        raise _busy(proj, wait, folder) from None
                     time.sleep(0.05)
 
         try:
@@ -194,8 +196,9 @@ else:  # pragma: no cover - Windows has no flock: one exclusive lock on a file i
     import msvcrt
 
     @contextlib.contextmanager
-    def _flock(proj: Project, exclusive: bool, wait: float) -> Iterator[Callable[[bool], None]]:
-        handle = open(proj.data / f"{JOURNAL}.lock", "a+b")  # noqa: SIM115
+    def _flock(proj: Project, exclusive: bool, wait: float,
+               folder: Path | None = None) -> Iterator[Callable[[bool], None]]:
+        handle = open((folder or proj.data) / f"{JOURNAL}.lock", "a+b")  # noqa: SIM115
         deadline = time.monotonic() + wait
         try:
             while True:
@@ -204,7 +207,7 @@ else:  # pragma: no cover - Windows has no flock: one exclusive lock on a file i
                     break
                 except OSError:
                     if time.monotonic() >= deadline:
-                        raise _busy(proj, wait) from None
+                        raise _busy(proj, wait, folder) from None
                     time.sleep(0.05)
             yield lambda excl: None
         finally:
@@ -242,6 +245,18 @@ def writing(proj: Project, say: Callable[[str], None] | None = None,
         if message:
             say(message)
         yield
+
+
+@contextlib.contextmanager
+def building(proj: Project, say: Callable[[str], None] | None = None,
+             wait: float = WAIT) -> Iterator[None]:
+    """Hold data/ for reading (the kernel reads it too, under its own shared lock) and _build/
+    alone: a second build or review build waits, so two builds never write the same _build/
+    and figures/ at once, and add-poll waits until the build has finished."""
+    with reading(proj, say=say, wait=wait):
+        proj.build.mkdir(exist_ok=True)
+        with _flock(proj, exclusive=True, wait=wait, folder=proj.build):
+            yield
 
 
 # ---------------------------------------------------------------- the transaction
