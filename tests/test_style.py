@@ -57,15 +57,20 @@ def _add_stance(proj, code: str, result_id: str, set_cell) -> None:
     set_cell(proj, "results.csv", result_id, "stance", code)
 
 
-def test_a_new_stance_code_is_refused_by_build_not_a_key_error(project_copy, set_cell):
-    """A stance the codebook gains before style.py does: `unionstate build` stops before the
-    kernel starts, naming the file, line and column, with no traceback (unionstate.codes)."""
+def test_a_new_stance_code_is_refused_by_build_not_a_key_error(tmp_path, set_cell, tree_digest):
+    """A stance the codebook gains before style.py does: `unionstate build` stops before any
+    cell runs (the kernel checks data/ first), naming the file, line and column, with no
+    traceback (unionstate.codes), and figures/ is left as it was."""
     from click.testing import CliRunner
 
+    from conftest import copy_report
     from unionstate.cli import main
 
-    _add_stance(project_copy, "confederation", "blr-zois-2021-closer-union", set_cell)
-    result = CliRunner().invoke(main, ["build", "--root", str(project_copy.root)])
+    proj = copy_report(tmp_path / "report")
+    _add_stance(proj, "confederation", "blr-zois-2021-closer-union", set_cell)
+    figures = tree_digest(proj.figures)
+    result = CliRunner().invoke(main, ["build", "--root", str(proj.root)])
+    assert tree_digest(proj.figures) == figures
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "data/results.csv, line" in result.output and "'stance'" in result.output

@@ -115,7 +115,7 @@ def kernel_env(review: str | None = None) -> dict[str, str]:
     """The kernel's environment: this process's, with the review revision (unionstate.review)
     set only for a review edition, so that a variable left in a shell never adds the review
     appendix to the normal one."""
-    from .review import REVIEW_ENV
+    from .paths import REVIEW_ENV
 
     env = {k: v for k, v in os.environ.items() if k != REVIEW_ENV}
     return {**env, REVIEW_ENV: review} if review else env
@@ -133,6 +133,8 @@ def execute(proj: Project, say: Callable[[str], None] = print, folder: Path | No
     from nbclient.exceptions import CellExecutionError
 
     from . import qmd
+    from .problems import from_json
+
     nb = qmd.to_notebook(proj.report, proj.root)
     folder = folder or proj.build
     staging = folder / STAGING
@@ -146,7 +148,10 @@ def execute(proj: Project, say: Callable[[str], None] = print, folder: Path | No
     chapter, counts = None, {}
     try:
         with client.setup_kernel(cwd=str(proj.root), env=kernel_env(review)):
-            _run_hidden(client, BEGIN_CODE.format(staging=str(staging)))
+            began = json.loads(_run_hidden(client, BEGIN_CODE.format(staging=str(staging)))
+                               .strip().splitlines()[-1])
+            if began["error"]:  # data/ does not validate: no cell has run
+                raise from_json(began["error"])
             for index, cell in enumerate(nb.cells):
                 file = cell.metadata.get("unionstate", {}).get("file")
                 if file != chapter:
@@ -312,14 +317,13 @@ def _prewarm() -> None:
     threading.Thread(target=lambda: __import__("nbconvert.exporters.html"), daemon=True).start()
 
 
-def build(proj: Project, say: Callable[[str], None] = print, force: bool = False,
-          precheck: Callable[[], None] | None = None) -> Outcome:
+def build(proj: Project, say: Callable[[str], None] = print, force: bool = False) -> Outcome:
     """Run what depends on what changed since the last build; everything when forced.
 
-    `precheck` runs just before the kernel starts (the CLI passes the rules of `check`, which
-    raise DataError): a build never starts on data it cannot draw, and a build with nothing
-    to do does not pay for validating data it validated last time (its inputs' hashes, the
-    package's included, are unchanged)."""
+    The kernel applies every rule of `check` to data/ before the first cell and the build
+    stops with problems.DataError if one fails (unionstate.kernel.begin): a build never runs
+    on data it cannot draw, and a build with nothing to do does not validate data it
+    validated last time (its inputs' hashes, the package's included, are unchanged)."""
     outcome = Outcome()
     _recover(proj)
     before = _state(proj)
@@ -330,8 +334,6 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
            "data": inputs_hash(proj, DATA_INPUTS)}
     charts = before.get("charts", [])
     if force or now["content"] != before.get("content") or not _outputs_present(proj, charts):
-        if precheck is not None:
-            precheck()
         say("Running report.qmd and its chapters in one kernel:")
         _prewarm()
         nb, numbers, charts = execute(proj, say)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import textwrap
 import warnings
-import weakref
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
@@ -66,21 +65,6 @@ def _render(plot: so.Plot, ax) -> None:
         if any(isinstance(u, str) for u in urls):
             coll.result_ids = urls
             coll.set_urls(None)
-
-
-_VIEWS: dict[int, tuple[weakref.ref, pd.DataFrame]] = {}
-
-
-def _view(ds: Dataset) -> pd.DataFrame:
-    """results_view(ds), computed once per dataset for all the charts drawn from it (the
-    charts only filter it; a new Dataset, even at a reused address, gets a new view)."""
-    hit = _VIEWS.get(id(ds))
-    if hit is not None and hit[0]() is ds:
-        return hit[1]
-    view = results_view(ds)
-    _VIEWS.clear()  # one dataset at a time: the report draws all its charts from one
-    _VIEWS[id(ds)] = (weakref.ref(ds), view)
-    return view
 
 
 # ---------------------------------------------------------------- the marks of a figure
@@ -227,7 +211,7 @@ def _wrap(text: str, width: int) -> str:
 
 def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
     """Every result of one country, grouped by poll: colour = stance, mark = precision."""
-    view = _view(ds)
+    view = results_view(ds)
     rows = view[view["country"] == country].reset_index(drop=True)
     ys, ticks, headers, parts = [], [], [], []
     y = 0.0
@@ -271,7 +255,7 @@ MIRROR_GROUPS = {
 def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     """Merger and closer-union figures of both publics, one row per figure, a panel per group
     of stances; colour = stance, mark = precision, the public named in each row."""
-    view = _view(ds)
+    view = results_view(ds)
     sizes = [int(view["stance"].isin(s).sum()) for s in MIRROR_GROUPS.values()]
     fig = _new_figure(0.42 * sum(sizes) + 2.6)
     axes = fig.subplots(len(MIRROR_GROUPS), 1, sharex=True,
@@ -317,7 +301,7 @@ def _mid(start, end) -> float:
 def status_quo(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     """Support for keeping relations as they are, at each wave's fieldwork: a figure given
     for several waves is drawn at every wave, its marks joined by a dotted connector."""
-    view = _view(ds)
+    view = results_view(ds)
     rows = view[view["stance"] == "status_quo"].sort_values(["start", "result_id"],
                                                             ignore_index=True)
     polls = ds.polls.set_index("poll_id")

@@ -123,18 +123,11 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
 
     proj = _project(root)
 
-    def precheck() -> None:
-        from .validate import check
-
-        problems = check(proj)
-        if problems:
-            raise DataError(problems)
-
     try:
         # A build holds data/ alone: add-poll and a second build wait until it has finished.
         with building(proj, say=lambda m: click.echo(m, err=True), wait=wait):
-            # The rules of `check` first: a build never starts on data it cannot draw.
-            outcome = build(proj, say=click.echo, force=force, precheck=precheck)
+            # The kernel applies the rules of `check` before any cell (kernel.begin).
+            outcome = build(proj, say=click.echo, force=force)
     except (BuildError, QmdError) as exc:
         click.echo(f"Build failed: {exc}", err=True)
         sys.exit(1)

@@ -1,14 +1,18 @@
 """What `unionstate build` calls inside its Jupyter kernel: two explicit calls around the cells.
 
-    begin(staging)  before the first cell: every Report the cells load writes the figures it
-                    shows to `staging` (a folder the build moves into figures/ only when every
-                    cell has run) and shows them as SVG + PNG, from the very bytes it wrote;
+    begin(staging)  before the first cell: reads data/ once, with every rule of `check`, and
+                    prints one JSON line saying whether it passed (a build never runs a cell
+                    on data it cannot draw); every Report the cells load then uses that data
+                    and writes the figures it shows to `staging` (a folder the build moves
+                    into figures/ only when every cell has run), showing them as SVG + PNG
+                    from the very bytes it wrote;
     finish()        after the last cell: writes the charts no cell showed, and prints one JSON
                     line: {"charts": [labels], "numbers": {where: number as shown}}.
 
 Outside a build (Quarto rendering report.qmd itself, a notebook, a test) nothing is staged:
 `Report.figure` returns the matplotlib Figure and the front end chooses its format.
-This module imports nothing heavy, so that `begin` costs nothing before the first cell.
+The data is read and checked here, in the kernel, and not in the build's own process: the
+kernel has to import pandas to draw anyway, and the build's process then need not.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .data import Dataset
     from .report import Report
 
 
 @dataclass
 class Session:
     staging: Path
+    root: Path | None = None  # the project whose data/ was read
+    dataset: Dataset | None = None
     reports: list[Report] = field(default_factory=list)
 
 
@@ -32,11 +39,33 @@ _session: Session | None = None
 
 
 def begin(staging: str | Path) -> None:
-    """Start a build session: figures go to `staging` (created, must not hold files)."""
+    """Start a build session: figures go to `staging` (created, must not hold files).
+
+    Reads the project's data/ (problems.UserError if it does not validate, or the codebook
+    cannot be read) and prints {"error": ...} (problems.to_json) or {"error": null}."""
     global _session
+    from .data import load
+    from .paths import project
+    from .problems import UserError, to_json
+
     folder = Path(staging)
     folder.mkdir(parents=True, exist_ok=True)
     _session = Session(folder)
+    proj = project()
+    try:
+        _session.dataset, _session.root = load(proj), proj.root
+    except UserError as exc:
+        _session = None
+        print(json.dumps({"error": to_json(exc)}))
+        return
+    print(json.dumps({"error": None}))
+
+
+def dataset(root: Path) -> Dataset | None:
+    """The data this build session read, if it read the project at `root`."""
+    if _session is not None and _session.root == root:
+        return _session.dataset
+    return None
 
 
 def active() -> Session | None:

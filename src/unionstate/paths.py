@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_ENV = "UNIONSTATE_ROOT"
+# Set in the kernel of a review build only: the revision its changes are counted from
+# (unionstate.review).
+REVIEW_ENV = "UNIONSTATE_REVIEW"
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ class Report:
     @classmethod
     def load(cls, root: str | Path | None = None) -> Report:
         proj = project(root)
-        report = cls(load(proj), proj)
+        # In a build, the data the kernel read (and checked) before the first cell.
+        report = cls(kernel.dataset(proj.root) or load(proj), proj)
         session = kernel.active()
         if session is not None:  # inside `unionstate build`: figures go to its staging folder
             report.figures_dir = session.staging

@@ -51,12 +51,11 @@ import pandas as pd
 import yaml
 
 from . import frontmatter, tables
-from .paths import Project, project
+from .paths import REVIEW_ENV, Project, project
 from .text import Md
 
 PROFILE = "review"
 PROFILE_FILE = "_quarto-review.yml"
-REVIEW_ENV = "UNIONSTATE_REVIEW"  # the revision the changes are counted from
 OUTPUTS = ("report-review.pdf", "report-review.docx")
 HTML = "report-review.html"
 # What Quarto is given, copied to the project root; Quarto names its outputs after it.

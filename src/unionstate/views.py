@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import pandas as pd
 
 from .data import Dataset
@@ -78,8 +80,24 @@ def cite(keys) -> str:
 
 
 
+_VIEWS: dict[int, tuple[weakref.ref, pd.DataFrame]] = {}
+
+
 def results_view(ds: Dataset) -> pd.DataFrame:
-    """Every result with what charts and tables need: country, polls, dates, text, sources."""
+    """Every result with what charts and tables need: country, polls, dates, text, sources.
+
+    Computed once per dataset for every chart, table and number drawn from it (they only
+    filter it; a new Dataset, even at a reused address, gets a new view)."""
+    hit = _VIEWS.get(id(ds))
+    if hit is not None and hit[0]() is ds:
+        return hit[1]
+    view = _results_view(ds)
+    _VIEWS.clear()  # one dataset at a time: the report draws everything from one
+    _VIEWS[id(ds)] = (weakref.ref(ds), view)
+    return view
+
+
+def _results_view(ds: Dataset) -> pd.DataFrame:
     polls = ds.polls.set_index("poll_id")
     rows = []
     for r in ds.results.itertuples(index=False):
