@@ -256,8 +256,15 @@ def quarto_calls(record: Path) -> list[QuartoCall]:
 
 
 class SharedBuild:
-    """tests/shared_build.py, running in its own process: the builds several test modules
-    read. Started when collection ends, so that it runs while other tests do."""
+    """tests/shared_build.py, running in a process of its own: the builds several test modules
+    read, run while the tests that need no build do.
+
+    One per pytest run, however many processes run the tests: the first pytest process (the
+    controller, under pytest-xdist) makes its folder and gives it to the workers
+    (pytest_configure_node); the first process to finish collecting starts it, with the
+    stages the collected tests read; every process waits for a stage's file,
+    <folder>/stages/<stage>.json, which the builder writes whole (a rename); and the first
+    process stops what is left of it and removes the folder when the run ends."""
 
     TIMEOUT = 1800  # seconds for everything it does
     # The fixture that reads each stage (conftest, test_build, test_nbval_meta, test_update,
@@ -265,41 +272,79 @@ class SharedBuild:
     STAGES = {"built": "built", "failed_build": "failed", "meta": "meta", "updated": "updated",
               "review_built": "review"}
 
-    def __init__(self, stages: list[str]) -> None:
-        self.work = Path(tempfile.mkdtemp(prefix="unionstate-shared-build-"))
-        self.log = (self.work / "stderr.txt").open("w", encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_ROOT"}
-        # A session of its own, so that close() can stop it with everything it started
-        # (its kernels also stop by themselves when their parent goes).
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("shared_build.py")), str(self.work),
-             *stages], cwd=self.work, env=env, stdout=subprocess.PIPE, stderr=self.log,
-            text=True, start_new_session=True)
-        self.stages: dict[str, dict] = {}
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def _pid(self) -> Path:
+        return self.work / "pid"
+
+    def start(self, stages: list[str]) -> None:
+        """Start the builder unless a process of this run already has."""
+        import fcntl
+
+        with (self.work / "start.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self._pid.exists():
+                return
+            env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_ROOT"}
+            # A session of its own, so that stop() can end it with everything it started
+            # (its kernels also stop by themselves when their parent goes).
+            with (self.work / "stderr.txt").open("w", encoding="utf-8") as log:
+                self.proc = subprocess.Popen(
+                    [sys.executable, str(Path(__file__).with_name("shared_build.py")),
+                     str(self.work), *stages], cwd=self.work, env=env,
+                    stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+            self._pid.write_text(str(self.proc.pid), encoding="utf-8")
 
     def stage(self, name: str) -> dict:
-        """The JSON line the process printed when it finished stage `name` (waits for it)."""
-        while name not in self.stages:
-            line = self.proc.stdout.readline()
-            if not line:
-                code = self.proc.wait(timeout=self.TIMEOUT)
-                self.log.flush()
-                tail = (self.work / "stderr.txt").read_text(encoding="utf-8")[-6000:]
-                pytest.fail(f"tests/shared_build.py stopped (exit {code}) before '{name}':\n{tail}")
-            data = json.loads(line)
-            self.stages[data["stage"]] = data
-        return self.stages[name]
+        """What the builder reported when it finished stage `name` (waits for it)."""
+        import time
 
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        self.proc.stdout.close()
-        self.log.close()
+        if not self._pid.exists():  # asked for by a test that was not collected as one
+            self.start(list(self.STAGES.values()))
+        path, end = self.work / "stages" / f"{name}.json", self.work / "stages" / "_exit.json"
+        deadline = time.monotonic() + self.TIMEOUT
+        while not path.exists():
+            stopped = end.exists() or (self.proc is not None and self.proc.poll() is not None)
+            if stopped and not path.exists():
+                tail = (self.work / "stderr.txt").read_text(encoding="utf-8")[-6000:]
+                pytest.fail(f"tests/shared_build.py stopped before '{name}':\n{tail}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"tests/shared_build.py did not finish '{name}' in {self.TIMEOUT} s")
+            time.sleep(0.05)
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def stop(self) -> None:
+        """End the builder and everything it started; remove its folder."""
+        import contextlib
+
+        with contextlib.suppress(OSError, ValueError):  # never started, or already gone
+            os.killpg(int(self._pid.read_text(encoding="utf-8")), signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait()
         shutil.rmtree(self.work, ignore_errors=True)
 
 
 SHARED = pytest.StashKey[SharedBuild]()
+OWNER = pytest.StashKey[bool]()
+SHARED_KEY = "unionstate_shared_build"  # in an xdist worker's workerinput
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and SHARED_KEY in workerinput:
+        config.stash[SHARED] = SharedBuild(Path(workerinput[SHARED_KEY]))
+    else:
+        config.stash[SHARED] = SharedBuild(Path(tempfile.mkdtemp(prefix="unionstate-shared-")))
+        config.stash[OWNER] = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist, in the controller, for each worker it starts: the same shared build."""
+    node.workerinput[SHARED_KEY] = str(node.config.stash[SHARED].work)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -307,21 +352,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     wanted = {fixture for item in session.items for fixture in getattr(item, "fixturenames", ())}
     stages = [stage for fixture, stage in SharedBuild.STAGES.items() if fixture in wanted]
     if stages:
-        session.config.stash[SHARED] = SharedBuild(stages)
+        session.config.stash[SHARED].start(stages)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    shared = session.config.stash.get(SHARED, None)
-    if shared is not None:
-        shared.close()
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(OWNER, False):
+        config.stash[SHARED].stop()
 
 
 @pytest.fixture(scope="session")
 def shared_build(request) -> SharedBuild:
-    shared = request.config.stash.get(SHARED, None)
-    if shared is None:  # a test that asked for it without being collected as one
-        shared = request.config.stash[SHARED] = SharedBuild(list(SharedBuild.STAGES.values()))
-    return shared
+    return request.config.stash[SHARED]
 
 
 def outcome(data: dict) -> SimpleNamespace:

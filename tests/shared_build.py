@@ -4,8 +4,9 @@
 
 conftest.py starts this as soon as it knows some collected test needs it, so that its Jupyter
 kernels run on the second core while the first runs tests that need no build. It runs the stages
-named (the ones the collected tests read), in this order, prints one JSON line per stage on
-stdout (nothing else goes there) and stops at the first error:
+named (the ones the collected tests read), in this order, writes one JSON file per stage,
+WORK_DIR/stages/<stage>.json, and WORK_DIR/stages/_exit.json when it ends (its traceback, if
+it fails, goes to stderr) and stops at the first error:
 
 1. "built": a full build of a copy of the project (its figures/ deleted first), with a fake
    `quarto` on PATH that records what the build gives Quarto (WORK_DIR/quarto/record);
@@ -43,6 +44,7 @@ from unionstate.cli import main  # noqa: E402
 from unionstate.paths import Project  # noqa: E402
 
 POLL = HERE / "fixtures" / "update" / "synthetic-2099.yaml"
+WORK = Path(".")  # set from the command line
 
 
 def outcome(o) -> dict:
@@ -65,7 +67,12 @@ def numbers(proj: Project) -> dict:
 
 
 def say(stage: str, **data) -> None:
-    print(json.dumps({"stage": stage, **data}), flush=True)
+    """Report a finished stage: WORK/stages/<stage>.json, written whole (a rename)."""
+    folder = WORK / "stages"
+    folder.mkdir(exist_ok=True)
+    part = folder / f".{stage}.part"
+    part.write_text(json.dumps({"stage": stage, **data}), encoding="utf-8")
+    os.replace(part, folder / f"{stage}.json")
 
 
 def main_(work: Path, stages: list[str]) -> None:
@@ -151,4 +158,13 @@ def reviewed(work: Path) -> None:
 
 
 if __name__ == "__main__":
-    main_(Path(sys.argv[1]), sys.argv[2:])
+    WORK = Path(sys.argv[1])
+    try:
+        main_(WORK, sys.argv[2:])
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        say("_exit", ok=False)
+        raise
+    say("_exit", ok=True)

@@ -62,8 +62,8 @@ def test_a_new_stance_code_is_refused_by_build_not_a_key_error(tmp_path, set_cel
     cell runs (the kernel checks data/ first), naming the file, line and column, with no
     traceback (unionstate.codes), and figures/ is left as it was."""
     from click.testing import CliRunner
-
     from conftest import copy_report
+
     from unionstate.cli import main
 
     proj = copy_report(tmp_path / "report")

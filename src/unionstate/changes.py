@@ -26,8 +26,8 @@ def numbers(report: Report) -> dict[str, str]:
     for ind, sentence in report.latest.items():
         out[f"latest reading {ind}"] = str(sentence)
     for label in CHARTS:
-        rows = report.plotted(label)
-        if "result_id" not in rows:
+        rows = report.results_drawn(label)
+        if rows is None:
             continue
         for row in rows.itertuples():
             out[f"{label} {row.result_id}"] = bounds_text(row.share_low, row.share_high)

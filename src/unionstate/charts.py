@@ -209,10 +209,15 @@ def _wrap(text: str, width: int) -> str:
 # ---------------------------------------------------------------- the charts
 
 
+def opinion_rows(ds: Dataset, country: str) -> pd.DataFrame:
+    """The results `opinion` draws, in its order (without drawing them)."""
+    view = results_view(ds)
+    return view[view["country"] == country].reset_index(drop=True)
+
+
 def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
     """Every result of one country, grouped by poll: colour = stance, mark = precision."""
-    view = results_view(ds)
-    rows = view[view["country"] == country].reset_index(drop=True)
+    rows = opinion_rows(ds, country)
     ys, ticks, headers, parts = [], [], [], []
     y = 0.0
     for poll_label, group in rows.groupby("poll_label", sort=False):
@@ -252,18 +257,25 @@ MIRROR_GROUPS = {
 }
 
 
+def mirror_rows(ds: Dataset) -> pd.DataFrame:
+    """The results `mirror` draws, in its order, each with its panel (`group`)."""
+    view = results_view(ds)
+    return pd.concat([view[view["stance"].isin(stances)].sort_values(
+        ["country", "start", "stance", "result_id"], ignore_index=True).assign(group=title)
+        for title, stances in MIRROR_GROUPS.items()], ignore_index=True)
+
+
 def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     """Merger and closer-union figures of both publics, one row per figure, a panel per group
     of stances; colour = stance, mark = precision, the public named in each row."""
-    view = results_view(ds)
-    sizes = [int(view["stance"].isin(s).sum()) for s in MIRROR_GROUPS.values()]
+    shown = mirror_rows(ds)
+    sizes = [int((shown["group"] == title).sum()) for title in MIRROR_GROUPS]
     fig = _new_figure(0.42 * sum(sizes) + 2.6)
     axes = fig.subplots(len(MIRROR_GROUPS), 1, sharex=True,
                         height_ratios=[max(n, 1) + 0.6 for n in sizes])
     frames = []
-    for ax, (title, stances) in zip(axes, MIRROR_GROUPS.items(), strict=True):
-        rows = view[view["stance"].isin(stances)].sort_values(
-            ["country", "start", "stance", "result_id"], ignore_index=True)
+    for ax, title in zip(axes, MIRROR_GROUPS, strict=True):
+        rows = shown[shown["group"] == title].reset_index(drop=True)
         ys = list(range(len(rows)))
         records = rows.to_dict("records")
         parts = []
@@ -280,7 +292,7 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         ax.set_yticks(ys, ticks, fontsize=7.5)
         ax.set_title(title, loc="left", fontweight="bold")
         ax.set_xlabel("")
-        frames.append(rows.assign(group=title, y=ys))
+        frames.append(rows.assign(y=ys))
     _share_axis(axes[-1])
     plotted = pd.concat(frames, ignore_index=True)
     _legends(fig, plotted["stance"], plotted["qualifier"])
@@ -298,12 +310,17 @@ def _mid(start, end) -> float:
     return (_num(start) + _num(end)) / 2
 
 
+def status_quo_rows(ds: Dataset) -> pd.DataFrame:
+    """The results `status_quo` draws, in its order."""
+    view = results_view(ds)
+    return view[view["stance"] == "status_quo"].sort_values(["start", "result_id"],
+                                                            ignore_index=True)
+
+
 def status_quo(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     """Support for keeping relations as they are, at each wave's fieldwork: a figure given
     for several waves is drawn at every wave, its marks joined by a dotted connector."""
-    view = results_view(ds)
-    rows = view[view["stance"] == "status_quo"].sort_values(["start", "result_id"],
-                                                            ignore_index=True)
+    rows = status_quo_rows(ds)
     polls = ds.polls.set_index("poll_id")
     fig = _new_figure(3.9)
     ax = fig.add_subplot()

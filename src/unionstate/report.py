@@ -31,6 +31,13 @@ CHARTS: dict[str, Callable[[Dataset], tuple[Figure, pd.DataFrame]]] = {
     "fig-mirror": charts.mirror,
     "fig-status-quo": charts.status_quo,
 }
+# label -> the results a chart draws, without drawing it (for the charts that draw results).
+RESULT_ROWS: dict[str, Callable[[Dataset], pd.DataFrame]] = {
+    "fig-blr-opinion": lambda ds: charts.opinion_rows(ds, "BLR"),
+    "fig-rus-opinion": lambda ds: charts.opinion_rows(ds, "RUS"),
+    "fig-mirror": charts.mirror_rows,
+    "fig-status-quo": charts.status_quo_rows,
+}
 
 
 def _sources(rows: pd.DataFrame) -> set[str]:
@@ -155,6 +162,14 @@ class Report:
     def plotted(self, label: str) -> pd.DataFrame:
         """The exact rows a figure draws."""
         return self._draw(label)[1]
+
+    def results_drawn(self, label: str) -> pd.DataFrame | None:
+        """The results a figure draws (None for a chart of polls or events): the drawn rows if
+        it was drawn, else the same selection without drawing (charts.*_rows)."""
+        if label in self._drawn:
+            rows = self._drawn[label][1]
+            return rows if "result_id" in rows else None
+        return RESULT_ROWS[label](self.ds) if label in RESULT_ROWS else None
 
     def table(self, label: str) -> Md:
         builders = {
