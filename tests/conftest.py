@@ -256,60 +256,74 @@ def quarto_calls(record: Path) -> list[QuartoCall]:
 
 
 class SharedBuild:
-    """tests/shared_build.py, running in a process of its own: the builds several test modules
-    read, run while the tests that need no build do.
+    """tests/shared_build.py, running in processes of their own: the builds several test
+    modules read, run while the tests that need no build do.
 
-    One per pytest run, however many processes run the tests: the first pytest process (the
-    controller, under pytest-xdist) makes its folder and gives it to the workers
-    (pytest_configure_node); the first process to finish collecting starts it, with the
-    stages the collected tests read; every process waits for a stage's file,
-    <folder>/stages/<stage>.json, which the builder writes whole (a rename); and the first
-    process stops what is left of it and removes the folder when the run ends."""
+    One set per pytest run, however many processes run the tests: the first pytest process
+    (the controller, under pytest-xdist) makes its folder and gives it to the workers
+    (pytest_configure_node); the first process to finish collecting starts the builders,
+    one per chain of stages that depend on each other (CHAINS), with the stages the collected
+    tests read; every process waits for a stage's file, <folder>/stages/<stage>.json, which
+    a builder writes whole (a rename); and the first process stops what is left of them and
+    removes the folder when the run ends."""
 
-    TIMEOUT = 1800  # seconds for everything it does
+    TIMEOUT = 1800  # seconds for everything a builder does
     # The fixture that reads each stage (conftest, test_build, test_nbval_meta, test_update,
-    # test_review).
+    # test_review, test_update_nbval).
     STAGES = {"built": "built", "failed_build": "failed", "meta": "meta", "updated": "updated",
-              "review_built": "review"}
+              "review_built": "review", "nbval_after_update": "update-nbval"}
+    # Stages that build on each other run in one process, in this order; the chains run at once.
+    CHAINS = (("built", "updated", "update-nbval"), ("failed", "review"), ("meta",))
 
     def __init__(self, work: Path) -> None:
         self.work = work
-        self.proc: subprocess.Popen | None = None
+        self.procs: dict[int, subprocess.Popen] = {}
 
-    @property
-    def _pid(self) -> Path:
-        return self.work / "pid"
+    @classmethod
+    def chain(cls, stage: str) -> int:
+        return next(i for i, chain in enumerate(cls.CHAINS) if stage in chain)
+
+    def _pid(self, chain: int) -> Path:
+        return self.work / f"pid-{chain}"
 
     def start(self, stages: list[str]) -> None:
-        """Start the builder unless a process of this run already has."""
+        """Start the builders unless a process of this run already has."""
         import fcntl
 
         with (self.work / "start.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if self._pid.exists():
+            if any(self.work.glob("pid-*")):
                 return
             env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_ROOT"}
-            # A session of its own, so that stop() can end it with everything it started
-            # (its kernels also stop by themselves when their parent goes).
-            with (self.work / "stderr.txt").open("w", encoding="utf-8") as log:
-                self.proc = subprocess.Popen(
-                    [sys.executable, str(Path(__file__).with_name("shared_build.py")),
-                     str(self.work), *stages], cwd=self.work, env=env,
-                    stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
-            self._pid.write_text(str(self.proc.pid), encoding="utf-8")
+            for i, chain in enumerate(self.CHAINS):
+                wanted = [stage for stage in chain if stage in stages]
+                if not wanted:
+                    continue
+                # A session of its own, so that stop() can end it with everything it started
+                # (its kernels also stop by themselves when their parent goes).
+                with (self.work / f"stderr-{i}.txt").open("w", encoding="utf-8") as log:
+                    self.procs[i] = subprocess.Popen(
+                        [sys.executable, str(Path(__file__).with_name("shared_build.py")),
+                         str(self.work), str(i), *wanted], cwd=self.work, env=env,
+                        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+                self._pid(i).write_text(str(self.procs[i].pid), encoding="utf-8")
 
     def stage(self, name: str) -> dict:
-        """What the builder reported when it finished stage `name` (waits for it)."""
+        """What a builder reported when it finished stage `name` (waits for it)."""
         import time
 
-        if not self._pid.exists():  # asked for by a test that was not collected as one
+        if not any(self.work.glob("pid-*")):  # asked for by a test not collected as one
             self.start(list(self.STAGES.values()))
-        path, end = self.work / "stages" / f"{name}.json", self.work / "stages" / "_exit.json"
+        chain = self.chain(name)
+        path = self.work / "stages" / f"{name}.json"
+        end = self.work / "stages" / f"_exit-{chain}.json"
+        proc = self.procs.get(chain)
         deadline = time.monotonic() + self.TIMEOUT
         while not path.exists():
-            stopped = end.exists() or (self.proc is not None and self.proc.poll() is not None)
+            stopped = end.exists() or (proc is not None and proc.poll() is not None)
             if stopped and not path.exists():
-                tail = (self.work / "stderr.txt").read_text(encoding="utf-8")[-6000:]
+                log = self.work / f"stderr-{chain}.txt"
+                tail = log.read_text(encoding="utf-8")[-6000:] if log.exists() else ""
                 pytest.fail(f"tests/shared_build.py stopped before '{name}':\n{tail}")
             if time.monotonic() > deadline:
                 pytest.fail(f"tests/shared_build.py did not finish '{name}' in {self.TIMEOUT} s")
@@ -317,13 +331,14 @@ class SharedBuild:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def stop(self) -> None:
-        """End the builder and everything it started; remove its folder."""
+        """End the builders and everything they started; remove their folder."""
         import contextlib
 
-        with contextlib.suppress(OSError, ValueError):  # never started, or already gone
-            os.killpg(int(self._pid.read_text(encoding="utf-8")), signal.SIGKILL)
-        if self.proc is not None:
-            self.proc.wait()
+        for pid in self.work.glob("pid-*"):
+            with contextlib.suppress(OSError, ValueError):  # already gone
+                os.killpg(int(pid.read_text(encoding="utf-8")), signal.SIGKILL)
+        for proc in self.procs.values():
+            proc.wait()
         shutil.rmtree(self.work, ignore_errors=True)
 
 

@@ -1,11 +1,11 @@
 """The builds the tests share, run in a process of their own while pytest runs other tests.
 
-    python tests/shared_build.py WORK_DIR STAGE...
+    python tests/shared_build.py WORK_DIR CHAIN STAGE...
 
 conftest.py starts this as soon as it knows some collected test needs it, so that its Jupyter
 kernels run on the second core while the first runs tests that need no build. It runs the stages
 named (the ones the collected tests read), in this order, writes one JSON file per stage,
-WORK_DIR/stages/<stage>.json, and WORK_DIR/stages/_exit.json when it ends (its traceback, if
+WORK_DIR/stages/<stage>.json, and WORK_DIR/stages/_exit-CHAIN.json when it ends (its traceback, if
 it fails, goes to stderr) and stops at the first error:
 
 1. "built": a full build of a copy of the project (its figures/ deleted first), with a fake
@@ -16,7 +16,12 @@ it fails, goes to stderr) and stops at the first error:
 4. "review": `unionstate build --review HEAD` on a copy under git with one number changed
    after the commit, with a fake `quarto` on PATH (tests/test_review.py);
 5. "updated": the built project copied again (under git), built again (nothing changed),
-   a synthetic poll added with `unionstate add-poll`, `unionstate diff`, and built again.
+   a synthetic poll added with `unionstate add-poll`, `unionstate diff`, and built again;
+6. "update-nbval": every nbval notebook run against that updated copy, and charts.ipynb
+   against a copy of it with the figure files of before the poll (tests/test_update_nbval.py).
+
+conftest.py runs the stages in three such processes at once, each a chain whose stages
+depend on each other or share kernels: built, updated, update-nbval; failed, review; meta.
 
 The tests make their assertions on what these stages report and leave on disk.
 """
@@ -28,6 +33,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -45,6 +52,7 @@ from unionstate.paths import Project  # noqa: E402
 
 POLL = HERE / "fixtures" / "update" / "synthetic-2099.yaml"
 WORK = Path(".")  # set from the command line
+STARTED = time.perf_counter()
 
 
 def outcome(o) -> dict:
@@ -71,22 +79,25 @@ def say(stage: str, **data) -> None:
     folder = WORK / "stages"
     folder.mkdir(exist_ok=True)
     part = folder / f".{stage}.part"
+    data["seconds"] = round(time.perf_counter() - STARTED, 1)  # since the builder started
     part.write_text(json.dumps({"stage": stage, **data}), encoding="utf-8")
     os.replace(part, folder / f"{stage}.json")
 
 
 def main_(work: Path, stages: list[str]) -> None:
     os.environ.pop("UNIONSTATE_ROOT", None)
-    proj = built(work) if {"built", "updated"} & set(stages) else None
+    proj = built(work) if {"built", "updated", "update-nbval"} & set(stages) else None
     if "failed" in stages:
         failed(work)
     if "meta" in stages:
         (work / "meta").mkdir()
         say("meta", **run_meta(work / "meta"))
-    if "review" in stages:  # before "updated": pytest reaches test_review.py first
+    if "review" in stages:
         reviewed(work)
-    if "updated" in stages:
-        updated(work, proj)
+    if {"updated", "update-nbval"} & set(stages):
+        root = updated(work, proj)
+        if "update-nbval" in stages:
+            nbval_after_update(work, root)
 
 
 def built(work: Path) -> Project:
@@ -137,6 +148,30 @@ def updated(work: Path, proj: Project) -> None:
     after_build = build(copy, **quiet)
     say("updated", root=str(root), again=outcome(again), added=added, diff=diff,
         after_build=outcome(after_build), before=before, after=numbers(copy))
+    return root
+
+
+def nbval_after_update(work: Path, root: Path) -> None:
+    """Every nbval notebook run against the updated copy, and charts.ipynb against a copy of
+    it with the figure files of before the poll (this checkout's figures/), each compared
+    with its stored outputs by nbval's own comparison (test_nbval_meta.Runner; the meta-test
+    shows that it fails the same cells as `pytest --nbval`)."""
+    from test_nbval_meta import NOTEBOOKS, Runner
+
+    stale = work / "update" / "stale"
+    shutil.copytree(root, stale, ignore=shutil.ignore_patterns(".git", "_build", "figures"))
+    shutil.copytree(HERE.parent / "figures", stale / "figures")
+    notebooks = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+
+    def run(name: str) -> tuple[str, list[dict[str, str]]]:
+        roots = [root, stale] if name == "charts.ipynb" else [root]
+        return name, [{str(i): text for i, text in r.failures.items()}
+                      for r in Runner(NOTEBOOKS / name).runs(roots)]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = dict(pool.map(run, notebooks))
+    say("update-nbval", root=str(root), failures={name: r[0] for name, r in runs.items()},
+        stale=runs["charts.ipynb"][1])
 
 
 def reviewed(work: Path) -> None:
@@ -158,13 +193,13 @@ def reviewed(work: Path) -> None:
 
 
 if __name__ == "__main__":
-    WORK = Path(sys.argv[1])
+    WORK, chain = Path(sys.argv[1]), sys.argv[2]
     try:
-        main_(WORK, sys.argv[2:])
+        main_(WORK, sys.argv[3:])
     except BaseException:
         import traceback
 
         traceback.print_exc()
-        say("_exit", ok=False)
+        say(f"_exit-{chain}", ok=False)
         raise
-    say("_exit", ok=True)
+    say(f"_exit-{chain}", ok=True)
