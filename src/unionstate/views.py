@@ -52,10 +52,19 @@ def organisation(poll: pd.Series) -> str:
     return f"{poll['commissioned_by']} survey"
 
 
-def poll_when(ds: Dataset, poll_ids: list[str], short: bool = False) -> str:
-    """When the waves were fielded: 'August and December 2019', 'December 2019 and August 2020'."""
-    polls = ds.polls.set_index("poll_id").loc[poll_ids]
-    texts = [period_text(p.fieldwork_start, p.fieldwork_end, short) for p in polls.itertuples()]
+def _fieldwork(ds: Dataset) -> dict[str, tuple[str, str]]:
+    """poll_id -> (fieldwork_start, fieldwork_end) as written."""
+    polls = ds.polls
+    return dict(zip(polls["poll_id"], zip(polls["fieldwork_start"], polls["fieldwork_end"],
+                                          strict=True), strict=True))
+
+
+def poll_when(ds: Dataset, poll_ids: list[str], short: bool = False,
+              fieldwork: dict[str, tuple[str, str]] | None = None) -> str:
+    """When the waves were fielded: 'August and December 2019', 'December 2019 and August 2020'.
+    (`fieldwork`: _fieldwork(ds), when the caller asks for many results.)"""
+    fieldwork = fieldwork or _fieldwork(ds)
+    texts = [period_text(*fieldwork[pid], short) for pid in poll_ids]
     years = {t.rsplit(" ", 1)[-1] for t in texts}
     if len(texts) > 1 and len(years) == 1 and all(len(t.split()) == 2 for t in texts):
         # Single months of one year: name the year once.
@@ -67,8 +76,9 @@ def when(ds: Dataset) -> dict[str, str]:
     """Fieldwork dates in words, for every poll_id and every result_id."""
     out = {p.poll_id: period_text(p.fieldwork_start, p.fieldwork_end)
            for p in ds.polls.itertuples()}
+    fieldwork = _fieldwork(ds)
     for r in ds.results.itertuples():
-        out[r.result_id] = poll_when(ds, split_ids(r.poll_id))
+        out[r.result_id] = poll_when(ds, split_ids(r.poll_id), fieldwork=fieldwork)
     return out
 
 
@@ -98,21 +108,23 @@ def results_view(ds: Dataset) -> pd.DataFrame:
 
 
 def _results_view(ds: Dataset) -> pd.DataFrame:
-    polls = ds.polls.set_index("poll_id")
+    polls = ds.polls.set_index("poll_id").to_dict("index")  # poll_id -> its row, as a dict
+    fieldwork = _fieldwork(ds)
     rows = []
     for r in ds.results.itertuples(index=False):
         ids = split_ids(r.poll_id)
-        first = polls.loc[ids[0]]
+        first, waves = polls[ids[0]], [polls[i] for i in ids]
+        when = poll_when(ds, ids, short=True, fieldwork=fieldwork)
         rows.append({
             "result_id": r.result_id,
             "poll_id": r.poll_id,
             "country": str(first["country"]),
             "organisation": organisation(first),
-            "when": poll_when(ds, ids, short=True),
-            "poll_label": f"{organisation(first)}, {poll_when(ds, ids, short=True)}",
-            "start": polls.loc[ids, "fieldwork_start_first"].min(),
-            "end": polls.loc[ids, "fieldwork_end_last"].max(),
-            "mode": join_words([str(m) for m in polls.loc[ids, "mode"]]),
+            "when": when,
+            "poll_label": f"{organisation(first)}, {when}",
+            "start": min(w["fieldwork_start_first"] for w in waves),
+            "end": max(w["fieldwork_end_last"] for w in waves),
+            "mode": join_words([str(w["mode"]) for w in waves]),
             "question": r.question,
             "option": r.option,
             "stance": str(r.stance),
@@ -120,7 +132,7 @@ def _results_view(ds: Dataset) -> pd.DataFrame:
             "share_low": float(r.share_low),
             "share_high": None if pd.isna(r.share_high) else float(r.share_high),
             "text": share_text(pd.Series(r._asdict()), ds.results),
-            "sources": ";".join(sorted({r.source, *polls.loc[ids, "source"]})),
+            "sources": ";".join(sorted({r.source, *(w["source"] for w in waves)})),
             "locator": r.locator,
         })
     view = pd.DataFrame(rows)
