@@ -6,9 +6,11 @@ Floor: this environment's Python importing pandas, seaborn and matplotlib.pyplot
 process of the report pays before it does anything). Each round runs, back to back:
 
 1. the floor;
-2. a full `unionstate build` without Quarto on a fresh copy of the project (nothing to skip);
-3. a no-op build on that same copy (nothing changed);
-4. the same no-op build as the README runs it, through `uv run` (which first checks that the
+2. the charts alone: a Python that reads and checks data/, draws the six charts and writes
+   each as SVG, PNG and CSV, with no Jupyter, notebook or preview (what no build can skip);
+3. a full `unionstate build` without Quarto on a fresh copy of the project (nothing to skip);
+4. a no-op build on that same copy (nothing changed);
+5. the same no-op build as the README runs it, through `uv run` (which first checks that the
    environment matches uv.lock and that its bytecode is compiled).
 
 With --suite, `pytest -q -p no:randomly` on the checkout is timed once at the end.
@@ -44,6 +46,12 @@ PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto
          "pyproject.toml"]
 FLOOR = [sys.executable, "-c", "import pandas, seaborn, matplotlib.pyplot"]
 BUILD = [sys.executable, "-m", "unionstate.cli", "build"]
+# The part of a build no build can skip: read and check data/, draw the six charts, write
+# each as SVG, PNG and CSV; no Jupyter, no notebook, no preview.
+CHARTS = [sys.executable, "-c", "import sys, tempfile; from pathlib import Path; "
+          "from unionstate.report import CHARTS, Report; from unionstate import figures; "
+          "r = Report.load(); d = Path(tempfile.mkdtemp()); "
+          "[figures.save(*r._draw(label), label, d) for label in CHARTS]"]
 SUITE = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
 
 
@@ -103,11 +111,12 @@ def main() -> None:
         if p and not (Path(p) / "quarto").exists())}
     env.pop("UNIONSTATE_ROOT", None)
     uv = shutil.which("uv")
-    floor, full, noop, uv_noop = [], [], [], []
+    floor, charts, full, noop, uv_noop = [], [], [], [], []
     for _ in range(args.runs):
         floor.append(timed(FLOOR, REPO, env))
         with tempfile.TemporaryDirectory() as tmp:
             root = copy_project(Path(tmp))
+            charts.append(timed(CHARTS, root, env))
             full.append(timed([*BUILD, "--force"], root, env))
             noop.append(timed(BUILD, root, env))
             if uv:
@@ -115,12 +124,15 @@ def main() -> None:
                                       "--root", str(root)], root, env))
     print(f"{sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.runs} rounds; medians:")
     fw, fc = line("floor (import pandas, seaborn, mpl)", floor)
+    cw, cc = line("charts alone (no Jupyter, no preview)", charts)
     bw, bc = line("full build without Quarto", full)
     nw, nc = line("no-op build", noop)
     if uv_noop:
         line("no-op build through `uv run`", uv_noop)
     print(f"full build / floor:  cpu {bc / fc:.2f}x   wall {bw / fw:.2f}x   (target <= 3x, moonshot 2x)")
     print(f"no-op / full build:  cpu {nc / bc:.0%}    wall {nw / bw:.0%}    (target <= 20%)")
+    print(f"charts alone / floor: cpu {cc / fc:.2f}x   wall {cw / fw:.2f}x   (what the charts "
+          "themselves cost)")
     if args.suite:
         sw, sc = timed(SUITE, REPO, env)
         print(f"test suite (pytest -q):  wall {sw:.1f} s   cpu {sc:.1f} s   (target <= 60 s wall)")

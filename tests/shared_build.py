@@ -34,7 +34,6 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -161,17 +160,17 @@ def nbval_after_update(work: Path, root: Path) -> None:
     stale = work / "update" / "stale"
     shutil.copytree(root, stale, ignore=shutil.ignore_patterns(".git", "_build", "figures"))
     shutil.copytree(HERE.parent / "figures", stale / "figures")
-    notebooks = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
+    # One kernel for all the runs, its namespace emptied before each (Runner.run).
+    *fresh, control = Runner().jobs([*((nb, root) for nb in notebooks),
+                                     (NOTEBOOKS / "charts.ipynb", stale)])
 
-    def run(name: str) -> tuple[str, list[dict[str, str]]]:
-        roots = [root, stale] if name == "charts.ipynb" else [root]
-        return name, [{str(i): text for i, text in r.failures.items()}
-                      for r in Runner(NOTEBOOKS / name).runs(roots)]
+    def failures(run) -> dict[str, str]:
+        return {str(i): text for i, text in run.failures.items()}
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = dict(pool.map(run, notebooks))
-    say("update-nbval", root=str(root), failures={name: r[0] for name, r in runs.items()},
-        stale=runs["charts.ipynb"][1])
+    say("update-nbval", root=str(root),
+        failures={nb.name: failures(run) for nb, run in zip(notebooks, fresh, strict=True)},
+        stale=failures(control))
 
 
 def reviewed(work: Path) -> None:

@@ -18,8 +18,8 @@ when collection ends, so that they overlap the tests that need no kernel; the te
 their assertions on what it reports.
 
 Speed: starting a kernel and importing pandas, matplotlib and pandera takes most of a notebook
-run, so the per-figure runs share one kernel per notebook (two notebooks run in parallel):
-before each run the kernel's namespace is reset and $UNIONSTATE_ROOT pointed at the copy,
+run, so all the runs share one kernel: before each run the kernel's namespace is reset and
+$UNIONSTATE_ROOT pointed at the copy,
 every cell is executed with nbclient and its outputs compared with the stored ones by nbval's
 own comparison (IPyNbCell.compare_outputs). One run goes through the real command,
 `pytest --nbval --nbval-current-env`, in a subprocess, and its failing cells must be the
@@ -37,7 +37,6 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -219,14 +218,13 @@ class Run:
 
 
 class Runner:
-    """One kernel for one notebook, re-run against many copies of the project."""
+    """One kernel, re-run against many notebooks and copies of the project."""
 
-    def __init__(self, notebook: Path):
+    def __init__(self, notebook: Path | None = None):
         self.notebook = notebook
-        self.ref = nbformat.read(notebook, as_version=4)
         km = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME,
                            kernel_spec_manager=NbvalKernelspecManager())
-        self.client = NotebookClient(copy.deepcopy(self.ref), km=km, timeout=120,
+        self.client = NotebookClient(nbformat.v4.new_notebook(), km=km, timeout=120,
                                      allow_errors=True, kernel_name=CURRENT_ENV_KERNEL_NAME)
 
     def _execute(self, cell, index: int):
@@ -235,30 +233,39 @@ class Runner:
         self.client.execute_cell(cell, index)
         return cell
 
-    def run(self, root: Path) -> Run:
-        out = Run(self.notebook.name)
+    def run(self, root: Path, notebook: Path | None = None) -> Run:
+        """One run of `notebook` (default: the runner's) against the copy at `root`, in a
+        namespace emptied first (%reset -f), as a fresh kernel would start it."""
+        notebook = notebook or self.notebook
+        ref = nbformat.read(notebook, as_version=4)
+        self.client.nb = copy.deepcopy(ref)  # nbclient stores each executed cell at its index
+        out = Run(notebook.name)
         self._execute(nbformat.v4.new_code_cell(RESET.format(root=str(root))), 0)
-        for index, ref in enumerate(self.ref.cells):
-            if ref.cell_type != "code":
+        for index, ref_cell in enumerate(ref.cells):
+            if ref_cell.cell_type != "code":
                 continue
-            test = self._execute(ref, index).outputs
+            test = self._execute(ref_cell, index).outputs
             errors = [o for o in test if o.output_type == "error"]
             if errors:
-                out.failures[index] = (f"Cell execution caused an exception\n{ref.source}\n"
+                out.failures[index] = (f"Cell execution caused an exception\n{ref_cell.source}\n"
                                        f"{errors[0].ename}: {errors[0].evalue}")
                 continue
-            if ref.get("execution_count") is None:
+            if ref_cell.get("execution_count") is None:
                 continue  # nbval does not compare the outputs of an unrun cell
             comparison = _Comparison()
             if not comparison.compare_outputs(coalesce_streams(copy.deepcopy(test)),
-                                              coalesce_streams(copy.deepcopy(ref.outputs))):
-                out.failures[index] = ("Cell outputs differ\n" + ref.source + "\n"
+                                              coalesce_streams(copy.deepcopy(ref_cell.outputs))):
+                out.failures[index] = ("Cell outputs differ\n" + ref_cell.source + "\n"
                                        + "\n".join(comparison.comparison_traceback))
         return out
 
     def runs(self, roots: list[Path]) -> list[Run]:
+        return self.jobs([(self.notebook, root) for root in roots])
+
+    def jobs(self, jobs: list[tuple[Path, Path]]) -> list[Run]:
+        """One run per (notebook, root), in order, all in this runner's one kernel."""
         with self.client.setup_kernel(cwd=str(NOTEBOOKS)):
-            return [self.run(root) for root in roots]
+            return [self.run(root, notebook) for notebook, root in jobs]
 
 
 # ---------------------------------------------------------------- the runs
@@ -316,12 +323,12 @@ def run_meta(base: Path) -> dict:
          "no:cacheprovider", "-q", "-rf", name],
         cwd=nb_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    def run_notebook(notebook: str):
-        return notebook, Runner(NOTEBOOKS / notebook).runs([c.root for c in cases[notebook]])
-
     try:
-        with ThreadPoolExecutor(max_workers=len(cases)) as pool:
-            runs = dict(pool.map(run_notebook, sorted(cases)))
+        # One kernel for every run (the pytest subprocess has its own): a kernel's start
+        # and imports cost more than most runs.
+        jobs = [(NOTEBOOKS / nb, c.root) for nb in sorted(cases) for c in cases[nb]]
+        done = iter(Runner().jobs(jobs))
+        runs = {nb: [next(done) for _ in cases[nb]] for nb in sorted(cases)}
         output, _ = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
