@@ -453,8 +453,13 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         limits = [(first - pd.Timedelta(days=120), pd.Timestamp(year=cut, month=1, day=1)),
                   (pd.Timestamp(year=cut, month=1, day=1), last)]
     for ax, (lo, hi) in zip(axes, limits, strict=True):
-        _spans(ax, frame, 6)
-        ax.set_xlim(mdates.date2num(lo), mdates.date2num(hi))
+        x_lo, x_hi = mdates.date2num(lo), mdates.date2num(hi)
+        # Only the bars that reach into this panel: a bar that starts where the panel ends
+        # would otherwise leave a hairline at its clipped edge in the SVG.
+        inside = frame[(frame["x1"] > x_lo) & (frame["x0"] < x_hi)]
+        if not inside.empty:
+            _spans(ax, inside, 6)
+        ax.set_xlim(x_lo, x_hi)
         ax.set_xlabel("")
     labels = []
     for e in events.itertuples():
