@@ -287,17 +287,16 @@ class SharedBuild:
         return self.work / f"pid-{chain}"
 
     def start(self, stages: list[str]) -> None:
-        """Start the builders unless a process of this run already has."""
+        """Start the builder of each chain holding some of `stages`, unless a process of this
+        run already has."""
         import fcntl
 
         with (self.work / "start.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if any(self.work.glob("pid-*")):
-                return
             env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_ROOT"}
             for i, chain in enumerate(self.CHAINS):
                 wanted = [stage for stage in chain if stage in stages]
-                if not wanted:
+                if not wanted or self._pid(i).exists():
                     continue
                 # A session of its own, so that stop() can end it with everything it started
                 # (its kernels also stop by themselves when their parent goes).
@@ -312,9 +311,9 @@ class SharedBuild:
         """What a builder reported when it finished stage `name` (waits for it)."""
         import time
 
-        if not any(self.work.glob("pid-*")):  # asked for by a test not collected as one
-            self.start(list(self.STAGES.values()))
         chain = self.chain(name)
+        if not self._pid(chain).exists():  # asked for by a fixture no collected test names
+            self.start(list(self.CHAINS[chain]))
         path = self.work / "stages" / f"{name}.json"
         end = self.work / "stages" / f"_exit-{chain}.json"
         proc = self.procs.get(chain)

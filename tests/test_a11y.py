@@ -165,6 +165,9 @@ def quarto_html(browser, tmp_path_factory) -> Path:
 
 
 PAGES = ["preview", pytest.param("quarto_html", marks=pytest.mark.quarto)]
+# The tests below get their page by name (request.getfixturevalue), which pytest cannot see
+# when it collects them; naming `built` tells conftest to start the shared build they read.
+needs_build = pytest.mark.usefixtures("built")
 
 
 # ------------------------------------------------------------------------------ tests
@@ -172,6 +175,7 @@ PAGES = ["preview", pytest.param("quarto_html", marks=pytest.mark.quarto)]
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 @pytest.mark.parametrize("which", PAGES)
+@needs_build
 def test_axe_finds_no_violation(which, viewport, request, browser):
     page = open_page(browser, request.getfixturevalue(which), VIEWPORTS[viewport])
     try:
@@ -182,6 +186,7 @@ def test_axe_finds_no_violation(which, viewport, request, browser):
 
 
 @pytest.mark.parametrize("which", PAGES)
+@needs_build
 def test_every_table_is_named_by_its_caption(which, request, browser):
     expected = sorted({label for f in [REPO / "report.qmd", *(REPO / "chapters").glob("*.qmd")]
                        for label in TABLE_DIV.findall(f.read_text(encoding="utf-8"))})
@@ -197,6 +202,7 @@ def test_every_table_is_named_by_its_caption(which, request, browser):
 
 
 @pytest.mark.parametrize("which", PAGES)
+@needs_build
 def test_the_title_is_the_only_h1(which, request, browser):
     page = open_page(browser, request.getfixturevalue(which), DESKTOP)
     try:
@@ -210,6 +216,7 @@ def test_the_title_is_the_only_h1(which, request, browser):
 
 
 @pytest.mark.parametrize("which", PAGES)
+@needs_build
 def test_keyboard_focus_is_visible(which, request, browser):
     page = open_page(browser, request.getfixturevalue(which), DESKTOP)
     try:
