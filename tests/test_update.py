@@ -93,3 +93,19 @@ def test_diff_names_a_bad_revision(tmp_path):
     result = CliRunner().invoke(main, ["diff", "no-such-rev", "--root", str(REPO)])
     assert result.exit_code == 2
     assert "no-such-rev" in result.output
+
+
+def test_diff_reads_the_results_each_chart_draws_without_drawing_it(repo_project):
+    """`unionstate diff` computes the numbers of two data versions without drawing a chart
+    (report.RESULT_ROWS): they must be the numbers of the drawn charts, row for row."""
+    from unionstate.changes import numbers
+    from unionstate.report import CHARTS, RESULT_ROWS, Report
+
+    undrawn, drawn = Report.load(repo_project.root), Report.load(repo_project.root)
+    for label in CHARTS:
+        drawn.plotted(label)
+    for label in RESULT_ROWS:
+        rows, plotted = undrawn.results_drawn(label), drawn.plotted(label)
+        assert list(rows["result_id"]) == list(plotted["result_id"]), label
+    assert not undrawn._drawn
+    assert numbers(undrawn) == numbers(drawn)

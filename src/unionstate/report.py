@@ -80,7 +80,8 @@ class Report:
     def load(cls, root: str | Path | None = None) -> Report:
         proj = project(root)
         # In a build, the data the kernel read (and checked) before the first cell.
-        report = cls(kernel.dataset(proj.root) or load(proj), proj)
+        ds = kernel.dataset(proj.root)
+        report = cls(ds if ds is not None else load(proj), proj)
         session = kernel.active()
         if session is not None:  # inside `unionstate build`: figures go to its staging folder
             report.figures_dir = session.staging
