@@ -153,6 +153,20 @@ def test_the_notebook_shows_the_bytes_of_the_figure_files(built, notebook):
         assert base64.b64decode(data["image/png"]) == (built.proj.figures / f"{label}.png").read_bytes()
 
 
+def test_each_png_is_its_svg_at_150_dpi(built):
+    """The PNG is the SVG rasterised (figures.png_of), not a second drawing: the size the
+    SVG gives in points, at 150 pixels per inch, opaque, with its resolution recorded."""
+    from PIL import Image
+
+    for label in CHARTS:
+        svg = (built.proj.figures / f"{label}.svg").read_text("utf-8")
+        width, height = (float(v) for v in re.search(
+            r'<svg[^>]*width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+        png = Image.open(built.proj.figures / f"{label}.png")
+        assert png.size == (round(width / 72 * 150), round(height / 72 * 150)), label
+        assert png.mode == "RGB" and round(png.info["dpi"][0]) == 150, label
+
+
 def test_every_figure_has_alt_text_and_a_caption_with_sources():
     for name, text in sources().items():
         for m in re.finditer(r"^::: \{#(fig-[\w-]+)\}\n(.*?)^:::\s*$", text, re.S | re.M):

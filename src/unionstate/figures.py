@@ -69,10 +69,18 @@ def svg_of(fig: Figure) -> str:
 
 
 def png_of(svg: str) -> bytes:
-    """The SVG rasterised at PNG_DPI (text is drawn as paths, so no font is looked up)."""
+    """The SVG rasterised at PNG_DPI (text is drawn as paths, so no font is looked up), saved
+    again by Pillow without the alpha channel when every pixel is opaque (the charts have a
+    white background): a third of the size of resvg's own file, pixel for pixel the same."""
     import vl_convert
+    from PIL import Image
 
-    return vl_convert.svg_to_png(svg, scale=PNG_SCALE, ppi=PNG_DPI)
+    raster = Image.open(io.BytesIO(vl_convert.svg_to_png(svg, scale=PNG_SCALE, ppi=PNG_DPI)))
+    if raster.mode == "RGBA" and raster.getextrema()[3] == (255, 255):
+        raster = raster.convert("RGB")
+    out = io.BytesIO()
+    raster.save(out, format="PNG", dpi=(PNG_DPI, PNG_DPI))
+    return out.getvalue()
 
 
 def save(fig: Figure, rows: pd.DataFrame, label: str, folder: Path) -> list[Path]:
