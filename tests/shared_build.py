@@ -3,7 +3,7 @@
     python tests/shared_build.py WORK_DIR CHAIN STAGE...
 
 conftest.py starts this as soon as it knows some collected test needs it, so that its Jupyter
-kernels run on the second core while the first runs tests that need no build. It runs the stages
+kernels run while the pytest workers run tests that need no build. It runs the stages
 named (the ones the collected tests read), in this order, writes one JSON file per stage,
 WORK_DIR/stages/<stage>.json, and WORK_DIR/stages/_exit-CHAIN.json when it ends (its traceback, if
 it fails, goes to stderr) and stops at the first error:

@@ -220,8 +220,7 @@ class Run:
 class Runner:
     """One kernel, re-run against many notebooks and copies of the project."""
 
-    def __init__(self, notebook: Path | None = None):
-        self.notebook = notebook
+    def __init__(self):
         km = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME,
                            kernel_spec_manager=NbvalKernelspecManager())
         self.client = NotebookClient(nbformat.v4.new_notebook(), km=km, timeout=120,
@@ -233,10 +232,9 @@ class Runner:
         self.client.execute_cell(cell, index)
         return cell
 
-    def run(self, root: Path, notebook: Path | None = None) -> Run:
-        """One run of `notebook` (default: the runner's) against the copy at `root`, in a
-        namespace emptied first (%reset -f), as a fresh kernel would start it."""
-        notebook = notebook or self.notebook
+    def run(self, notebook: Path, root: Path) -> Run:
+        """One run of `notebook` against the copy at `root`, in a namespace emptied first
+        (%reset -f), as a fresh kernel would start it."""
         ref = nbformat.read(notebook, as_version=4)
         self.client.nb = copy.deepcopy(ref)  # nbclient stores each executed cell at its index
         out = Run(notebook.name)
@@ -259,13 +257,10 @@ class Runner:
                                        + "\n".join(comparison.comparison_traceback))
         return out
 
-    def runs(self, roots: list[Path]) -> list[Run]:
-        return self.jobs([(self.notebook, root) for root in roots])
-
     def jobs(self, jobs: list[tuple[Path, Path]]) -> list[Run]:
         """One run per (notebook, root), in order, all in this runner's one kernel."""
         with self.client.setup_kernel(cwd=str(NOTEBOOKS)):
-            return [self.run(root, notebook) for notebook, root in jobs]
+            return [self.run(notebook, root) for notebook, root in jobs]
 
 
 # ---------------------------------------------------------------- the runs
