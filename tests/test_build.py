@@ -167,6 +167,21 @@ def test_each_png_is_its_svg_at_150_dpi(built):
         assert png.mode == "RGB" and round(png.info["dpi"][0]) == 150, label
 
 
+def test_svg_drawn_once_is_the_svg_savefig_draws():
+    """figures.svg_of runs the layout on its own and draws once; its bytes must be those of a
+    plain savefig, which draws twice (one chart with legend and panels, to keep this quick)."""
+    import io
+
+    from unionstate import charts, figures
+
+    ds = Report.load(REPO).ds
+    plain = io.StringIO()
+    charts.mirror(ds)[0].savefig(plain, format="svg", metadata=figures.SVG_METADATA)
+    fig = charts.mirror(ds)[0]
+    assert figures.svg_of(fig) == plain.getvalue()
+    assert fig.get_layout_engine() is None  # the layout ran once and was kept
+
+
 def test_every_figure_has_alt_text_and_a_caption_with_sources():
     for name, text in sources().items():
         for m in re.finditer(r"^::: \{#(fig-[\w-]+)\}\n(.*?)^:::\s*$", text, re.S | re.M):

@@ -63,6 +63,19 @@ class Shown:
 
 
 def svg_of(fig: Figure) -> str:
+    """The chart as SVG, drawn once.
+
+    With a layout engine set, `savefig` draws a figure twice: once (output discarded) to run
+    the layout, then for real. Here the layout runs on its own, with the SVG canvas's own text
+    metrics (the same call `savefig` makes), and is then kept as it is, so `savefig` draws
+    once. The bytes are those of a plain `savefig`; test_build compares them."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        FigureCanvasSVG(fig)  # the layout measures text as the SVG renderer does
+        engine.execute(fig)
+        fig.set_layout_engine(None)  # positions stay where the layout put them
     out = io.StringIO()
     fig.savefig(out, format="svg", metadata=SVG_METADATA)
     return out.getvalue()
