@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,9 @@ def say(stage: str, **data) -> None:
     folder.mkdir(exist_ok=True)
     part = folder / f".{stage}.part"
     data["seconds"] = round(time.perf_counter() - STARTED, 1)  # since the builder started
+    # CPU seconds since it started, its own and its kernels': what the suite's time goes to.
+    data["cpu"] = round(sum(getattr(resource.getrusage(who), f) for f in ("ru_utime", "ru_stime")
+                            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)), 1)
     part.write_text(json.dumps({"stage": stage, **data}), encoding="utf-8")
     os.replace(part, folder / f"{stage}.json")
 

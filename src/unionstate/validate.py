@@ -79,10 +79,16 @@ def parse_csv(text: str, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     for line, cells in rows:
         if len(cells) != len(header):
             return unreadable(f"Expected {len(header)} fields in line {line}, saw {len(cells)}")
-    frame = pd.DataFrame([cells for _, cells in rows], columns=header,
+    # Cells stripped of spaces, an empty one missing (pd.NA), built as plain lists: a pandas
+    # apply over the columns costs more than the rest of reading.
+    frame = pd.DataFrame([[_cell_value(c) for c in cells] for _, cells in rows], columns=header,
                          index=pd.Index([n for n, _ in rows], name="line"), dtype=object)
-    frame = frame.apply(lambda s: s.str.strip(" ")).replace("", pd.NA)
     return frame, []
+
+
+def _cell_value(text: str):
+    text = text.strip(" ")
+    return text if text else pd.NA
 
 
 def line_of(index: int) -> int:
@@ -218,14 +224,22 @@ def rows_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Problem]:
 # ---------------------------------------------------------------- cross-table rules
 
 
-def _cell(row: pd.Series, column: str):
+def _cell(row: Mapping, column: str):
     value = row.get(column, pd.NA)
     return None if pd.isna(value) else value
 
 
+def _rows(frame: pd.DataFrame):
+    """(index, row as a dict) for each row: what iterrows gives, without a Series per row."""
+    columns = [str(c) for c in frame.columns]
+    cells = [frame[c].tolist() for c in frame.columns]
+    rows = (dict(zip(columns, row, strict=True)) for row in zip(*cells, strict=True))
+    return zip(frame.index, rows, strict=False)  # no columns: no rows
+
+
 def source_problems(frame: pd.DataFrame, rel: str, keys: set[str]) -> list[Problem]:
     out = []
-    for i, row in frame.iterrows():
+    for i, row in _rows(frame):
         key = _cell(row, "source")
         if key and key not in keys:
             out.append(Problem(rel, line_of(i), "source",
@@ -237,7 +251,7 @@ def source_problems(frame: pd.DataFrame, rel: str, keys: set[str]) -> list[Probl
 
 def date_order_problems(frame: pd.DataFrame, rel: str, start: str, end: str) -> list[Problem]:
     out = []
-    for i, row in frame.iterrows():
+    for i, row in _rows(frame):
         a, b = parse_date(_cell(row, start) or ""), parse_date(_cell(row, end) or "")
         if a and b and a[0] > b[1]:
             out.append(Problem(rel, line_of(i), end,
@@ -249,7 +263,7 @@ def date_order_problems(frame: pd.DataFrame, rel: str, start: str, end: str) -> 
 def poll_link_problems(results: pd.DataFrame, polls: pd.DataFrame, rel: str) -> list[Problem]:
     known = dict(zip(polls["poll_id"], polls["country"], strict=False)) if polls is not None else {}
     out = []
-    for i, row in results.iterrows():
+    for i, row in _rows(results):
         ids = split_ids(_cell(row, "poll_id") or "")
         missing = [p for p in ids if p not in known]
         for p in missing:
@@ -268,8 +282,10 @@ def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
     """Bounds agree with each other and with the qualifier's rule (unionstate.codes); derived
     rows with their derivation rule."""
     out = []
-    by_id = results.set_index("result_id", drop=False) if "result_id" in results else None
-    for i, row in results.iterrows():
+    by_id: dict[str, list[dict]] = {}  # result_id -> its rows (more than one: a duplicate)
+    for _, row in _rows(results):
+        by_id.setdefault(_cell(row, "result_id"), []).append(row)
+    for i, row in _rows(results):
         q = _cell(row, "qualifier")
         rule = codes.QUALIFIER_RULES.get(q)
         lo = parse_number(_cell(row, "share_low") or "")
@@ -320,8 +336,9 @@ def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
             if parsed is None:
                 continue  # the codebook pattern has already reported the form
             rule_text, drule, parent_id = parsed
-            parent = by_id.loc[parent_id] if parent_id in by_id.index else None
-            if parent is None or isinstance(parent, pd.DataFrame):
+            parents = by_id.get(parent_id, [])
+            parent = parents[0] if len(parents) == 1 else None
+            if parent is None:
                 problem("derivation", f"refers to '{parent_id}', which is not one result_id "
                                       "in data/results.csv; allowed: an existing result_id",
                         kind="derivation")
