@@ -164,6 +164,25 @@ def quarto_html(browser, tmp_path_factory) -> Path:
     return proj.root / "report.html"
 
 
+@pytest.fixture(scope="session")
+def shown(browser, request) -> Iterator[object]:
+    """shown(which, viewport): the page `which` (a fixture name), loaded once per session in one
+    browser tab and set to `viewport`. The tests below only read the page, set the viewport they
+    need and move the focus from the top, so they can share the tab; loading the 1 MB preview
+    costs Chromium more than most of them."""
+    tabs = {}
+
+    def show(which: str, viewport: str):
+        if which not in tabs:
+            tabs[which] = open_page(browser, request.getfixturevalue(which), VIEWPORTS[viewport])
+        tabs[which].set_viewport_size(VIEWPORTS[viewport])
+        return tabs[which]
+
+    yield show
+    for tab in tabs.values():
+        tab.close()
+
+
 PAGES = ["preview", pytest.param("quarto_html", marks=pytest.mark.quarto)]
 # The tests below get their page by name (request.getfixturevalue), which pytest cannot see
 # when it collects them; naming `built` tells conftest to start the shared build they read.
@@ -176,25 +195,18 @@ needs_build = pytest.mark.usefixtures("built")
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 @pytest.mark.parametrize("which", PAGES)
 @needs_build
-def test_axe_finds_no_violation(which, viewport, request, browser):
-    page = open_page(browser, request.getfixturevalue(which), VIEWPORTS[viewport])
-    try:
-        found = violations(page)
-    finally:
-        page.close()
+def test_axe_finds_no_violation(which, viewport, shown):
+    found = violations(shown(which, viewport))
     assert not found, f"axe-core: {which} at {viewport}:\n{describe(found)}"
 
 
 @pytest.mark.parametrize("which", PAGES)
 @needs_build
-def test_every_table_is_named_by_its_caption(which, request, browser):
+def test_every_table_is_named_by_its_caption(which, shown):
     expected = sorted({label for f in [REPO / "report.qmd", *(REPO / "chapters").glob("*.qmd")]
                        for label in TABLE_DIV.findall(f.read_text(encoding="utf-8"))})
-    page = open_page(browser, request.getfixturevalue(which), DESKTOP)
-    try:
-        names = [t.aria_snapshot().splitlines()[0] for t in page.locator("table").all()]
-    finally:
-        page.close()
+    page = shown(which, "1280x900")
+    names = [t.aria_snapshot().splitlines()[0] for t in page.locator("table").all()]
     assert len(names) == len(expected), f"{len(names)} tables on the page, {len(expected)} tbl- divs"
     unnamed = [n for n in names if not re.match(r"""- '?table "Table \d+[.:] \S""", n)]
     assert not unnamed, "tables whose accessible name is not their 'Table N' caption:\n" + \
@@ -203,13 +215,10 @@ def test_every_table_is_named_by_its_caption(which, request, browser):
 
 @pytest.mark.parametrize("which", PAGES)
 @needs_build
-def test_the_title_is_the_only_h1(which, request, browser):
-    page = open_page(browser, request.getfixturevalue(which), DESKTOP)
-    try:
-        h1 = page.locator("h1").all_inner_texts()
-        h2 = page.locator("h2").count()
-    finally:
-        page.close()
+def test_the_title_is_the_only_h1(which, shown):
+    page = shown(which, "1280x900")
+    h1 = page.locator("h1").all_inner_texts()
+    h2 = page.locator("h2").count()
     assert len(h1) == 1, f"{len(h1)} <h1> elements: {h1}"
     assert "The Union That Wasn" in h1[0], h1
     assert h2 >= 9, f"only {h2} <h2>: the sections should be <h2>"
@@ -217,12 +226,8 @@ def test_the_title_is_the_only_h1(which, request, browser):
 
 @pytest.mark.parametrize("which", PAGES)
 @needs_build
-def test_keyboard_focus_is_visible(which, request, browser):
-    page = open_page(browser, request.getfixturevalue(which), DESKTOP)
-    try:
-        weak = weak_focus(page)
-    finally:
-        page.close()
+def test_keyboard_focus_is_visible(which, shown):
+    weak = weak_focus(shown(which, "1280x900"))  # Tab from the top of the page
     assert not weak, "focus indicators under 3:1 or under 2px:\n" + "\n".join(weak)
 
 
