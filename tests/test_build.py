@@ -191,6 +191,25 @@ def test_every_figure_has_alt_text_and_a_caption_with_sources():
             assert f'C["{m.group(1)}"]' in caption, f"{name}: {m.group(1)} caption cites no sources"
 
 
+def test_each_preview_image_has_its_figure_alt_text(built):
+    """The preview's images carry the fig-alt of their figure, in the order of the figures
+    (nbconvert's lab template writes none, and nbconvert then writes a placeholder)."""
+    import html as html_lib
+
+    import yaml
+
+    wanted = []
+    for text in sources().values():
+        for m in re.finditer(r"^::: \{#(fig-[\w-]+)\}\n(.*?)^:::\s*$", text, re.S | re.M):
+            options = "\n".join(line[3:] for line in m.group(2).splitlines()
+                                 if line.startswith("#| "))
+            wanted.append(yaml.safe_load(options)["fig-alt"])
+    page = (built.proj.build / "report.html").read_text(encoding="utf-8")
+    shown = [html_lib.unescape(alt) for alt in re.findall(r'<img\b[^>]*?\balt="([^"]*)"', page)]
+    assert len(re.findall(r"<img\b", page)) == len(shown) == len(wanted) > 0
+    assert shown == wanted
+
+
 def test_preview_holds_every_chapter_heading_and_figure(built):
     html = (built.proj.build / "report.html").read_text(encoding="utf-8")
     headings = []

@@ -251,7 +251,8 @@ def write_notebook(nb, proj: Project) -> Path:
 
 
 def reading_copy(nb):
-    """The notebook as the preview shows it: a title instead of the front matter, PNG figures."""
+    """The notebook as the preview shows it: a title instead of the front matter, PNG figures
+    with their cell's fig-alt as alt text."""
     import nbformat
 
     from . import typeset
@@ -265,10 +266,13 @@ def reading_copy(nb):
         cells.insert(0, new_cell("markdown", head, {"unionstate": {
             "file": "report.qmd", "line": 1, "role": "title"}}, "title"))
     for cell in cells:
+        alt = cell.metadata.get("unionstate", {}).get("options", {}).get("fig-alt")
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if "image/png" in data:
                 data.pop("image/svg+xml", None)
+                if alt:  # the image's alt text (preview.html.j2 writes it)
+                    output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
     nb.cells = cells
     return nb
 
@@ -279,8 +283,11 @@ def write_preview(nb, proj: Project) -> list[Path]:
     from .preview import plain, styled
 
     notebook = write_notebook(nb, proj)
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    from importlib import resources
+
+    template = resources.files(__package__).joinpath("preview.html.j2")
+    exporter = HTMLExporter(template_name="lab", template_file=str(template), exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
     reading = plain(reading_copy(nb), proj.bib)
     title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
     html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
