@@ -278,13 +278,13 @@ def reading_copy(nb):
 
 
 def write_preview(nb, proj: Project) -> list[Path]:
+    from importlib import resources
+
     from nbconvert import HTMLExporter
 
     from .preview import plain, styled
 
     notebook = write_notebook(nb, proj)
-    from importlib import resources
-
     template = resources.files(__package__).joinpath("preview.html.j2")
     exporter = HTMLExporter(template_name="lab", template_file=str(template), exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
