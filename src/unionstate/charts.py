@@ -1,33 +1,34 @@
-"""The report's charts, drawn with seaborn's objects interface (seaborn.objects).
+"""The report's charts, drawn with matplotlib.
 
 Each function takes the dataset and returns (Figure, plotted): the matplotlib Figure and the
 exact rows it draws. What a colour or a mark means is defined once, in style.py.
 
-seaborn draws the marks: a `so.Dot` layer (a PathCollection) for the figures given as one
-value, a `so.Range` layer (a LineCollection) for intervals, open ends, the dotted connector
-between waves and the spans of dates. Each layer has one look (one colour, one mark), so
-seaborn keeps its rows in order (Range layers are sorted by position first), and the layer's
-artist gets, through `artist_kws`, one URL per element: the result_id of the figure that
-element draws ("<id>:open" for the open end of a lower bound, "<id>:cap" for the end ticks of
-an interval, "<id>:join" for the connector between waves). Once drawn, those ids move to the
-artist's `result_ids` attribute (no links in the SVG). matplotlib does what seaborn
-does not: the label beside each mark (a Text with gid "<id>:label"), poll headings, tick
-labels, the legends and the marks of a broken axis. readback.py reads those artists back.
+The marks of the figures are matplotlib collections, one per look (one colour, one mark): a
+PathCollection of markers (`_dots`) for the figures given as one value and the end ticks of an
+interval, a LineCollection of segments (`_lines`) for intervals, open ends, the dotted
+connector between waves and the spans of dates. Segments are drawn in order of position (a
+row, a date or a share); markers in the order of the rows. Each collection carries, in its
+`result_ids` attribute, one id per element: the result_id of the figure that element draws
+("<id>:open" for the open end of a lower bound, "<id>:cap" for the end ticks of an interval,
+"<id>:join" for the connector between waves), or the poll or event id of a span. The label
+beside each mark is a Text with gid "<id>:label". readback.py reads those artists back.
 """
 
 from __future__ import annotations
 
 import textwrap
-import warnings
 
-import matplotlib as mpl
 import matplotlib.dates as mdates
+import numpy as np
 import pandas as pd
-import seaborn.objects as so
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerLine2D
 from matplotlib.lines import Line2D
+from matplotlib.markers import MarkerStyle
 from matplotlib.patches import Patch
+from matplotlib.transforms import IdentityTransform
 
 from . import style
 from .data import Dataset
@@ -47,94 +48,95 @@ def _new_figure(height: float) -> Figure:
     return Figure(figsize=(style.WIDTH, height), layout="constrained")
 
 
-def _plot() -> so.Plot:
-    """An empty seaborn Plot in the house style (seaborn's own theme is not applied)."""
-    return so.Plot().theme(dict(mpl.rcParams))
-
-
-def _render(plot: so.Plot, ax) -> None:
-    """Draw a seaborn Plot onto ax. seaborn 0.13 passes pandas a `copy` keyword that pandas 3
-    deprecates: that warning is seaborn's, not the reader's, and stays out of the report."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The copy keyword is deprecated")
-        plot.on(ax).plot()
-    # The ids rode through seaborn as the elements' URLs; keep them on the artist as
-    # `result_ids` and clear the URLs, so that no SVG or PDF gets links to nowhere.
-    for coll in ax.collections:
-        urls = list(coll.get_urls())
-        if any(isinstance(u, str) for u in urls):
-            coll.result_ids = urls
-            coll.set_urls(None)
-
-
 # ---------------------------------------------------------------- the marks of a figure
 
 
 def _parts(rid: str, q: str, low: float, high: float | None, colour: str, pos) -> list[dict]:
     """The drawn elements of one figure at position pos (a row, or a fieldwork date):
-    one dict per element, with the look of the layer it goes into."""
+    one dict per element, with the look of the collection it goes into."""
     mark = style.qualifier(q)
     base = {"colour": colour, "pos": pos, "marker": None, "filled": True, "line": None,
             "width": 4.0}
     if mark.at_bounds:
         values = [low] if high is None or high == low else [low, high]
-        return [{**base, "url": rid, "kind": "dot", "marker": mark.marker,
+        return [{**base, "id": rid, "kind": "dot", "marker": mark.marker,
                  "filled": mark.filled, "lo": v, "hi": v} for v in values]
     if mark.open_end:
-        return [{**base, "url": rid, "kind": "dot", "marker": mark.marker,
+        return [{**base, "id": rid, "kind": "dot", "marker": mark.marker,
                  "filled": mark.filled, "lo": low, "hi": low},
-                {**base, "url": rid + OPEN, "kind": "range", "line": mark.line or "dotted",
+                {**base, "id": rid + OPEN, "kind": "range", "line": mark.line or "dotted",
                  "width": 1.6, "lo": low, "hi": low + OPEN_ARROW}]
     if mark.line is not None:
         high = high if high is not None else low
-        caps = [{**base, "url": rid + CAP, "kind": "cap", "lo": v, "hi": v}
+        caps = [{**base, "id": rid + CAP, "kind": "cap", "lo": v, "hi": v}
                 for v in dict.fromkeys([low, high])]
-        return [{**base, "url": rid, "kind": "range", "line": mark.line, "width": 2.6,
+        return [{**base, "id": rid, "kind": "range", "line": mark.line, "width": 2.6,
                  "lo": low, "hi": high}, *caps]
-    return [{**base, "url": rid, "kind": "dot", "marker": mark.marker, "filled": mark.filled,
+    return [{**base, "id": rid, "kind": "dot", "marker": mark.marker, "filled": mark.filled,
              "lo": low, "hi": low}]
 
 
-def _range_layers(part: pd.DataFrame) -> list[pd.DataFrame]:
-    """seaborn's Range groups its rows by position and draws them in sorted order (merging
-    rows at one position): sort them, and give rows that share a position layers of their
-    own, so that the i-th segment is the i-th row and its URL is right."""
-    part = part.sort_values("pos", kind="stable")
-    nth = part.groupby("pos", sort=False).cumcount()
-    return [part[nth == n] for n in sorted(set(nth))]
+def _xy(value: float, pos: float, along: str) -> tuple[float, float]:
+    """The point at `value` on axis `along` ("x" or "y") and `pos` on the other axis."""
+    return (value, pos) if along == "x" else (pos, value)
 
 
-def _range(plot: so.Plot, part: pd.DataFrame, pos: str, share: str, **look) -> so.Plot:
-    for rows in _range_layers(part):
-        kws = {"urls": list(rows["url"]), "gid": look.pop("gid", "range"), "capstyle": "butt",
-               **look.pop("artist_kws", {})}
-        plot = plot.add(so.Range(**look, artist_kws=kws), data=rows, legend=False,
-                        orient=pos, **{share + "min": "lo", share + "max": "hi", pos: "pos"})
-    return plot
+def _dots(ax, parts: list[dict], along: str, marker: str, size: float, colour: str,
+          filled: bool, gid: str) -> None:
+    """One PathCollection: a marker at each part's lo (on axis `along`) and pos, in the order
+    of parts.
+
+    The marker is `size` points across (matplotlib's `sizes` are areas: size²), its outline
+    1.6 points wide; it is hollow (a transparent face) unless `filled` and the marker has a
+    face to fill (line art such as '|' and '_' has none)."""
+    style = MarkerStyle(marker)
+    path = style.get_path().transformed(style.get_transform())
+    face = to_rgba(colour, 1.0 if filled and style.is_filled() else 0.0)
+    n = len(parts)
+    dots = PathCollection(
+        [path] * n, sizes=[size ** 2] * n,
+        offsets=np.array([_xy(p["lo"], p["pos"], along) for p in parts], dtype=float),
+        offset_transform=ax.transData, transform=IdentityTransform(),
+        facecolors=[face] * n, edgecolors=[to_rgba(colour)] * n, linewidths=[1.6] * n,
+        linestyles=["solid"] * n, gid=gid)
+    dots.result_ids = [p["id"] for p in parts]
+    ax.add_collection(dots)
 
 
-def _add_marks(plot: so.Plot, parts: list[dict], shares_on: str) -> so.Plot:
-    """One seaborn layer per look (kind, mark, line, colour); each element's URL is its id."""
-    if not parts:
-        return plot
-    frame = pd.DataFrame(parts)
-    pos, share = ("y", "x") if shares_on == "x" else ("x", "y")
-    looks = ["kind", "marker", "filled", "line", "width", "colour"]
-    for look, part in frame.groupby(looks, sort=False, dropna=False):
-        kind, marker, filled, line, width, colour = look
-        kws = {"urls": list(part["url"]), "gid": kind}
+def _lines(ax, parts: list[dict], along: str, colour: str, width: float, line: str,
+           gid: str, zorder: float = 2) -> None:
+    """One LineCollection: a segment from lo to hi (on axis `along`) at each part's pos, in
+    order of pos (parts at one pos keep their order), with butt ends; zorder 2 is
+    LineCollection's default."""
+    parts = sorted(parts, key=lambda p: p["pos"])
+    segments = [np.array([_xy(p["lo"], p["pos"], along), _xy(p["hi"], p["pos"], along)],
+                         dtype=float) for p in parts]
+    n = len(parts)
+    lines = LineCollection(segments, colors=[to_rgba(colour)] * n, linewidths=[width] * n,
+                           linestyles=[line] * n, capstyle="butt", gid=gid, zorder=zorder)
+    lines.result_ids = [p["id"] for p in parts]
+    # The axes' data limits take in the segments' ends (every chart sets its own view limits).
+    ax.add_collection(lines, autolim=False)
+    ax.update_datalim(np.concatenate(segments))
+
+
+LOOK = ("kind", "marker", "filled", "line", "width", "colour")
+
+
+def _add_marks(ax, parts: list[dict], shares_on: str) -> None:
+    """One collection per look (kind, mark, line, colour), in the order each look first
+    appears in parts; each element's id is its part's id."""
+    looks: dict[tuple, list[dict]] = {}
+    for part in parts:
+        looks.setdefault(tuple(part[k] for k in LOOK), []).append(part)
+    for (kind, marker, filled, line, width, colour), rows in looks.items():
         if kind == "cap":
-            mark = so.Dot(marker="|" if shares_on == "x" else "_", pointsize=9, color=colour,
-                          stroke=1.6, artist_kws=kws)
-            plot = plot.add(mark, data=part, legend=False, **{share: "lo", pos: "pos"})
+            _dots(ax, rows, shares_on, "|" if shares_on == "x" else "_", 9, colour, False,
+                  kind)
         elif kind == "dot":
-            mark = so.Dot(marker=marker, pointsize=7.5, color=colour, edgecolor=colour,
-                          fill=bool(filled), edgewidth=1.6, stroke=1.6, artist_kws=kws)
-            plot = plot.add(mark, data=part, legend=False, **{share: "lo", pos: "pos"})
+            _dots(ax, rows, shares_on, marker, 7.5, colour, filled, kind)
         else:
-            plot = _range(plot, part, pos, share, color=colour, linewidth=width,
-                          linestyle=line, gid=kind)
-    return plot
+            _lines(ax, rows, shares_on, colour, width, line, kind)
 
 
 def _stance_legend(stances) -> list:
@@ -237,7 +239,7 @@ def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
     for yy, row in zip(ys, records, strict=True):
         parts += _parts(row["result_id"], row["qualifier"], row["share_low"], row["share_high"],
                         style.stance(row["stance"]).colour, yy)
-    _render(_add_marks(_plot(), parts, "x"), ax)
+    _add_marks(ax, parts, "x")
     for yy, row in zip(ys, records, strict=True):
         _label(ax, _label_x(row), yy, row["text"], row["result_id"])
     for yy, text in headers:
@@ -282,7 +284,7 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         for yy, row in zip(ys, records, strict=True):
             parts += _parts(row["result_id"], row["qualifier"], row["share_low"],
                             row["share_high"], style.stance(row["stance"]).colour, yy)
-        _render(_add_marks(_plot(), parts, "x"), ax)
+        _add_marks(ax, parts, "x")
         for yy, row in zip(ys, records, strict=True):
             _label(ax, _label_x(row), yy,
                    f"{row['text']}: {style.stance(row['stance']).legend}", row["result_id"])
@@ -292,6 +294,8 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         ax.set_yticks(ys, ticks, fontsize=7.5)
         ax.set_title(title, loc="left", fontweight="bold")
         ax.set_xlabel("")
+        # sharex hides the upper panel's tick labels: every panel shows its share ticks.
+        ax.tick_params(axis="x", labelbottom=True)
         frames.append(rows.assign(y=ys))
     _share_axis(axes[-1])
     plotted = pd.concat(frames, ignore_index=True)
@@ -300,7 +304,7 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
 
 
 def _num(when) -> float:
-    """A date as matplotlib's day number: seaborn draws it as a plain number, and the axis
+    """A date as matplotlib's day number: the marks are drawn at plain numbers, and the axis
     gets matplotlib's date ticks."""
     return float(mdates.date2num(pd.Timestamp(when)))
 
@@ -339,18 +343,15 @@ def status_quo(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
                             row["share_high"], colour, x)
         mid = (low + high) / 2
         if len(xs) > 1:
-            joins.append({"url": row["result_id"] + JOIN, "kind": "range", "line": "dotted",
-                          "width": 1.2, "colour": style.MUTED, "marker": None, "filled": True,
-                          "pos": mid, "lo": min(xs), "hi": max(xs)})
+            joins.append({"id": row["result_id"] + JOIN, "pos": mid, "lo": min(xs),
+                          "hi": max(xs)})
         public = style.COUNTRY_LABELS.get(row["country"], row["country"])
         labels.append((max(xs) + 25, mid,
                        f"{row['text']} ({public}, {row['organisation']})", row["result_id"]))
         waves.extend(xs)
-    plot = _add_marks(_plot(), parts, "y")
-    if joins:
-        plot = _range(plot, pd.DataFrame(joins), "y", "x", color=style.MUTED, linewidth=1.2,
-                      linestyle="dotted", gid="join", artist_kws={"zorder": 1})
-    _render(plot, ax)
+    _add_marks(ax, parts, "y")
+    if joins:  # behind the marks they join
+        _lines(ax, joins, "x", style.MUTED, 1.2, "dotted", "join", zorder=1)
     for x, y, text, rid in labels:
         _label(ax, x, y, text, rid)
     ax.set_gid("shares-on-y")
@@ -377,9 +378,10 @@ def _span_end(last) -> pd.Timestamp:
 
 
 def _spans(ax, frame: pd.DataFrame, width: float) -> None:
-    """Black bars over the stated dates (seaborn Range), one URL per bar: its id."""
-    frame = frame.rename(columns={"id": "url", "y": "pos", "x0": "lo", "x1": "hi"})
-    _render(_range(_plot(), frame, "y", "x", color=style.INK, linewidth=width, gid="span"), ax)
+    """Black bars over the stated dates, one per row of frame (id, y, x0, x1), each with its
+    id."""
+    bars = frame.rename(columns={"y": "pos", "x0": "lo", "x1": "hi"}).to_dict("records")
+    _lines(ax, bars, "x", style.INK, width, "solid", "span")
 
 
 def poll_calendar(ds: Dataset) -> tuple[Figure, pd.DataFrame]:

@@ -1,14 +1,13 @@
 """Reading a drawn chart back: the figures it shows, taken from its artists, not from data/.
 
-The charts (charts.py, drawn with seaborn.objects) put every figure's marks into seaborn's
-artists: a PathCollection for markers (a point, the ends of an interval, a hollow diamond at
-each bound of a derived figure), a LineCollection for intervals, the dotted open end of a
-lower bound and the dotted connector between the waves of one figure. Every element of those
-collections has an id, in the collection's `result_ids` list (seaborn carried them as URLs):
-the result_id of the figure it draws, or "<id>:open", "<id>:cap", "<id>:join" for its
-companions. The label beside a figure is a Text with gid "<id>:label".
-Shares are on the x axis, except in an axes whose gid is "shares-on-y" (the status-quo
-chart, where x is the fieldwork date).
+The charts (charts.py) draw every figure's marks as matplotlib collections: a PathCollection
+for markers (a point, the ends of an interval, a hollow diamond at each bound of a derived
+figure), a LineCollection for intervals, the dotted open end of a lower bound and the dotted
+connector between the waves of one figure. Every element of those collections has an id, in
+the collection's `result_ids` list: the result_id of the figure it draws, or "<id>:open",
+"<id>:cap", "<id>:join" for its companions. The label beside a figure is a Text with gid
+"<id>:label". Shares are on the x axis, except in an axes whose gid is "shares-on-y" (the
+status-quo chart, where x is the fieldwork date).
 
 The functions here recover those numbers and shapes from the Figure alone, so that a test can
 compare what a reader sees with what the source says. `card` prints one figure's evidence
@@ -48,7 +47,7 @@ SHAPES = {"o": "circle", "D": "diamond", "X": "cross", ">": "triangle", "s": "sq
 
 
 class Element(NamedTuple):
-    """One drawn element of a seaborn collection: a marker or a line segment."""
+    """One drawn element of a chart's collection: a marker or a line segment."""
 
     url: str
     kind: str  # marker | line
