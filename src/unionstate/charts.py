@@ -89,9 +89,9 @@ def _dots(ax, parts: list[dict], along: str, marker: str, size: float, colour: s
     The marker is `size` points across (matplotlib's `sizes` are areas: size²), its outline
     1.6 points wide; it is hollow (a transparent face) unless `filled` and the marker has a
     face to fill (line art such as '|' and '_' has none)."""
-    style = MarkerStyle(marker)
-    path = style.get_path().transformed(style.get_transform())
-    face = to_rgba(colour, 1.0 if filled and style.is_filled() else 0.0)
+    shape = MarkerStyle(marker)
+    path = shape.get_path().transformed(shape.get_transform())
+    face = to_rgba(colour, 1.0 if filled and shape.is_filled() else 0.0)
     n = len(parts)
     dots = PathCollection(
         [path] * n, sizes=[size ** 2] * n,
