@@ -272,8 +272,11 @@ class SharedBuild:
     # test_review, test_update_nbval).
     STAGES = {"built": "built", "failed_build": "failed", "meta": "meta", "updated": "updated",
               "review_built": "review", "nbval_after_update": "update-nbval"}
-    # Stages that build on each other run in one process, in this order; the chains run at once.
-    CHAINS = (("built", "updated", "update-nbval"), ("failed", "review"), ("meta",))
+    # Stages that build on each other or share a kernel run in one process, in this order; the
+    # chains run at once.
+    CHAINS = (("built", "updated"), ("failed", "review"), ("meta", "update-nbval"))
+    # A stage that reads what another chain's stage made, and waits for it.
+    NEEDS = {"update-nbval": "updated"}
 
     def __init__(self, work: Path) -> None:
         self.work = work
@@ -294,6 +297,7 @@ class SharedBuild:
         with (self.work / "start.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             env = {k: v for k, v in os.environ.items() if k != "UNIONSTATE_ROOT"}
+            stages = [*stages, *(self.NEEDS[s] for s in stages if s in self.NEEDS)]
             for i, chain in enumerate(self.CHAINS):
                 wanted = [stage for stage in chain if stage in stages]
                 if not wanted or self._pid(i).exists():

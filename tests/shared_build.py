@@ -18,10 +18,12 @@ it fails, goes to stderr) and stops at the first error:
 5. "updated": the built project copied again (under git), built again (nothing changed),
    a synthetic poll added with `unionstate add-poll`, `unionstate diff`, and built again;
 6. "update-nbval": every nbval notebook run against that updated copy, and charts.ipynb
-   against a copy of it with the figure files of before the poll (tests/test_update_nbval.py).
+   against a copy of it with the figure files of before the poll (tests/test_update_nbval.py),
+   in the kernel of the meta-test's runs, once "updated" is reported.
 
 conftest.py runs the stages in three such processes at once, each a chain whose stages
-depend on each other or share kernels: built, updated, update-nbval; failed, review; meta.
+depend on each other or share a kernel: built, updated; failed, review; meta, update-nbval
+(which waits for "updated").
 
 The tests make their assertions on what these stages report and leave on disk.
 """
@@ -43,8 +45,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from conftest import copy_report, fake_quarto, tree_digest  # noqa: E402
-from test_nbval_meta import run_meta  # noqa: E402
-from test_review import commit_then_change_a_number  # noqa: E402
 
 from unionstate.build import BuildError, build  # noqa: E402
 from unionstate.cli import main  # noqa: E402
@@ -89,18 +89,41 @@ def say(stage: str, **data) -> None:
 
 def main_(work: Path, stages: list[str]) -> None:
     os.environ.pop("UNIONSTATE_ROOT", None)
-    proj = built(work) if {"built", "updated", "update-nbval"} & set(stages) else None
+    proj = built(work) if {"built", "updated"} & set(stages) else None
     if "failed" in stages:
         failed(work)
-    if "meta" in stages:
-        (work / "meta").mkdir()
-        say("meta", **run_meta(work / "meta"))
     if "review" in stages:
         reviewed(work)
-    if {"updated", "update-nbval"} & set(stages):
-        root = updated(work, proj)
-        if "update-nbval" in stages:
-            nbval_after_update(work, root)
+    if "updated" in stages:
+        updated(work, proj)
+    if {"meta", "update-nbval"} & set(stages):
+        # One kernel for the meta-test's runs and then the update's (Runner.run empties its
+        # namespace before each): a kernel's start and imports cost more than most runs.
+        from test_nbval_meta import Runner, run_meta
+
+        with Runner() as runner:
+            if "meta" in stages:
+                (work / "meta").mkdir()
+                say("meta", **run_meta(work / "meta", runner))
+            if "update-nbval" in stages:
+                nbval_after_update(work, Path(wait_for("updated")["root"]), runner)
+
+
+def wait_for(stage: str) -> dict:
+    """What another builder reported for `stage` (waits for it; fails if that builder ended
+    without it)."""
+    from conftest import SharedBuild
+
+    path = WORK / "stages" / f"{stage}.json"
+    end = WORK / "stages" / f"_exit-{SharedBuild.chain(stage)}.json"
+    deadline = time.monotonic() + SharedBuild.TIMEOUT
+    while not path.exists():
+        if end.exists() and not path.exists():
+            raise RuntimeError(f"the builder of '{stage}' stopped without it")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"'{stage}' did not come in {SharedBuild.TIMEOUT} s")
+        time.sleep(0.1)
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def built(work: Path) -> Project:
@@ -139,7 +162,7 @@ def failed(work: Path) -> None:
         figures_before=before)
 
 
-def updated(work: Path, proj: Project) -> None:
+def updated(work: Path, proj: Project) -> Path:
     quiet = {"say": lambda _msg: None}
     root = work / "update" / "project"
     shutil.copytree(proj.root, root)
@@ -154,19 +177,18 @@ def updated(work: Path, proj: Project) -> None:
     return root
 
 
-def nbval_after_update(work: Path, root: Path) -> None:
+def nbval_after_update(work: Path, root: Path, runner) -> None:
     """Every nbval notebook run against the updated copy, and charts.ipynb against a copy of
     it with the figure files of before the poll (this checkout's figures/), each compared
     with its stored outputs by nbval's own comparison (test_nbval_meta.Runner; the meta-test
     shows that it fails the same cells as `pytest --nbval`)."""
-    from test_nbval_meta import NOTEBOOKS, Runner
+    from test_nbval_meta import NOTEBOOKS
 
     stale = work / "update" / "stale"
     shutil.copytree(root, stale, ignore=shutil.ignore_patterns(".git", "_build", "figures"))
     shutil.copytree(HERE.parent / "figures", stale / "figures")
     notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
-    # One kernel for all the runs, its namespace emptied before each (Runner.run).
-    *fresh, control = Runner().jobs([*((nb, root) for nb in notebooks),
+    *fresh, control = runner.jobs([*((nb, root) for nb in notebooks),
                                      (NOTEBOOKS / "charts.ipynb", stale)])
 
     def failures(run) -> dict[str, str]:
@@ -178,6 +200,8 @@ def nbval_after_update(work: Path, root: Path) -> None:
 
 
 def reviewed(work: Path) -> None:
+    from test_review import commit_then_change_a_number
+
     from unionstate import review
 
     proj = copy_report(work / "review" / "project")

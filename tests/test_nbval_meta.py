@@ -265,10 +265,18 @@ class Runner:
                                        + "\n".join(comparison.comparison_traceback))
         return out
 
+    def __enter__(self) -> Runner:
+        """Start the kernel every run of this runner shares; it stops at the `with`'s end."""
+        self._kernel = self.client.setup_kernel(cwd=str(NOTEBOOKS))
+        self._kernel.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._kernel.__exit__(*exc)
+
     def jobs(self, jobs: list[tuple[Path, Path]]) -> list[Run]:
         """One run per (notebook, root), in order, all in this runner's one kernel."""
-        with self.client.setup_kernel(cwd=str(NOTEBOOKS)):
-            return [self.run(notebook, root) for notebook, root in jobs]
+        return [self.run(notebook, root) for notebook, root in jobs]
 
 
 # ---------------------------------------------------------------- the runs
@@ -345,8 +353,9 @@ def _diff_lines(report: str, reference: str) -> list[str]:
             if line.strip() and line.strip() not in stored and not line.strip().startswith(">>>")]
 
 
-def run_meta(base: Path) -> dict:
-    """Every run of the meta-test, in copies under `base`; the results as JSON-able data.
+def run_meta(base: Path, runner: Runner) -> dict:
+    """Every run of the meta-test, in copies under `base`, in the kernel of `runner` (an open
+    Runner); the results as JSON-able data.
 
     tests/shared_build.py calls this in its own process (started by conftest.py when
     collection ends), so that these kernels run while pytest runs other tests."""
@@ -372,7 +381,7 @@ def run_meta(base: Path) -> dict:
     try:
         # One kernel for every run (the pytest subprocess has its own): a kernel's start
         # and imports cost more than most runs.
-        runs = Runner().jobs([(NOTEBOOKS / b.notebook, b.root) for b in batches])
+        runs = runner.jobs([(NOTEBOOKS / b.notebook, b.root) for b in batches])
         output, _ = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
