@@ -365,6 +365,29 @@ def pytest_configure_node(node) -> None:
     node.workerinput[SHARED_KEY] = str(node.config.stash[SHARED].work)
 
 
+# The order in which the test modules go to the pytest-xdist workers (addopts sets
+# --no-loadscope-reorder, so xdist keeps it; by default it sends the modules with the most
+# tests first, which left the three notebooks' kernels for the end). First the notebooks and
+# the long modules that need no shared build, while the builders run; the accessibility tests
+# once the preview is likely built; then the short modules; last those that only read what the
+# builders reported, so that both workers finish about together. A module not named here goes
+# with the short ones. This only changes how long a run takes, never what it checks.
+RUN_ORDER = ["tests/notebooks/", "tests/test_check.py", "tests/test_odd_values.py",
+             "tests/test_transaction.py", "tests/test_add_poll.py", "tests/test_a11y.py", None,
+             "tests/test_build.py", "tests/test_quarto.py", "tests/test_nbval_meta.py",
+             "tests/test_review.py", "tests/test_update.py", "tests/test_update_nbval.py"]
+
+
+def _run_rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::")[0]
+    return next((i for i, prefix in enumerate(RUN_ORDER) if prefix and path.startswith(prefix)),
+                RUN_ORDER.index(None))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_run_rank)  # stable: each module's tests, each notebook's cells, in order
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the shared builds, with just the stages the collected tests read."""
     wanted = {fixture for item in session.items for fixture in getattr(item, "fixturenames", ())}
