@@ -32,7 +32,7 @@ from matplotlib.transforms import IdentityTransform
 
 from . import style
 from .data import Dataset
-from .validate import split_ids
+from .parse import split_ids
 from .views import period_text, results_view
 
 OPEN_ARROW = 9  # how far (in points of share) the dotted open end of a lower bound reaches

@@ -22,7 +22,7 @@ from .parse import parse_date, parse_integer, parse_number, split_ids
 from .paths import Project
 from .problems import DataError, Problem
 
-__all__ = ["DataError", "Problem", "check", "parse_date", "split_ids"]
+__all__ = ["DataError", "Problem", "check"]
 
 # Exact shares of one question may exceed 100 by half a point per option (rounding).
 ROUNDING_PER_OPTION = 0.5

@@ -7,8 +7,8 @@ import weakref
 import pandas as pd
 
 from .data import Dataset
+from .parse import split_ids
 from .text import share_text
-from .validate import split_ids
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
