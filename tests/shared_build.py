@@ -44,7 +44,7 @@ from click.testing import CliRunner
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from conftest import copy_report, fake_quarto, tree_digest  # noqa: E402
+from conftest import SharedBuild, copy_report, fake_quarto, tree_digest  # noqa: E402
 
 from unionstate.build import BuildError, build  # noqa: E402
 from unionstate.cli import main  # noqa: E402
@@ -106,24 +106,10 @@ def main_(work: Path, stages: list[str]) -> None:
                 (work / "meta").mkdir()
                 say("meta", **run_meta(work / "meta", runner))
             if "update-nbval" in stages:
-                nbval_after_update(work, Path(wait_for("updated")["root"]), runner)
-
-
-def wait_for(stage: str) -> dict:
-    """What another builder reported for `stage` (waits for it; fails if that builder ended
-    without it)."""
-    from conftest import SharedBuild
-
-    path = WORK / "stages" / f"{stage}.json"
-    end = WORK / "stages" / f"_exit-{SharedBuild.chain(stage)}.json"
-    deadline = time.monotonic() + SharedBuild.TIMEOUT
-    while not path.exists():
-        if end.exists() and not path.exists():
-            raise RuntimeError(f"the builder of '{stage}' stopped without it")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"'{stage}' did not come in {SharedBuild.TIMEOUT} s")
-        time.sleep(0.1)
-    return json.loads(path.read_text(encoding="utf-8"))
+                # What the other builder reported (SharedBuild.stage waits for it, and fails
+                # if that builder stopped without it).
+                updated_stage = SharedBuild(WORK).stage("updated")
+                nbval_after_update(work, Path(updated_stage["root"]), runner)
 
 
 def built(work: Path) -> Project:
@@ -162,7 +148,7 @@ def failed(work: Path) -> None:
         figures_before=before)
 
 
-def updated(work: Path, proj: Project) -> Path:
+def updated(work: Path, proj: Project) -> None:
     quiet = {"say": lambda _msg: None}
     root = work / "update" / "project"
     shutil.copytree(proj.root, root)
@@ -174,7 +160,6 @@ def updated(work: Path, proj: Project) -> Path:
     after_build = build(copy, **quiet)
     say("updated", root=str(root), again=outcome(again), added=added, diff=diff,
         after_build=outcome(after_build), before=before, after=numbers(copy))
-    return root
 
 
 def nbval_after_update(work: Path, root: Path, runner) -> None:
