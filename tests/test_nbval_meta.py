@@ -313,7 +313,7 @@ def _plan() -> list[Batch]:
     """Every shift, grouped into batches: each notebook's shifts in result_id order (its file
     shift last), each put in the first batch of its notebook that has room and moves none of
     the results it moves."""
-    fields, rows = read_results(ROOT)
+    _, rows = read_results(ROOT)
     shifts: dict[str, list[Shift]] = {}
     for rid, notebook in sorted(checked().items()):
         shifts.setdefault(notebook, []).append(Shift(rid, None, shift(copy.deepcopy(rows), rid)))
