@@ -49,7 +49,7 @@ SHAPES = {"o": "circle", "D": "diamond", "X": "cross", ">": "triangle", "s": "sq
 class Element(NamedTuple):
     """One drawn element of a chart's collection: a marker or a line segment."""
 
-    url: str
+    id: str  # the result_id it draws, or '<id>:open', '<id>:cap', '<id>:join'
     kind: str  # marker | line
     share: tuple[float, ...]  # its extent on the share axis (one value for a marker)
     pos: float  # its place on the other axis: a row, or a date (matplotlib day number)
@@ -105,28 +105,28 @@ def elements(fig: Figure) -> list[Element]:
     for ax in fig.axes:
         on_y = _shares_on_y(ax)
         for coll in ax.collections:
-            urls = list(getattr(coll, "result_ids", None) or [])
-            if not urls:
+            ids = list(getattr(coll, "result_ids", None) or [])
+            if not ids:
                 continue
             if isinstance(coll, PathCollection):
                 points = [tuple(float(v) for v in p) for p in coll.get_offsets()]
-                if len(points) != len(urls):
-                    raise ValueError(f"{len(points)} markers but {len(urls)} ids in one layer")
-                for i, (url, (x, y)) in enumerate(zip(urls, points, strict=True)):
+                if len(points) != len(ids):
+                    raise ValueError(f"{len(points)} markers but {len(ids)} ids in one collection")
+                for i, (eid, (x, y)) in enumerate(zip(ids, points, strict=True)):
                     share, pos = (y, x) if on_y else (x, y)
-                    out.append(Element(url, "marker", (share,), pos, coll, i))
+                    out.append(Element(eid, "marker", (share,), pos, coll, i))
             elif isinstance(coll, LineCollection):
                 segments = coll.get_segments()
-                if len(segments) != len(urls):
-                    raise ValueError(f"{len(segments)} lines but {len(urls)} ids in one layer")
-                for i, (url, seg) in enumerate(zip(urls, segments, strict=True)):
+                if len(segments) != len(ids):
+                    raise ValueError(f"{len(segments)} lines but {len(ids)} ids in one collection")
+                for i, (eid, seg) in enumerate(zip(ids, segments, strict=True)):
                     xs, ys = [float(v) for v in seg[:, 0]], [float(v) for v in seg[:, 1]]
                     if on_y:  # a vertical interval at one date, or a connector at one share
                         share, pos = (tuple(sorted(ys)), xs[0]) if xs[0] == xs[-1] else \
                             ((ys[0],), min(xs))
                     else:
                         share, pos = tuple(sorted(xs)), ys[0]
-                    out.append(Element(url, "line", share, pos, coll, i))
+                    out.append(Element(eid, "line", share, pos, coll, i))
     return out
 
 
@@ -139,8 +139,8 @@ def read_marks(fig: Figure) -> dict[str, Mark]:
     found = elements(fig)
     by_id: dict[str, list[Element]] = {}
     for el in found:
-        if ":" not in el.url:
-            by_id.setdefault(el.url, []).append(el)
+        if ":" not in el.id:
+            by_id.setdefault(el.id, []).append(el)
     out: dict[str, Mark] = {}
     for rid, parts in by_id.items():
         axes = {id(p.artist.axes) for p in parts}
@@ -152,11 +152,11 @@ def read_marks(fig: Figure) -> dict[str, Mark]:
         seen = [(p.kind, p.pos, p.share) for p in parts]
         if len(set(seen)) != len(seen):
             raise ValueError(f"{rid}: drawn more than once in one figure (one mark twice)")
-        companions = [el for el in found if el.url.startswith(rid + ":")
+        companions = [el for el in found if el.id.startswith(rid + ":")
                       and el.artist.axes is ax]
         values = [v for p in parts for v in p.share]
         low, high = min(values), max(values)
-        if any(c.url == rid + OPEN for c in companions):
+        if any(c.id == rid + OPEN for c in companions):
             high = None
         out[rid] = Mark(low, high, ax, parts, companions)
     return dict(sorted(out.items()))
@@ -196,7 +196,7 @@ def _one_mark(mark: Mark, parts: list[Element], rid: str) -> str:
     markers = [p for p in parts if p.kind == "marker"]
     if lines:
         el = lines[0]
-        caps = sorted(v for c in mark.companions if c.url == rid + CAP and c.pos == el.pos
+        caps = sorted(v for c in mark.companions if c.id == rid + CAP and c.pos == el.pos
                       for v in c.share)
         ends = " with end ticks" if caps == list(el.share) or (
             len(set(el.share)) == 1 and caps == [el.share[0]]) else ""
@@ -207,7 +207,7 @@ def _one_mark(mark: Mark, parts: list[Element], rid: str) -> str:
     look = f"{'hollow' if _hollow(el) else 'filled'} {_marker(el.artist)}"
     if len(markers) > 1:
         look += " at each bound"
-    opened = [c for c in mark.companions if c.url == rid + OPEN and c.pos == el.pos]
+    opened = [c for c in mark.companions if c.id == rid + OPEN and c.pos == el.pos]
     if opened:
         start = min(opened[0].share)
         look += f", {_dashes(opened[0])}open end" + ("" if start == el.share[0] else
@@ -275,7 +275,7 @@ def _joined(mark: Mark, rid: str) -> bool:
     """Whether a dotted connector runs exactly from the first to the last wave of rid."""
     places = sorted({p.pos for p in mark.parts})
     for c in mark.companions:
-        if c.url == rid + JOIN and c.kind == "line":
+        if c.id == rid + JOIN and c.kind == "line":
             seg = c.artist.get_segments()[c.index]
             xs = sorted(float(v) for v in seg[:, 0])
             if xs[0] == places[0] and xs[-1] == places[-1] and _dashes(c) == "dotted ":
