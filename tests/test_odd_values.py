@@ -42,9 +42,11 @@ CASES = [
     ("not-a-number", "results[2].share_low", EXACT,
      {"share_low": "nan", "share_high": "nan"}, ("'nan' is not a number",)),
     ("sample-underscore", "sample_size", POLL, {"sample_size": "1_200"},
-     ("'1_200' is not a whole number",)),
+     ("'1_200' is not a positive whole number",)),
+    ("sample-negative", "sample_size", POLL, {"sample_size": "-5"},
+     ("'-5' is not a positive whole number",)),
     ("sample-other-digits", "sample_size", POLL, {"sample_size": "١٢٠٠"},
-     ("is not a whole number",)),
+     ("is not a positive whole number",)),
     ("sample-enormous", "sample_size", POLL, {"sample_size": "99999999999999999999"},
      ("is out of range", "1 to 10000000")),
     ("date-fullwidth-digits", "fieldwork_end", POLL, {"fieldwork_end": "２０２０-06"},
@@ -200,3 +202,13 @@ def test_what_check_accepts_at_the_edges_the_report_draws(copy):
         assert report.table(label)
     assert report.shares["rus-vciom-part-of-russia"] == "one in 10000"
     assert numbers(report)
+
+
+def test_a_negative_sample_size_is_one_problem(copy):
+    """'-5' is refused once, for its form; the range is checked only on a well-formed number,
+    so no second 'out of range' message repeats it."""
+    line = set_cell(copy, *POLL, "sample_size", "-5")
+    messages = [p.message for p in check(copy)
+                if (p.file, p.line, p.column) == ("data/polls.csv", line, "sample_size")]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("'-5' is not a positive whole number; allowed:"), messages

@@ -125,7 +125,7 @@ def _checks(col: Column) -> list[pa.Check]:
     if col.range:
         lo, hi = col.range
         # A date's range is a window of years; a number's, of values.
-        read = _year if col.type == "date" else parse_number
+        read = {"date": _year, "integer": parse_integer}.get(col.type, parse_number)
 
         def within(v, lo=lo, hi=hi, read=read):
             x = read(v)
@@ -163,7 +163,7 @@ def _describe(table: Table, column: str | None, check: str, value) -> str:
         return (f"{shown} is not a number; allowed: a decimal number such as 62 or 16.67, "
                 "in ASCII digits with a point")
     if check == "integer":
-        return (f"{shown} is not a whole number; allowed: a positive integer in ASCII digits, "
+        return (f"{shown} is not a positive whole number; allowed: a positive integer in ASCII digits, "
                 "or empty if unknown")
     if check == "date":
         return (f"{shown} is not a valid date; allowed: ISO 8601 as YYYY, YYYY-MM or YYYY-MM-DD, "
