@@ -33,7 +33,7 @@ from matplotlib.transforms import IdentityTransform
 from . import style
 from .data import Dataset
 from .parse import split_ids
-from .views import period_text, results_view
+from .views import organisation, period_text, results_view
 
 OPEN_ARROW = 9  # how far (in points of share) the dotted open end of a lower bound reaches
 OPEN = ":open"
@@ -395,7 +395,7 @@ def poll_calendar(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         headers.append((y, style.COUNTRY_NAMES.get(country, country)))
         y += 1
         for p in group.itertuples():
-            org = p.pollster if pd.notna(p.pollster) else f"{p.commissioned_by} survey"
+            org = organisation(p._asdict())
             mode = "" if str(p.mode) == "unknown" else f" ({p.mode})"
             ticks.append(f"{org}, {period_text(p.fieldwork_start, p.fieldwork_end, True)}{mode}")
             ys.append(y)
