@@ -25,3 +25,23 @@ def test_citations_keep_prefix_and_locator(source, printed):
     text = plain(nb, REPO / "references.bib").cells[0].source
     assert printed in text, text
     assert "@" not in text.split("A claim", 1)[1].split(".\n")[0], text
+
+
+def test_sections_are_numbered_as_quarto_numbers_them():
+    """number-sections: every heading gets a number (8, 9.6) unless it is {.unnumbered};
+    the reading copy's title is no section. Quarto 1.7.34 printed 'Section 8' for the
+    outlook (../shared/renders/report.html), after an unnumbered 'Key findings'."""
+    v4 = nbformat.v4
+    nb = v4.new_notebook()
+    title = v4.new_markdown_cell("# The report")
+    title.metadata["unionstate"] = {"role": "title"}
+    nb.cells = [
+        title,
+        v4.new_markdown_cell("# Key findings {#sec-key .unnumbered}\n\nSee @sec-one, @sec-two, "
+                             "@sec-one-b and @sec-two-a."),
+        v4.new_markdown_cell("# One {#sec-one}\n\n## First\n\n```\n# not a heading\n```\n\n"
+                             "## Second {#sec-one-b}\n\n## Aside {.unnumbered}"),
+        v4.new_markdown_cell("# Two {#sec-two}\n\n## Only {#sec-two-a}"),
+    ]
+    text = plain(nb, REPO / "references.bib").cells[1].source
+    assert "See Section 1, Section 2, Section 1.2 and Section 2.1." in text, text

@@ -17,6 +17,8 @@ STYLESHEET = "report.css"
 DIV_OPEN = re.compile(r"^:::+\s*\{#((?:fig|tbl)-[\w-]+)[^}]*\}\s*$")
 DIV_CLOSE = re.compile(r"^:::+\s*$")
 SEC_HEADING = re.compile(r"^(#+)\s+(.*?)\s*\{#(sec-[\w-]+)[^}]*\}\s*$")
+# Any ATX heading, with its attributes if it has any ("## Limitations {#sec-limitations}").
+HEADING = re.compile(r"^(#{1,6})\s+.*?\s*(?:\{([^}]*)\})?\s*$")
 XREF = re.compile(r"@((?:fig|tbl|sec)-[\w-]*\w)")
 CITATION = re.compile(r"\[([^\[\]]*@[\w:.-]+[^\[\]]*)\]")
 # One item of a Pandoc citation group: prefix, @key, suffix ("cited in @shraibman, para. 8").
@@ -97,21 +99,34 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
     bib = entries(bib_text_path)
     numbers: dict[str, str] = {}
     counters = {"fig": 0, "tbl": 0}
-    sections = 0
+    sections = [0] * 6  # the number of the current heading at each level, as Quarto counts
     # First pass: number figures, tables and sections in document order.
     for cell in nb.cells:
-        if cell.cell_type != "markdown":
+        # The reading copy's title (build.reading_copy) is no section of the report.
+        if cell.cell_type != "markdown" or cell.metadata.get("unionstate", {}).get("role") == "title":
             continue
+        fenced = False
         for line in cell.source.splitlines():
+            if FENCE.match(line):
+                fenced = not fenced
+            if fenced:
+                continue
             m = DIV_OPEN.match(line)
             if m:
                 kind = m.group(1)[:3]
                 counters[kind] += 1
                 numbers[m.group(1)] = f"{'Figure' if kind == 'fig' else 'Table'} {counters[kind]}"
-            h = SEC_HEADING.match(line)
-            if h and len(h.group(1)) == 1:
-                sections += 1
-                numbers[h.group(3)] = f"Section {sections}"
+            h = HEADING.match(line)
+            attrs = (h.group(2) or "").split() if h else []
+            # number-sections: every heading is numbered (9, 9.1, ...) unless marked
+            # {.unnumbered} or {-} (quarto.org, authoring/cross-references.html#sections).
+            if h and ".unnumbered" not in attrs and "-" not in attrs:
+                level = len(h.group(1))
+                sections[level - 1] += 1
+                sections[level:] = [0] * (6 - level)
+                ids = [a[1:] for a in attrs if a.startswith("#sec-")]
+                if ids:
+                    numbers[ids[0]] = "Section " + ".".join(map(str, sections[:level]))
     cited: set[str] = set()
 
     def cite(m: re.Match) -> str:
