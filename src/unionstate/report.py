@@ -180,7 +180,6 @@ class Report:
             "tbl-indicators": lambda: tables.indicators(self.ds),
             "tbl-polls": lambda: tables.polls(self.ds),
             "tbl-qualifiers": lambda: tables.qualifiers(self.ds, self.proj),
-            "tbl-reproducibility": lambda: tables.reproducibility(self.proj),
         }
         if label not in builders:
             raise KeyError(f"no table '{label}'; tables: {', '.join(builders)}")
