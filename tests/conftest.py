@@ -409,7 +409,8 @@ def shared_build(request) -> SharedBuild:
 def outcome(data: dict) -> SimpleNamespace:
     """A build's Outcome, as the shared build reported it."""
     return SimpleNamespace(written=[Path(p) for p in data["written"]], skipped=data["skipped"],
-                           changes=data["changes"], quarto=data["quarto"])
+                           changes=data["changes"], quarto=data["quarto"],
+                           redrawn=[tuple(r) for r in data["redrawn"]])
 
 
 @dataclass

@@ -57,7 +57,7 @@ STARTED = time.perf_counter()
 
 def outcome(o) -> dict:
     return {"written": [str(p) for p in o.written], "skipped": o.skipped, "changes": o.changes,
-            "quarto": o.quarto}
+            "quarto": o.quarto, "redrawn": o.redrawn}
 
 
 def cli(*args: str) -> dict:

@@ -61,6 +61,9 @@ class Outcome:
     quarto: bool = False
     skipped: list[str] = field(default_factory=list)
     changes: str = ""
+    # Charts whose plotted data (figures/<label>.csv) changed, with the file that holds their
+    # hand-written caption and fig-alt: (label, file).
+    redrawn: list[tuple[str, str]] = field(default_factory=list)
 
 
 # What each stage reads. A stage runs again only when the content hash of its inputs changed
@@ -222,6 +225,23 @@ def _recover(proj: Project) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
+def _plotted(folder: Path) -> dict[str, bytes]:
+    """label -> the bytes of figures/<label>.csv, the data a chart plots."""
+    return {p.stem: p.read_bytes() for p in folder.glob("*.csv")} if folder.is_dir() else {}
+
+
+def _redrawn(proj: Project, old: dict[str, bytes],
+             new: dict[str, bytes]) -> list[tuple[str, str]]:
+    """The charts whose plotted data changed (none on a first build), each with the file of
+    its figure div, where its caption and fig-alt are written."""
+    from . import qmd
+
+    changed = [label for label in sorted(set(old) | set(new)) if old and old.get(label) != new.get(label)]
+    lines = qmd.expand(proj.report, proj.root) if changed else []
+    return [(label, next((line.file for line in lines if f"{{#{label}}}" in line.text), "?"))
+            for label in changed]
+
+
 def _swap_in(proj: Project, staging: Path) -> None:
     """figures/ becomes the staging folder, whole: two renames on one file system."""
     previous = proj.build / PREVIOUS
@@ -344,7 +364,9 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
         say("Running report.qmd and its chapters in one kernel:")
         _prewarm()
         nb, numbers, charts = execute(proj, say)
+        plotted = _plotted(proj.figures)
         _swap_in(proj, proj.build / STAGING)
+        outcome.redrawn = _redrawn(proj, plotted, _plotted(proj.figures))
         outcome.written += sorted(proj.figures.glob("*.*"))
         outcome.written += write_preview(nb, proj)
         if before.get("numbers") is not None and now["data"] != before.get("data"):

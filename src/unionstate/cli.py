@@ -139,6 +139,11 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
     if outcome.changes:
         click.echo("The data changed since the last build; numbers in the report that moved:")
         click.echo(outcome.changes)
+    if outcome.redrawn:
+        click.echo("Charts whose plotted data changed; their caption and alt text (fig-alt) are "
+                   "written by hand, so check that they still describe the chart:")
+        for label, file in outcome.redrawn:
+            click.echo(f"  {label} ({file})")
     click.echo(f"Wrote {len(outcome.written)} files" + (":" if outcome.written else "."))
     for path in outcome.written:
         click.echo(f"  {proj.rel(path)}")
