@@ -122,3 +122,16 @@ def test_diff_reads_the_results_each_chart_draws_without_drawing_it(repo_project
         assert list(rows["result_id"]) == list(plotted["result_id"]), label
     assert not undrawn._drawn
     assert numbers(undrawn) == numbers(drawn)
+
+
+def test_diff_gives_each_chart_figure_as_precisely_as_its_source(repo_project):
+    """A chart's entry in the diff is the figure in the source's words, with the position of
+    its mark only where that differs: Shraibman's "one in six" (para. 11) is never a bare
+    16.67%, his "more than 40%" (para. 10) never a bare 40%, his 75-76% (para. 8) a range."""
+    from unionstate.changes import numbers
+    from unionstate.report import Report
+
+    shown = numbers(Report.load(repo_project.root))
+    assert shown["fig-rus-opinion rus-vciom-part-of-russia"] == "one in six (drawn at 16.67%)"
+    assert shown["fig-rus-opinion rus-levada-economic"] == "more than 40% (drawn at 40%)"
+    assert shown["fig-status-quo blr-baw-2019-current-stage"] == "75–76%"

@@ -1,8 +1,9 @@
 """What a data update changes in the report: every number it shows, before and after.
 
 `numbers(report)` lists each number the report renders, keyed by where it appears: the prose
-text of every result (S[...]), the latest readings (L[...]), the bounds every chart draws, and
-the figure count of every poll in the inventory. `unionstate diff REV` compares the data at a
+text of every result (S[...]), the latest readings (L[...]), every figure each chart draws (its
+label and, where the words differ, the bounds it is drawn at), and the figure count of every
+poll in the inventory. `unionstate diff REV` compares the data at a
 git revision with the working tree; the build prints the same comparison against its last run.
 """
 
@@ -30,7 +31,11 @@ def numbers(report: Report) -> dict[str, str]:
         if rows is None:
             continue
         for row in rows.itertuples():
-            out[f"{label} {row.result_id}"] = bounds_text(row.share_low, row.share_high)
+            # The figure as the chart labels it, kept as precise as its source ("one in six"),
+            # and where the mark stands when that is not the same words ("drawn at 16.67%").
+            drawn = bounds_text(row.share_low, row.share_high)
+            out[f"{label} {row.result_id}"] = (drawn if row.text == drawn
+                                               else f"{row.text} (drawn at {drawn})")
     for row in poll_table(report.ds).itertuples():
         out[f"tbl-polls figures of {row.Poll}"] = str(row.Figures)
     return out
