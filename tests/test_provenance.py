@@ -318,3 +318,15 @@ def test_results_per_pollster_match_the_hand_count(repo_root):
     assert dict(counts) == HAND_COUNT
     # 3 + 2 + 2 + 4 + 3: paras. 8-11 give fourteen figures in all.
     assert sum(counts.values()) == 14
+
+
+def test_the_polls_whose_month_may_be_their_publication_month(repo_project):
+    """Shraibman dates the VCIOM polls 'April 2019' and 'September 2020' and the ZOiS survey
+    'March 2021' (paras. 9, 11); his reference list dates the publications he cites for them
+    2 April 2019, 9 September 2020 and 25 March 2021. The appendix's limitation lists them."""
+    from unionstate.report import Report
+
+    assert Report.load(repo_project.root).publication_months == (
+        "VCIOM, April 2019 (published 2 April 2019); "
+        "VCIOM, September 2020 (published 9 September 2020); "
+        "ZOiS Institute survey, March 2021 (published 25 March 2021)")

@@ -20,7 +20,7 @@ from .data import Dataset, load
 from .paths import Project, project
 from .style import COUNTRY_LABELS
 from .text import Md
-from .views import latest, results_view, when
+from .views import latest, published_in_month, results_view, when
 
 # label -> chart function; the chapters cite them by these labels.
 CHARTS: dict[str, Callable[[Dataset], tuple[Figure, pd.DataFrame]]] = {
@@ -103,6 +103,14 @@ class Report:
     def when(self) -> dict[str, Md]:
         """poll_id or result_id -> fieldwork in words ('June 2020')."""
         return {k: Md(v) for k, v in when(self.ds).items()}
+
+    @cached_property
+    def publication_months(self) -> Md:
+        """The polls whose month may be that of their publication (views.published_in_month),
+        as a list in words, or 'none'."""
+        from .bib import entries
+
+        return Md("; ".join(published_in_month(self.ds, entries(self.proj.bib))) or "none")
 
     @cached_property
     def latest(self) -> dict[str, Md]:

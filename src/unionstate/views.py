@@ -52,6 +52,20 @@ def organisation(poll: pd.Series) -> str:
     return f"{poll['commissioned_by']} survey"
 
 
+def published_in_month(ds: Dataset, bib: dict[str, dict[str, str]]) -> list[str]:
+    """Polls dated by a single month in which the publication cited for them is also dated,
+    in fieldwork order ('VCIOM, April 2019 (published 2 April 2019)'): for these the month may
+    be the publication's rather than the fieldwork's."""
+    out = []
+    for _, poll in ds.polls.sort_values(["fieldwork_start_first", "poll_id"]).iterrows():
+        start, end = str(poll["fieldwork_start"]), str(poll["fieldwork_end"])
+        date = str(bib.get(str(poll["source"]), {}).get("date", ""))
+        if start == end and len(start) == 7 and len(date) == 10 and date.startswith(start):
+            out.append(f"{organisation(poll)}, {period_text(start, end)} "
+                       f"(published {period_text(date, date)})")
+    return out
+
+
 def _fieldwork(ds: Dataset) -> dict[str, tuple[str, str]]:
     """poll_id -> (fieldwork_start, fieldwork_end) as written."""
     polls = ds.polls
