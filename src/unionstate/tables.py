@@ -152,10 +152,10 @@ def goals(ds: Dataset) -> pd.DataFrame:
     g = ds.goals
     return _with(pd.DataFrame({
         "Aspect": g["aspect"],
-        "What Minsk wants": g["minsk"],
-        "What Moscow wants": g["moscow"],
+        "Minsk's position": g["minsk"],
+        "Moscow's position": g["moscow"],
         "Source": _source_column(g),
-    }), Layout({"Aspect": 20, "What Minsk wants": 30, "What Moscow wants": 31, "Source": 19}))
+    }), Layout({"Aspect": 20, "Minsk's position": 30, "Moscow's position": 31, "Source": 19}))
 
 
 def elites(ds: Dataset) -> pd.DataFrame:
@@ -176,7 +176,7 @@ def arguments(ds: Dataset) -> pd.DataFrame:
     return _with(pd.DataFrame({
         "Claim": a["claim"],
         "Where they agree": a["agree"],
-        "Claim, and where they agree": [f"**{_cell(c)}.** {_cell(g)}" for c, g in
+        "Claim, and common ground": [f"**{_cell(c)}.** {_cell(g)}" for c, g in
                                         zip(a["claim"], a["agree"], strict=True)],
         "Where they differ": a["differ"],
         "Shraibman's evidence": [f"{ev} {_cite_at('shraibman', loc)}" for ev, loc in
@@ -184,7 +184,7 @@ def arguments(ds: Dataset) -> pd.DataFrame:
         "Melyantsou's evidence": [f"{ev} {_cite_at('melyantsou2021', loc)}" for ev, loc in
                                   zip(a["evidence_melyantsou"], a["locator_melyantsou"],
                                       strict=True)],
-    }), Layout({"Claim, and where they agree": 24, "Where they differ": 26,
+    }), Layout({"Claim, and common ground": 24, "Where they differ": 26,
                 "Shraibman's evidence": 25, "Melyantsou's evidence": 25}))
 
 
