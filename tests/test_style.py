@@ -82,3 +82,25 @@ def test_a_stance_without_a_record_still_has_a_fallback_look():
     """Belt and braces for code that draws without `check` first: grey, the code as words."""
     look = style.stance("confederation")
     assert look.colour == style.OKABE_ITO["grey"] and look.legend == "confederation"
+
+
+@pytest.mark.parametrize("label", ["fig-blr-opinion", "fig-rus-opinion"])
+def test_each_poll_lists_its_answers_in_the_legends_order(label):
+    """Within each poll's block, answers run from joining Russia to keeping relations as they
+    are, as the legend lists the stances, so that blocks can be read against each other. The
+    order is typed here; the rows are read from the chart's committed CSV, top row first."""
+    import csv
+    from pathlib import Path
+
+    order = ["incorporation", "merger", "political_integration", "closer_union", "economic",
+             "status_quo"]
+    path = Path(__file__).resolve().parents[1] / "figures" / f"{label}.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [float(r["y"]) for r in rows] == sorted(float(r["y"]) for r in rows)
+    blocks: dict[str, list[int]] = {}
+    for row in rows:
+        blocks.setdefault(row["poll_label"], []).append(order.index(row["stance"]))
+    assert len(blocks) > 1
+    for poll, ranks in blocks.items():
+        assert ranks == sorted(ranks), (poll, [order[i] for i in ranks])

@@ -212,9 +212,16 @@ def _wrap(text: str, width: int) -> str:
 
 
 def opinion_rows(ds: Dataset, country: str) -> pd.DataFrame:
-    """The results `opinion` draws, in its order (without drawing them)."""
+    """The results `opinion` draws, in its order (without drawing them): polls in the order of
+    data/results.csv, and within each poll its answers in the legend's order of stances (from
+    joining Russia to keeping relations as they are), so that every block reads alike."""
     view = results_view(ds)
-    return view[view["country"] == country].reset_index(drop=True)
+    rows = view[view["country"] == country]
+    poll_rank = {label: i for i, label in enumerate(dict.fromkeys(rows["poll_label"]))}
+    stance_rank = {code: i for i, code in enumerate(style.STANCES)}
+    keys = pd.DataFrame({"poll": rows["poll_label"].map(poll_rank),
+                         "stance": rows["stance"].map(stance_rank).fillna(len(stance_rank))})
+    return rows.loc[keys.sort_values(["poll", "stance"], kind="stable").index].reset_index(drop=True)
 
 
 def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
