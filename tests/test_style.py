@@ -104,3 +104,24 @@ def test_each_poll_lists_its_answers_in_the_legends_order(label):
     assert len(blocks) > 1
     for poll, ranks in blocks.items():
         assert ranks == sorted(ranks), (poll, [order[i] for i in ranks])
+
+
+def test_no_text_of_any_chart_runs_off_the_figure(repo_project):
+    """Every label, tick, legend entry and title of every chart lies inside the figure, as the
+    SVG lays it out (a long axis label, centred under a narrow axis, once ran off the right
+    edge of the poll calendar, which constrained layout does not prevent)."""
+    from matplotlib.text import Text
+
+    from unionstate import figures
+    from unionstate.report import CHARTS, Report
+
+    report = Report.load(repo_project.root)
+    for label in CHARTS:
+        fig, _ = report._draw(label)
+        figures.svg_of(fig)  # lays the chart out as the build does, with the SVG's metrics
+        width, height = fig.bbox.width, fig.bbox.height
+        for text in fig.findobj(Text):
+            if text.get_visible() and text.get_text().strip():
+                box = text.get_window_extent()
+                assert (box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1
+                        and box.y1 <= height + 1), (label, text.get_text(), box.extents)

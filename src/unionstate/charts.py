@@ -373,7 +373,7 @@ def status_quo(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         ax.set_xlim(_num(pd.Timestamp(year=year, month=1, day=1)), last + 470)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel("Month of fieldwork (a mark for each wave; no mark where no poll was taken)")
+    ax.set_xlabel("Month the source gives for each wave (no mark where no poll was taken)")
     join = Line2D([0, 1], [0, 0], linestyle="dotted", color=style.MUTED, linewidth=1.2,
                   label=style.JOIN_LEGEND)
     _legends(fig, rows["stance"], rows["qualifier"], [join] if joins else [])
@@ -423,9 +423,9 @@ def poll_calendar(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel("Fieldwork (mode in brackets where stated)")
+    ax.set_xlabel("Date the source gives for each poll\n(mode in brackets where stated)")
     span = Line2D([0, 1], [0, 0], color=style.INK, linewidth=6, solid_capstyle="butt",
-                  label="fieldwork, " + style.PERIOD_LEGEND)
+                  label="poll, " + style.PERIOD_LEGEND)
     fig.legend(handles=[span], loc="outside lower left")
     plotted = polls[["poll_id", "country", "pollster", "commissioned_by", "fieldwork_start",
                      "fieldwork_end", "mode", "population", "source", "locator"]]
