@@ -236,7 +236,9 @@ def _redrawn(proj: Project, old: dict[str, bytes],
     its figure div, where its caption and fig-alt are written."""
     from . import qmd
 
-    changed = [label for label in sorted(set(old) | set(new)) if old and old.get(label) != new.get(label)]
+    if not old:
+        return []
+    changed = [label for label in sorted(set(old) | set(new)) if old.get(label) != new.get(label)]
     lines = qmd.expand(proj.report, proj.root) if changed else []
     return [(label, next((line.file for line in lines if f"{{#{label}}}" in line.text), "?"))
             for label in changed]
