@@ -42,7 +42,7 @@ def test_values_without_git(tmp_path):
     assert meta["author"] == [{"name": "Example Maintainers"}]
     assert meta["date"] == "2031-05-04"
     assert meta["data-date"] == "2027-02-03"
-    assert meta["data-latest-fieldwork"] == "March 2021"
+    assert meta["data-latest-poll"] == "March 2021"
     assert meta["version"] == "unknown (not a git checkout)"
     assert meta["citation-text"].startswith("Example Maintainers. 2031. *A Title: With Colon*.")
     assert "data as of 2027-02-03" in meta["citation-text"]

@@ -6,7 +6,7 @@
 - ``date``: the build date (Quarto prints it under the title);
 - ``version``: the git commit, or "<commit> with uncommitted changes" when the tree is dirty;
 - ``data-date``: the date of the last change to data/ (data/CHANGELOG.md), and
-  ``data-latest-fieldwork``: the month the most recent poll ended;
+  ``data-latest-poll``: the month (as its source gives it) of the most recent poll;
 - ``citation-text``: a suggested citation (Chicago author-date, as the report cites others);
 - ``data-availability``: what is in data/, the licence and how to rebuild.
 
@@ -107,8 +107,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def latest_fieldwork(proj: Project) -> str | None:
-    """The month (or year) in which the most recent poll in data/polls.csv ended, in words."""
+def latest_poll(proj: Project) -> str | None:
+    """The month (or year) of the most recent poll in data/polls.csv, in words: its fieldwork_end,
+    which holds the date the source gives (for some polls perhaps a publication month)."""
     ends = [r["fieldwork_end"] for r in _rows(proj.data / "polls.csv") if r.get("fieldwork_end")]
     if not ends:
         return None
@@ -154,7 +155,7 @@ def computed(proj: Project, today: date | None = None) -> dict:
         "date": today.isoformat(),
         "version": ver,
         "data-date": changed or "not recorded",
-        "data-latest-fieldwork": latest_fieldwork(proj) or "no poll",
+        "data-latest-poll": latest_poll(proj) or "no poll",
         "citation-text": citation,
         "data-availability": availability,
     }
@@ -171,7 +172,7 @@ def statement(proj: Project | None = None, today: date | None = None) -> Md:
     return Md("\n\n".join([
         f"**Authors:** {names}. **Version:** {meta['version']}. **Built:** {meta['date']}. "
         f"**Data as of:** {meta['data-date']} (last change recorded in `data/CHANGELOG.md`; "
-        f"the most recent poll ended in {meta['data-latest-fieldwork']}).",
+        f"the most recent poll in it dates from {meta['data-latest-poll']}, by the month its source gives).",
         f"**Suggested citation:** {meta['citation-text']}",
         f"**Data availability:** {meta['data-availability']}",
     ]))

@@ -219,7 +219,8 @@ def indicators(ds: Dataset) -> pd.DataFrame:
 
 
 def polls(ds: Dataset) -> pd.DataFrame:
-    """Every poll: pollster, fieldwork and its poll_id in data/polls.csv in one column."""
+    """Every poll: pollster, the date its source gives and its poll_id in data/polls.csv in one
+    column."""
     counts = ds.result_polls.groupby("poll_id").size()
     p = ds.polls.sort_values(["country", "fieldwork_start_first", "poll_id"])
     read = read_sources(ds)
@@ -230,7 +231,7 @@ def polls(ds: Dataset) -> pd.DataFrame:
             organisation(r) + (f" ({r['commissioned_by']})" if pd.notna(r["commissioned_by"])
                                and pd.notna(r["pollster"]) else "")
             for _, r in p.iterrows()],
-        "Fieldwork": [period_text(a, b) for a, b in
+        "Date": [period_text(a, b) for a, b in
                       zip(p["fieldwork_start"], p["fieldwork_end"], strict=True)],
         "Population": p["population"],
         "Mode": p["mode"].astype(str),
@@ -241,10 +242,10 @@ def polls(ds: Dataset) -> pd.DataFrame:
         "Source": [cited_in(s, loc, read) for s, loc in zip(p["source"], p["locator"],
                                                             strict=True)],
     })
-    frame["Pollster (commissioner), fieldwork"] = [
+    frame["Pollster (commissioner), date"] = [
         f"{who}, {when} (`{poll}`)" for who, when, poll in zip(
-            frame["Pollster (commissioner)"], frame["Fieldwork"], frame["Poll"], strict=True)]
-    return _with(frame, Layout({"Pollster (commissioner), fieldwork": 31, "Population": 22,
+            frame["Pollster (commissioner)"], frame["Date"], frame["Poll"], strict=True)]
+    return _with(frame, Layout({"Pollster (commissioner), date": 31, "Population": 22,
                                 "Mode; sample": 15, "Figures": 13, "Source": 19},
                                group="Public"))
 
