@@ -231,6 +231,34 @@ def test_keyboard_focus_is_visible(which, shown):
     assert not weak, "focus indicators under 3:1 or under 2px:\n" + "\n".join(weak)
 
 
+@needs_build
+def test_the_previews_tables_read_like_quartos(shown):
+    """JupyterLab's style right-aligns the cells of an output's table and, with report.css rule
+    3, lets a narrow column split a header word ("Figu|res"). In the preview every cell is
+    left-aligned, as Pandoc sets a Markdown table without alignment, and no header splits a word:
+    each header is at least as wide as its longest word."""
+    page = shown("preview", "1280x900")
+    cells = page.locator(".jp-OutputArea-output table").evaluate_all(
+        "els => els.flatMap(t => [...t.querySelectorAll('th, td')]).map(c => ["
+        "  c.tagName, getComputedStyle(c).textAlign, c.textContent.trim()])")
+    assert len(cells) > 100, f"only {len(cells)} table cells in the preview"
+    ragged = sorted({f"{tag} {align}: {text[:40]}" for tag, align, text in cells
+                     if text and align not in ("left", "start")})
+    assert not ragged, "cells not left-aligned:\n" + "\n".join(ragged[:10])
+    split = page.locator(".jp-OutputArea-output table th").evaluate_all(
+        "els => els.filter(th => {"
+        "  const words = th.textContent.trim().split(/\\s+/);"
+        "  const probe = document.createElement('span');"
+        "  probe.style.whiteSpace = 'nowrap'; th.appendChild(probe);"
+        "  const widest = Math.max(...words.map(w => { probe.textContent = w;"
+        "    return probe.getBoundingClientRect().width; }));"
+        "  probe.remove();"
+        "  const cs = getComputedStyle(th);"
+        "  const inner = th.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);"
+        "  return widest > inner + 0.5; }).map(th => th.textContent.trim())")
+    assert not split, f"header cells narrower than a word they hold: {split}"
+
+
 def test_the_audit_fails_on_the_old_styles_and_the_stylesheet_fixes_them(browser):
     """The old caption links and table wrapper (a reduced copy of report.html before report.css)
     fail the audit; with report.css added, they pass. So the audit would catch them again."""
