@@ -43,5 +43,12 @@ def test_sections_are_numbered_as_quarto_numbers_them():
                              "## Second {#sec-one-b}\n\n## Aside {.unnumbered}"),
         v4.new_markdown_cell("# Two {#sec-two}\n\n## Only {#sec-two-a}"),
     ]
-    text = plain(nb, REPO / "references.bib").cells[1].source
+    out = plain(nb, REPO / "references.bib")
+    text = out.cells[1].source
     assert "See Section 1, Section 2, Section 1.2 and Section 2.1." in text, text
+    # The headings carry those numbers, as Quarto prints them, and no attribute block, so that
+    # a reader can find "Section 1.2".
+    headings = [line for cell in out.cells[1:] for line in cell.source.splitlines()
+                if line.startswith("#")]
+    assert headings == ["# Key findings", "# 1 One", "## 1.1 First", "# not a heading",
+                        "## 1.2 Second", "## Aside", "# 2 Two", "## 2.1 Only"], headings

@@ -16,7 +16,8 @@ STYLESHEET = "report.css"
 
 DIV_OPEN = re.compile(r"^:::+\s*\{#((?:fig|tbl)-[\w-]+)[^}]*\}\s*$")
 DIV_CLOSE = re.compile(r"^:::+\s*$")
-SEC_HEADING = re.compile(r"^(#+)\s+(.*?)\s*\{#(sec-[\w-]+)[^}]*\}\s*$")
+# A heading's text and its attribute block, if any ("## Limitations {#sec-limitations}").
+HEADING_ATTRS = re.compile(r"^(#+)\s+(.*?)\s*(?:\{[^}]*\})?\s*$")
 # Any ATX heading, with its attributes if it has any ("## Limitations {#sec-limitations}").
 HEADING = re.compile(r"^(#{1,6})\s+.*?\s*(?:\{([^}]*)\})?\s*$")
 XREF = re.compile(r"@((?:fig|tbl|sec)-[\w-]*\w)")
@@ -100,13 +101,14 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
     numbers: dict[str, str] = {}
     counters = {"fig": 0, "tbl": 0}
     sections = [0] * 6  # the number of the current heading at each level, as Quarto counts
+    heading_numbers: dict[tuple[int, int], str] = {}  # (cell, line) -> "9.6"
     # First pass: number figures, tables and sections in document order.
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         # The reading copy's title (build.reading_copy) is no section of the report.
         if cell.cell_type != "markdown" or cell.metadata.get("unionstate", {}).get("role") == "title":
             continue
         fenced = False
-        for line in cell.source.splitlines():
+        for at, line in enumerate(cell.source.splitlines()):
             if FENCE.match(line):
                 fenced = not fenced
             if fenced:
@@ -124,9 +126,10 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
                 level = len(h.group(1))
                 sections[level - 1] += 1
                 sections[level:] = [0] * (6 - level)
+                heading_numbers[index, at] = ".".join(map(str, sections[:level]))
                 ids = [a[1:] for a in attrs if a.startswith("#sec-")]
                 if ids:
-                    numbers[ids[0]] = "Section " + ".".join(map(str, sections[:level]))
+                    numbers[ids[0]] = f"Section {heading_numbers[index, at]}"
     cited: set[str] = set()
 
     def cite(m: re.Match) -> str:
@@ -151,7 +154,7 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
     open_table = None  # the tbl- div we are inside
     table_outputs: dict[str, dict] = {}  # tbl- label -> the output that shows the table
     table_captions: dict[str, str] = {}  # tbl- label -> its caption, citations rendered
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code":  # tables are Markdown outputs that cite too
             for output in cell.get("outputs", []):
                 data = output.get("data", {})
@@ -166,14 +169,19 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
         out = []
         lines = cell.source.splitlines()
         fenced = False
-        for line in lines:
+        for at, line in enumerate(lines):
             if FENCE.match(line):
                 fenced = not fenced
             elif not fenced and ATX_HEADING.match(line):
                 if not title_seen and title and line[1:].strip() == title:
                     title_seen = True
                 else:
-                    line = "#" * shift + line
+                    # Its number, as Quarto prints it before the heading ("9.6 Limitations"),
+                    # and no attribute block.
+                    h = HEADING_ATTRS.match(line)
+                    number = heading_numbers.get((index, at))
+                    line = "#" * shift + h.group(1) + " " + (f"{number} " if number else "") \
+                        + h.group(2)
             m = DIV_OPEN.match(line)
             if m:
                 caption_of = m.group(1)
@@ -187,9 +195,6 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
             if DIV_CLOSE.match(line):
                 open_table = None
                 continue
-            h = SEC_HEADING.match(line)
-            if h:
-                line = f"{h.group(1)} {h.group(2)}"
             if caption_of and line.strip():
                 line = f"**{numbers[caption_of]}.** {line}"
                 if caption_of.startswith("tbl-"):  # becomes the table's <caption> if it can
