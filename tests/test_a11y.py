@@ -305,7 +305,7 @@ def test_the_preview_gives_tables_a_caption_and_only_the_title_an_h1():
     md = "\n".join(c.source for c in out.cells if c.cell_type == "markdown")
     level_one = [line for line in md.splitlines() if line.startswith("# ")]
     assert level_one == ["# A Title", "# a comment"], md  # the title, and a shell comment
-    assert "\n## One\n" in md and "\n### Part\n" in md, md
+    assert "\n## 1 One\n" in md and "\n### 1.1 Part\n" in md, md  # numbered as Quarto does
     assert "What it shows" not in md, "the caption should have moved into the table"
     assert "See Table 1." in md
     html = out.cells[2].outputs[0]["data"]["text/html"]

@@ -94,6 +94,22 @@ def _reference(entry: dict) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _title_line(nb: nbformat.NotebookNode, title: str | None) -> tuple[int, int] | None:
+    """(cell, line) of the title: the heading of the cell build.reading_copy marks as the title,
+    else the first level-1 heading, outside code fences, whose text is the front matter's."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        marked = cell.metadata.get("unionstate", {}).get("role") == "title"
+        fenced = False
+        for at, line in enumerate(cell.source.splitlines()):
+            if FENCE.match(line):
+                fenced = not fenced
+            elif not fenced and line.startswith("# ") and (marked or line[1:].strip() == title):
+                return index, at
+    return None
+
+
 def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
     """A copy of the executed notebook with Quarto-only syntax rendered as plain Markdown."""
     nb = nbformat.from_dict(nb)
@@ -102,16 +118,19 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
     counters = {"fig": 0, "tbl": 0}
     sections = [0] * 6  # the number of the current heading at each level, as Quarto counts
     heading_numbers: dict[tuple[int, int], str] = {}  # (cell, line) -> "9.6"
+    # The title (build.reading_copy's first cell) is the one level-1 heading left at level 1,
+    # and no section of the report.
+    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title")
+    title_line = _title_line(nb, title)
     # First pass: number figures, tables and sections in document order.
     for index, cell in enumerate(nb.cells):
-        # The reading copy's title (build.reading_copy) is no section of the report.
-        if cell.cell_type != "markdown" or cell.metadata.get("unionstate", {}).get("role") == "title":
+        if cell.cell_type != "markdown":
             continue
         fenced = False
         for at, line in enumerate(cell.source.splitlines()):
             if FENCE.match(line):
                 fenced = not fenced
-            if fenced:
+            if fenced or (index, at) == title_line:
                 continue
             m = DIV_OPEN.match(line)
             if m:
@@ -147,9 +166,7 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
 
     # Only the title is a level-1 heading: the sections go one level down, as
     # `shift-heading-level-by: 1` does in _quarto.yml's html format.
-    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title")
     shift = 1 if title else 0
-    title_seen = False
     caption_of = None  # a div opened in one cell has its caption after the code cell it wraps
     open_table = None  # the tbl- div we are inside
     table_outputs: dict[str, dict] = {}  # tbl- label -> the output that shows the table
@@ -173,9 +190,7 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
             if FENCE.match(line):
                 fenced = not fenced
             elif not fenced and ATX_HEADING.match(line):
-                if not title_seen and title and line[1:].strip() == title:
-                    title_seen = True
-                else:
+                if (index, at) != title_line:
                     # Its number, as Quarto prints it before the heading ("9.6 Limitations"),
                     # and no attribute block.
                     h = HEADING_ATTRS.match(line)
