@@ -189,14 +189,12 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
         for at, line in enumerate(lines):
             if FENCE.match(line):
                 fenced = not fenced
-            elif not fenced and ATX_HEADING.match(line):
-                if (index, at) != title_line:
-                    # Its number, as Quarto prints it before the heading ("9.6 Limitations"),
-                    # and no attribute block.
-                    h = HEADING_ATTRS.match(line)
-                    number = heading_numbers.get((index, at))
-                    line = "#" * shift + h.group(1) + " " + (f"{number} " if number else "") \
-                        + h.group(2)
+            elif not fenced and ATX_HEADING.match(line) and (index, at) != title_line:
+                # Its number, as Quarto prints it before the heading ("9.6 Limitations"), and
+                # no attribute block.
+                h = HEADING_ATTRS.match(line)
+                number = heading_numbers.get((index, at))
+                line = "#" * shift + h.group(1) + " " + (f"{number} " if number else "") + h.group(2)
             m = DIV_OPEN.match(line)
             if m:
                 caption_of = m.group(1)
