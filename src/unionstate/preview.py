@@ -16,10 +16,9 @@ STYLESHEET = "report.css"
 
 DIV_OPEN = re.compile(r"^:::+\s*\{#((?:fig|tbl)-[\w-]+)[^}]*\}\s*$")
 DIV_CLOSE = re.compile(r"^:::+\s*$")
-# A heading's text and its attribute block, if any ("## Limitations {#sec-limitations}").
-HEADING_ATTRS = re.compile(r"^(#+)\s+(.*?)\s*(?:\{[^}]*\})?\s*$")
-# Any ATX heading, with its attributes if it has any ("## Limitations {#sec-limitations}").
-HEADING = re.compile(r"^(#{1,6})\s+.*?\s*(?:\{([^}]*)\})?\s*$")
+# Any ATX heading: its marks, its text and its attributes if it has any
+# ("## Limitations {#sec-limitations}").
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
 XREF = re.compile(r"@((?:fig|tbl|sec)-[\w-]*\w)")
 CITATION = re.compile(r"\[([^\[\]]*@[\w:.-]+[^\[\]]*)\]")
 # One item of a Pandoc citation group: prefix, @key, suffix ("cited in @shraibman, para. 8").
@@ -138,7 +137,7 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
                 counters[kind] += 1
                 numbers[m.group(1)] = f"{'Figure' if kind == 'fig' else 'Table'} {counters[kind]}"
             h = HEADING.match(line)
-            attrs = (h.group(2) or "").split() if h else []
+            attrs = (h.group(3) or "").split() if h else []
             # number-sections: every heading is numbered (9, 9.1, ...) unless marked
             # {.unnumbered} or {-} (quarto.org, authoring/cross-references.html#sections).
             if h and ".unnumbered" not in attrs and "-" not in attrs:
@@ -192,7 +191,7 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
             elif not fenced and ATX_HEADING.match(line) and (index, at) != title_line:
                 # Its number, as Quarto prints it before the heading ("9.6 Limitations"), and
                 # no attribute block.
-                h = HEADING_ATTRS.match(line)
+                h = HEADING.match(line)
                 number = heading_numbers.get((index, at))
                 line = "#" * shift + h.group(1) + " " + (f"{number} " if number else "") + h.group(2)
             m = DIV_OPEN.match(line)
