@@ -373,7 +373,7 @@ def status_quo(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         ax.set_xlim(_num(pd.Timestamp(year=year, month=1, day=1)), last + 470)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel("Month the source gives for each wave (no mark where no poll was taken)")
+    ax.set_xlabel("Month the source gives for each wave (marks stand only at the waves)")
     join = Line2D([0, 1], [0, 0], linestyle="dotted", color=style.MUTED, linewidth=1.2,
                   label=style.JOIN_LEGEND)
     _legends(fig, rows["stance"], rows["qualifier"], [join] if joins else [])
