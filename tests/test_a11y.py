@@ -307,7 +307,7 @@ def test_the_preview_gives_tables_a_caption_and_only_the_title_an_h1():
     assert level_one == ["# A Title", "# a comment"], md  # the title, and a shell comment
     assert "\n## 1 One\n" in md and "\n### 1.1 Part\n" in md, md  # numbered as Quarto does
     assert "What it shows" not in md, "the caption should have moved into the table"
-    assert "See Table 1." in md
+    assert "See [Table 1](#tbl-x)." in md  # a link to the table, as in Quarto's HTML
     html = out.cells[2].outputs[0]["data"]["text/html"]
     assert re.search(r"<table>\s*<caption><strong>Table 1\.</strong> What it shows \(Shraibman n\.d\.\)\."
                      r"</caption>", html), html

@@ -1,5 +1,6 @@
 """The Quarto-free preview renders Pandoc citations as Quarto would print their words."""
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -45,7 +46,12 @@ def test_sections_are_numbered_as_quarto_numbers_them():
     ]
     out = plain(nb, REPO / "references.bib")
     text = out.cells[1].source
-    assert "See Section 1, Section 2, Section 1.2 and Section 2.1." in text, text
+    # Each reference links to its section, as in Quarto's report.html, and each section with an
+    # id has the anchor it links to.
+    assert ("See [Section 1](#sec-one), [Section 2](#sec-two), [Section 1.2](#sec-one-b) and "
+            "[Section 2.1](#sec-two-a).") in text, text
+    anchors = re.findall(r'<a id="(sec-[\w-]+)"></a>', "\n".join(c.source for c in out.cells))
+    assert anchors == ["sec-key", "sec-one", "sec-one-b", "sec-two", "sec-two-a"], anchors
     # The headings carry those numbers, as Quarto prints them, and no attribute block, so that
     # a reader can find "Section 1.2".
     headings = [line for cell in out.cells[1:] for line in cell.source.splitlines()

@@ -163,6 +163,11 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
                          + (f", {suffix}" if suffix else ""))
         return "(" + "; ".join(parts) + ")"
 
+    def xref(m: re.Match) -> str:
+        """@fig-x as a link to the figure, as Quarto writes it ("Figure 3"), or left as it is."""
+        label = m.group(1)
+        return f"[{numbers[label]}](#{label})" if label in numbers else m.group(0)
+
     # Only the title is a level-1 heading: the sections go one level down, as
     # `shift-heading-level-by: 1` does in _quarto.yml's html format.
     shift = 1 if title else 0
@@ -194,6 +199,9 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
                 h = HEADING.match(line)
                 number = heading_numbers.get((index, at))
                 line = "#" * shift + h.group(1) + " " + (f"{number} " if number else "") + h.group(2)
+                # What "Section 9.6" links to, as Quarto's report.html does.
+                out += [f'<a id="{a[1:]}"></a>\n' for a in (h.group(3) or "").split()
+                        if a.startswith("#sec-")]
             m = DIV_OPEN.match(line)
             if m:
                 caption_of = m.group(1)
@@ -210,14 +218,13 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
             if caption_of and line.strip():
                 line = f"**{numbers[caption_of]}.** {line}"
                 if caption_of.startswith("tbl-"):  # becomes the table's <caption> if it can
-                    table_captions[caption_of] = XREF.sub(
-                        lambda m: numbers.get(m.group(1), m.group(0)), CITATION.sub(cite, line))
+                    table_captions[caption_of] = XREF.sub(xref, CITATION.sub(cite, line))
                     line = CAPTION_SLOT.format(caption_of)
                 caption_of = None
             out.append(line)
         text = "\n".join(out)
         text = CITATION.sub(cite, text)
-        text = XREF.sub(lambda m: numbers.get(m.group(1), m.group(0)), text)
+        text = XREF.sub(xref, text)
         cell.source = text
     for label, caption in table_captions.items():
         output = table_outputs.get(label)
