@@ -1,12 +1,14 @@
 """Quarto typesets the report: one self-contained HTML file, a Typst PDF and a DOCX, from the
-notebook `unionstate build` has executed, in one call, running no code.
+notebook `unionstate build` has executed, running no code: one call for the formats that take
+each chart's SVG (HTML, Typst), one for DOCX, which takes its PNG (typeset.RASTER_FORMATS).
 
 Three groups of tests:
 - what Quarto is given (always run): the session build (conftest.py `built`) has a fake
   `quarto` on PATH that records its command line, working folder and the file it was given;
-  the tests read that record: one call for every format, the executed notebook with its front
+  the tests read that record: every format rendered once, the executed notebook with its front
   matter in a raw first cell, every project option, no cell left to execute, the cell options,
-  cross-references and citations of the chapters;
+  cross-references and citations of the chapters, and for DOCX the same notebook with each
+  figure as its PNG only;
 - the checks of `_quarto.yml` itself (always run);
 - real renders, marked `quarto`, which skip with the reason where the `quarto` command is
   missing: one `unionstate build` of a temporary copy of the repository, whose Quarto output
@@ -247,8 +249,16 @@ def html_page(html_file) -> PageScan:
 
 @pytest.fixture(scope="module")
 def quarto_call(built):
-    assert len(built.quarto_calls) == 1, f"quarto called {len(built.quarto_calls)} times"
+    """The call that typesets the formats taking SVG figures (HTML, Typst)."""
+    assert len(built.quarto_calls) == 2, f"quarto called {len(built.quarto_calls)} times"
     return built.quarto_calls[0]
+
+
+@pytest.fixture(scope="module")
+def docx_call(built):
+    """The call that typesets DOCX, whose figures are PNG."""
+    assert len(built.quarto_calls) == 2, f"quarto called {len(built.quarto_calls)} times"
+    return built.quarto_calls[1]
 
 
 @pytest.fixture(scope="module")
@@ -268,9 +278,13 @@ def given_front_matter(given) -> dict:
     return meta
 
 
-def test_quarto_is_called_once_for_every_format_on_the_executed_notebook(built, quarto_call):
-    assert quarto_call.argv == ["render", "report.ipynb"], quarto_call.argv
-    assert "--execute" not in quarto_call.argv
+def test_quarto_renders_each_format_once_from_the_executed_notebook(built, quarto_call,
+                                                                   docx_call):
+    # Every format of _quarto.yml, once: the two that take SVG figures, then DOCX.
+    assert list(load_config()["format"]) == ["html", "typst", "docx"]
+    assert quarto_call.argv == ["render", "report.ipynb", "--to", "html,typst"], quarto_call.argv
+    assert docx_call.argv == ["render", "report.ipynb", "--to", "docx"], docx_call.argv
+    assert docx_call.cwd.resolve() == built.proj.root.resolve()
     assert quarto_call.cwd.resolve() == built.proj.root.resolve()
     # What it was given is what the build keeps as its executed notebook.
     assert quarto_call.input.read_bytes() == (built.proj.build / "report.ipynb").read_bytes()
@@ -445,6 +459,33 @@ def test_every_option_in_quarto_yml_is_documented():
 # ------------------------------------------------------------------------------ renders
 
 
+def test_docx_is_given_the_same_notebook_with_each_figure_as_its_png(built, given, docx_call):
+    """Quarto prefers an output's SVG in every format, and Pandoc writes a DOCX figure as SVG
+    alone where rsvg-convert is missing, which Word before 2016 does not show. So the DOCX call
+    gets the notebook whose figure outputs hold the PNG the build wrote, and nothing else
+    differs."""
+    docx = nbformat.read(docx_call.input, as_version=4)
+    assert len(docx.cells) == len(given.cells)
+    figures = []
+    for vector_cell, png_cell in zip(given.cells, docx.cells, strict=True):
+        assert png_cell.source == vector_cell.source and png_cell.metadata == vector_cell.metadata
+        assert len(png_cell.get("outputs", [])) == len(vector_cell.get("outputs", []))
+        for vector, png in zip(vector_cell.get("outputs", []), png_cell.get("outputs", []),
+                               strict=True):
+            data = vector.get("data", {})
+            if "image/svg+xml" in data:
+                assert "image/svg+xml" not in png["data"]
+                assert {k: v for k, v in data.items() if k != "image/svg+xml"} == png["data"]
+                # The PNG is figures/<label>.png, byte for byte ("<figure fig-x>" names it).
+                label = re.fullmatch(r"<figure ([\w-]+)>", png["data"]["text/plain"]).group(1)
+                assert base64.b64decode(png["data"]["image/png"]) == \
+                    (built.proj.figures / f"{label}.png").read_bytes(), label
+                figures.append(label)
+            else:
+                assert png == vector
+    assert sorted(figures) == sorted(figure_labels()), figures
+
+
 @pytest.mark.quarto
 @needs_quarto
 def test_quarto_starts_no_kernel_and_renders_every_format_once(render_log):
@@ -492,3 +533,5 @@ def test_docx_is_a_word_document_with_the_figures(docx_file):
     media = [n for n in names if n.startswith("word/media/")]
     assert len(media) >= len(figure_labels()), \
         f"{len(figure_labels())} figures but {len(media)} images in report.docx"
+    # Raster figures, which every Word version shows (typeset.RASTER_FORMATS).
+    assert not [n for n in media if n.lower().endswith(".svg")], media

@@ -3,7 +3,8 @@
 `review_built`: one `unionstate build --review HEAD` of a copy of the project under git, one
 number edited after the commit, with a fake `quarto` on PATH that records what it is given
 (as conftest.fake_quarto does for the normal build, but writing outputs named after its input):
-one kernel run, one Quarto call on the executed notebook, nothing executed by Quarto.
+one kernel run, Quarto called on the executed notebook (HTML and Typst, then DOCX with PNG
+figures), nothing executed by Quarto.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ def review_built(shared_build):
 @pytest.fixture(scope="module")
 def review_nb(review_built):
     _, _, calls, _ = review_built
-    assert len(calls) == 1, [c.argv for c in calls]
+    assert len(calls) == 2, [c.argv for c in calls]
     return nbformat.read(calls[0].input, as_version=4)
 
 
@@ -192,12 +193,16 @@ def markdown_outputs(nb) -> str:
                      if c.cell_type == "code" for o in c.outputs)
 
 
-def test_review_quarto_is_called_once_on_the_review_notebook_without_executing(review_built):
+def test_review_quarto_renders_each_format_once_from_the_review_notebook(review_built):
+    """As for the normal edition (test_quarto): HTML and Typst in one call, DOCX, whose
+    figures are PNG, in a second; neither executes anything."""
     proj, output, calls, _ = review_built
-    (call,) = calls
-    assert call.argv == ["render", review.INPUT]
-    assert "--execute" not in call.argv and "--profile" not in call.argv
-    assert call.cwd.resolve() == proj.root.resolve()
+    call, docx = calls
+    assert call.argv == ["render", review.INPUT, "--to", "html,typst"]
+    assert docx.argv == ["render", review.INPUT, "--to", "docx"]
+    for c in calls:
+        assert "--execute" not in c.argv and "--profile" not in c.argv
+        assert c.cwd.resolve() == proj.root.resolve()
     # What Quarto read is the notebook the build keeps; the copy at the root is gone.
     assert call.input.read_bytes() == (review.review_dir(proj) / review.NOTEBOOK).read_bytes()
     assert not (proj.root / review.INPUT).exists()
@@ -220,7 +225,7 @@ def test_review_front_matter_is_the_normal_one_with_the_profile_merged(review_nb
 
 
 def test_review_mark_resolves_from_where_quarto_runs(review_built, review_nb):
-    proj, _, (call,), _ = review_built
+    proj, _, (call, _docx), _ = review_built  # the Typst call
     mark = call.cwd / front(review_nb)["format"]["typst"]["include-before-body"][0]
     text = mark.read_text(encoding="utf-8")
     assert '#set par.line(numbering: "1")' in text

@@ -11,9 +11,10 @@ everything else from that one run.
 3. The executed notebook is saved as _build/report.ipynb, with the front matter Quarto needs
    in a raw cell at its top, and an HTML preview made from it with nbconvert
    (_build/report.html).
-4. Where `quarto` is on the PATH, Quarto typesets that same notebook, in one call, to
-   report.html, report.pdf (Typst) and report.docx at the project root, executing nothing
-   (unionstate.typeset says why no kernel can start).
+4. Where `quarto` is on the PATH, Quarto typesets that same notebook to report.html,
+   report.pdf (Typst) and report.docx at the project root, executing nothing: one call for
+   HTML and Typst, which take each chart's SVG, one for DOCX, which takes its PNG
+   (unionstate.typeset says why, and why no kernel can start).
 
 Each stage runs again only when the content hash of its inputs changed.
 """
@@ -280,7 +281,7 @@ def reading_copy(nb):
     from . import typeset
     from .qmd import new_cell
 
-    nb = nbformat.from_dict(nb)
+    nb = typeset.png_only(nbformat.from_dict(nb))
     meta = nb.metadata.get("unionstate", {}).get("front_matter", {})
     cells = [c for c in nb.cells if not typeset.is_front_matter(c)]
     if meta.get("title"):
@@ -290,11 +291,8 @@ def reading_copy(nb):
     for cell in cells:
         alt = cell.metadata.get("unionstate", {}).get("options", {}).get("fig-alt")
         for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if "image/png" in data:
-                data.pop("image/svg+xml", None)
-                if alt:  # the image's alt text (preview.html.j2 writes it)
-                    output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
+            if alt and "image/png" in output.get("data", {}):  # its alt text (preview.html.j2)
+                output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
     nb.cells = cells
     return nb
 

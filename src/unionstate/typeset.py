@@ -1,8 +1,12 @@
-"""What Quarto is given, and the one call that typesets HTML, PDF (Typst) and DOCX.
+"""What Quarto is given, and the calls that typeset HTML, PDF (Typst) and DOCX.
 
 Quarto renders the notebook `unionstate build` has already executed (_build/report.ipynb),
 never report.qmd: the kernel run of the build is the only execution of the report, so the
 typeset formats, figures/ and the preview show the same outputs.
+
+Two calls, one per kind of figure: HTML and PDF take each chart's SVG, DOCX its PNG
+(RASTER_FORMATS says why). Both are given the same executed notebook; for DOCX each figure
+output holds only the PNG the build wrote beside the SVG (figures/<label>.png).
 
 The notebook's first cell is a raw cell holding the front matter (quarto.org/docs/tools/
 jupyter-lab.html: "YAML options [...] at the top of the document" go in a Raw cell). Its keys,
@@ -44,6 +48,14 @@ INPUT = "report.ipynb"
 OUTPUTS = ("report.html", "report.pdf", "report.docx")
 # Options that choose an execution engine or kernel: nothing is executed when Quarto renders.
 EXECUTION_ONLY = ("project", "engine", "jupyter")
+# Formats typeset from each figure's PNG, not its SVG. Quarto takes an output's SVG over its
+# PNG for every format (quarto-cli src/core/jupyter/display-data.ts). Pandoc's Word writer then
+# embeds the SVG with the PNG that Word before 2016 and other DOCX readers need only where
+# rsvg-convert is installed; Quarto ships none, and without it Pandoc (3.9 here) warns "Could
+# not convert image" and writes the SVG alone.
+RASTER_FORMATS = ("docx",)
+# How the build's messages name each format.
+FORMAT_NAMES = {"html": "HTML", "typst": "PDF (Typst)", "docx": "DOCX"}
 
 
 class QuartoError(Exception):
@@ -114,30 +126,73 @@ def with_front_matter(nb, meta: dict):
     return nb
 
 
+def formats(nb) -> list[str]:
+    """The formats the notebook's front matter lists (its `format` keys), in their order."""
+    cell = next((c for c in nb.cells if is_front_matter(c)), None)
+    if cell is None:
+        return []
+    text = cell.source
+    listed = (yaml.safe_load(text[len("---\n"):text.rstrip().rfind("---")]) or {}).get("format")
+    if isinstance(listed, str):
+        return [listed]
+    return [str(f) for f in listed or []]
+
+
+def png_only(nb):
+    """A copy of the notebook in which every output that holds a PNG holds no SVG."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                output["data"].pop("image/svg+xml", None)
+    return nb
+
+
 def render(proj: Project, notebook: Path, say: Callable[[str], None] = print,
            name: str = INPUT, outputs: tuple[str, ...] = OUTPUTS) -> list[Path]:
-    """`quarto render report.ipynb` once, for every format _quarto.yml lists; the outputs
-    (of those named) that Quarto wrote. The review edition passes its own name and outputs.
+    """`quarto render report.ipynb --to FORMATS`, once for the formats the notebook's front
+    matter lists that take SVG figures and once for those that take PNG (RASTER_FORMATS); the
+    outputs (of those named) that Quarto wrote. The review edition passes its own name and
+    outputs.
 
-    The executed notebook is copied to the project root as `name` for the call (so that
+    The executed notebook is copied to the project root as `name` for each call (so that
     references.bib and every other relative path resolve as they do for report.qmd, and the
     outputs land at the root beside it, not over the preview in _build/) and removed afterwards.
     Not being a project input (_quarto.yml renders report.qmd), it is rendered as a single
     file: hence the project options in its front matter."""
+    import nbformat
+
     quarto = shutil.which("quarto")
     if quarto is None:
         raise QuartoError("quarto is not on the PATH")
+    nb = nbformat.read(notebook, as_version=4)
+    listed = formats(nb)
+    raster = [f for f in listed if f in RASTER_FORMATS]
+    vector = [f for f in listed if f not in RASTER_FORMATS]
+    runs: list[tuple[list[str], object]] = []  # (formats, the notebook to render: a path or nb)
+    if vector or not raster:  # no format listed: one call, for Quarto's default
+        runs.append((vector, notebook))
+    if raster:
+        runs.append((raster, png_only(nb)))
     target = proj.root / name
-    shutil.copyfile(notebook, target)
     # QUARTO_PYTHON: if Quarto looks for a Python at all, it finds this environment's.
     env = dict(os.environ, QUARTO_PYTHON=sys.executable)
-    say("  typesetting HTML, PDF and DOCX with Quarto from the executed notebook (no code runs)")
-    try:
-        done = subprocess.run([quarto, "render", name], cwd=proj.root, env=env, check=False)
-    finally:
-        target.unlink(missing_ok=True)
-    if done.returncode != 0:
-        raise QuartoError(f"`quarto render {name}` failed (exit code {done.returncode}); see its "
-                          f"messages above. It rendered {proj.rel(notebook)}, which holds the "
-                          f"outputs of the build.")
+    for to, given in runs:
+        names = ", ".join(FORMAT_NAMES.get(f, f) for f in to) or "the default format"
+        figures = "PNG" if to and set(to) <= set(RASTER_FORMATS) else "SVG"
+        say(f"  typesetting {names} with Quarto from the executed notebook, {figures} figures "
+            f"(no code runs)")
+        if isinstance(given, Path):
+            shutil.copyfile(given, target)
+        else:
+            nbformat.write(given, target)
+        argv = [quarto, "render", name, *(["--to", ",".join(to)] if to else [])]
+        try:
+            done = subprocess.run(argv, cwd=proj.root, env=env, check=False)
+        finally:
+            target.unlink(missing_ok=True)
+        if done.returncode != 0:
+            raise QuartoError(f"`{' '.join(argv[1:])}` failed (exit code {done.returncode}); see "
+                              f"Quarto's messages above. It rendered {proj.rel(notebook)}, which "
+                              f"holds the outputs of the build.")
     return [p for p in (proj.root / out for out in outputs) if p.exists()]
