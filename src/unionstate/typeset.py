@@ -169,30 +169,28 @@ def render(proj: Project, notebook: Path, say: Callable[[str], None] = print,
     listed = formats(nb)
     raster = [f for f in listed if f in RASTER_FORMATS]
     vector = [f for f in listed if f not in RASTER_FORMATS]
-    runs: list[tuple[list[str], object]] = []  # (formats, the notebook to render: a path or nb)
-    if vector or not raster:  # no format listed: one call, for Quarto's default
-        runs.append((vector, notebook))
-    if raster:
-        runs.append((raster, png_only(nb)))
+    # (formats, the notebook to give instead of the executed one, or None to give that one)
+    calls = [(vector, None)] if vector or not raster else []  # none listed: Quarto's default
+    calls += [(raster, png_only(nb))] if raster else []
     target = proj.root / name
     # QUARTO_PYTHON: if Quarto looks for a Python at all, it finds this environment's.
     env = dict(os.environ, QUARTO_PYTHON=sys.executable)
-    for to, given in runs:
-        names = ", ".join(FORMAT_NAMES.get(f, f) for f in to) or "the default format"
-        figures = "PNG" if to and set(to) <= set(RASTER_FORMATS) else "SVG"
-        say(f"  typesetting {names} with Quarto from the executed notebook, {figures} figures "
-            f"(no code runs)")
-        if isinstance(given, Path):
-            shutil.copyfile(given, target)
+    for to, instead in calls:
+        words = [FORMAT_NAMES.get(f, f) for f in to] or ["the default format"]
+        names = " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+        say(f"  typesetting {names} with Quarto from the executed notebook, "
+            f"{'SVG' if instead is None else 'PNG'} figures (no code runs)")
+        if instead is None:
+            shutil.copyfile(notebook, target)
         else:
-            nbformat.write(given, target)
+            nbformat.write(instead, target)
         argv = [quarto, "render", name, *(["--to", ",".join(to)] if to else [])]
         try:
             done = subprocess.run(argv, cwd=proj.root, env=env, check=False)
         finally:
             target.unlink(missing_ok=True)
         if done.returncode != 0:
-            raise QuartoError(f"`{' '.join(argv[1:])}` failed (exit code {done.returncode}); see "
-                              f"Quarto's messages above. It rendered {proj.rel(notebook)}, which "
-                              f"holds the outputs of the build.")
+            raise QuartoError(f"`quarto {' '.join(argv[1:])}` failed (exit code "
+                              f"{done.returncode}); see Quarto's messages above. It rendered "
+                              f"{proj.rel(notebook)}, which holds the outputs of the build.")
     return [p for p in (proj.root / out for out in outputs) if p.exists()]
