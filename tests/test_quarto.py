@@ -299,6 +299,33 @@ def test_quarto_renders_each_format_once_from_the_executed_notebook(built, quart
     assert built.outcome.quarto and {root / n for n in ROOT_OUTPUTS} <= set(built.outcome.written)
 
 
+def test_docx_is_given_the_same_notebook_with_each_figure_as_its_png(built, given, docx_call):
+    """Quarto prefers an output's SVG in every format, and Pandoc writes a DOCX figure as SVG
+    alone where rsvg-convert is missing, which Word before 2016 does not show. So the DOCX call
+    gets the notebook whose figure outputs hold the PNG the build wrote, and nothing else
+    differs."""
+    docx = nbformat.read(docx_call.input, as_version=4)
+    assert len(docx.cells) == len(given.cells)
+    figures = []
+    for vector_cell, png_cell in zip(given.cells, docx.cells, strict=True):
+        assert png_cell.source == vector_cell.source and png_cell.metadata == vector_cell.metadata
+        assert len(png_cell.get("outputs", [])) == len(vector_cell.get("outputs", []))
+        for vector, png in zip(vector_cell.get("outputs", []), png_cell.get("outputs", []),
+                               strict=True):
+            data = vector.get("data", {})
+            if "image/svg+xml" in data:
+                assert "image/svg+xml" not in png["data"]
+                assert {k: v for k, v in data.items() if k != "image/svg+xml"} == png["data"]
+                # The PNG is figures/<label>.png, byte for byte ("<figure fig-x>" names it).
+                label = re.fullmatch(r"<figure ([\w-]+)>", png["data"]["text/plain"]).group(1)
+                assert base64.b64decode(png["data"]["image/png"]) == \
+                    (built.proj.figures / f"{label}.png").read_bytes(), label
+                figures.append(label)
+            else:
+                assert png == vector
+    assert sorted(figures) == sorted(figure_labels()), figures
+
+
 def test_front_matter_holds_the_header_and_every_project_option(given_front_matter):
     meta = given_front_matter
     header = qmd.header(REPO / "report.qmd")
@@ -457,33 +484,6 @@ def test_every_option_in_quarto_yml_is_documented():
 
 
 # ------------------------------------------------------------------------------ renders
-
-
-def test_docx_is_given_the_same_notebook_with_each_figure_as_its_png(built, given, docx_call):
-    """Quarto prefers an output's SVG in every format, and Pandoc writes a DOCX figure as SVG
-    alone where rsvg-convert is missing, which Word before 2016 does not show. So the DOCX call
-    gets the notebook whose figure outputs hold the PNG the build wrote, and nothing else
-    differs."""
-    docx = nbformat.read(docx_call.input, as_version=4)
-    assert len(docx.cells) == len(given.cells)
-    figures = []
-    for vector_cell, png_cell in zip(given.cells, docx.cells, strict=True):
-        assert png_cell.source == vector_cell.source and png_cell.metadata == vector_cell.metadata
-        assert len(png_cell.get("outputs", [])) == len(vector_cell.get("outputs", []))
-        for vector, png in zip(vector_cell.get("outputs", []), png_cell.get("outputs", []),
-                               strict=True):
-            data = vector.get("data", {})
-            if "image/svg+xml" in data:
-                assert "image/svg+xml" not in png["data"]
-                assert {k: v for k, v in data.items() if k != "image/svg+xml"} == png["data"]
-                # The PNG is figures/<label>.png, byte for byte ("<figure fig-x>" names it).
-                label = re.fullmatch(r"<figure ([\w-]+)>", png["data"]["text/plain"]).group(1)
-                assert base64.b64decode(png["data"]["image/png"]) == \
-                    (built.proj.figures / f"{label}.png").read_bytes(), label
-                figures.append(label)
-            else:
-                assert png == vector
-    assert sorted(figures) == sorted(figure_labels()), figures
 
 
 @pytest.mark.quarto
