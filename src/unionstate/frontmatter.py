@@ -172,7 +172,7 @@ def statement(proj: Project | None = None, today: date | None = None) -> Md:
     return Md("\n\n".join([
         f"**Authors:** {names}. **Version:** {meta['version']}. **Built:** {meta['date']}. "
         f"**Data as of:** {meta['data-date']} (last change recorded in `data/CHANGELOG.md`; "
-        f"the most recent poll in it dates from {meta['data-latest-poll']}, by the month its source gives).",
+        f"the most recent poll in `data/` is dated {meta['data-latest-poll']} by its source).",
         f"**Suggested citation:** {meta['citation-text']}",
         f"**Data availability:** {meta['data-availability']}",
     ]))

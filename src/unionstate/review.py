@@ -200,9 +200,9 @@ def write_notebook(proj: Project, nb, rev: str) -> Path:
 
 
 def render(proj: Project, rev: str, say: Callable[[str], None] = print) -> list[Path]:
-    """Make the review edition: one kernel run, then Quarto (typeset.render). Raises ReviewError (nothing
-    run or written) when Quarto is missing or REV cannot be read, DataError when data/ does
-    not validate, BuildError when a cell fails."""
+    """Make the review edition: one kernel run, then Quarto (typeset.render). Raises
+    ReviewError (nothing run or written) when Quarto is missing or REV cannot be read,
+    DataError when data/ does not validate, BuildError when a cell fails."""
     if shutil.which("quarto") is None:
         from .build import QUARTO_HINT
 

@@ -232,7 +232,7 @@ def polls(ds: Dataset) -> pd.DataFrame:
                                and pd.notna(r["pollster"]) else "")
             for _, r in p.iterrows()],
         "Date": [period_text(a, b) for a, b in
-                      zip(p["fieldwork_start"], p["fieldwork_end"], strict=True)],
+                 zip(p["fieldwork_start"], p["fieldwork_end"], strict=True)],
         "Population": p["population"],
         "Mode": p["mode"].astype(str),
         "Sample": p["sample_size"].map(lambda n: "not given" if pd.isna(n) else f"{n:,}"),
