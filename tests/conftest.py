@@ -35,8 +35,9 @@ from unionstate.paths import project as make_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-# The two source articles live beside the checkout, in ../shared/sources.
-SOURCES = REPO_ROOT.parent / "shared" / "sources"
+# The two source articles live beside the checkout, in ../shared/sources, unless
+# UNIONSTATE_SOURCES names their folder.
+SOURCES = Path(os.environ.get("UNIONSTATE_SOURCES") or REPO_ROOT.parent / "shared" / "sources")
 # Everything the report is built from (not .git, not outputs).
 PROJECT_PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml",
                  "CITATION.cff", "pyproject.toml"]
@@ -64,7 +65,8 @@ def fixtures_dir() -> Path:
 def sources_dir() -> Path:
     """The two source articles (outside the repository)."""
     if not SOURCES.is_dir():
-        pytest.skip(f"source articles not available at {SOURCES}")
+        pytest.skip(f"source articles not found at {SOURCES}: put them there or set "
+                    "UNIONSTATE_SOURCES to their folder")
     return SOURCES
 
 

@@ -159,7 +159,9 @@ def test_every_result_locator_names_an_existing_paragraph(repo_root, paragraphs)
     assert results
     bad = {}
     for r in results:
-        assert r["source"] in ARTICLE_OF_KEY, f"{r['result_id']}: unexpected source {r['source']}"
+        assert r["source"] in ARTICLE_OF_KEY, (
+            f"{r['result_id']}: source {r['source']!r} has no stored text to check its locator "
+            "against (ARTICLE_OF_KEY; docs/reproducing.md, 'After adding a poll')")
         found = locator_problems(r["locator"], ARTICLE_OF_KEY[r["source"]], paragraphs)
         if found:
             bad[r["result_id"]] = found
@@ -303,7 +305,8 @@ HAND_COUNT = {
 
 def hand_count_key(label: str) -> str:
     keys = [k for k in HAND_COUNT if k.lower() in label.lower()]
-    assert len(keys) == 1, f"pollster {label!r} matches {keys} of the hand-counted names"
+    assert len(keys) == 1, (f"pollster {label!r} matches {keys} of the hand-counted names "
+                            "(HAND_COUNT; docs/reproducing.md, 'After adding a poll')")
     return keys[0]
 
 
@@ -315,7 +318,9 @@ def test_results_per_pollster_match_the_hand_count(repo_root):
         owners = {owner[i] for i in r["poll_id"].split(";")}
         assert len(owners) == 1, (r["result_id"], owners)
         counts[owners.pop()] += 1
-    assert dict(counts) == HAND_COUNT
+    assert dict(counts) == HAND_COUNT, ("figures per pollster differ from the count made by "
+                                        "hand from the sources (HAND_COUNT; docs/reproducing.md,"
+                                        " 'After adding a poll')")
     # 3 + 2 + 2 + 4 + 3: paras. 8-11 give fourteen figures in all.
     assert sum(counts.values()) == 14
 

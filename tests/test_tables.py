@@ -153,7 +153,9 @@ def test_reference_list_says_cited_in(repo_root, report):
     (`type`, Pandoc's `genre`), where Shraibman cites it: the locator of polls.csv."""
     bib = entries(repo_root / "references.bib")
     read = tables.read_sources(report.ds)
-    assert read == {"shraibman", "melyantsou2021"}
+    assert read == {"shraibman", "melyantsou2021"}, (
+        "the works the report has read are no longer the two articles (docs/reproducing.md, "
+        "'After adding a poll')")
     polls = report.ds.polls
     for key, e in bib.items():
         if key in read:
