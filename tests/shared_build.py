@@ -50,7 +50,7 @@ from unionstate.build import BuildError, build  # noqa: E402
 from unionstate.cli import main  # noqa: E402
 from unionstate.paths import Project  # noqa: E402
 
-POLL = HERE / "fixtures" / "update" / "synthetic-2099.yaml"
+POLL = HERE / "fixtures" / "update" / "synthetic-2026.yaml"
 WORK = Path(".")  # set from the command line
 STARTED = time.perf_counter()
 

@@ -166,22 +166,22 @@ def test_multiwave_result_names_the_new_poll_and_an_older_wave(root, fixtures):
 
 
 def test_values_keep_their_text(root, tmp_path, monkeypatch):
-    """Numbers keep their digits, dates stay dates as written, NO stays NO, null is empty."""
+    """Numbers keep their digits, dates stay dates as written, NO stays NO, null is empty:
+    YAML's own typing (0800 an octal number, 1e3 a float, NO and yes booleans) changes nothing."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "text.yaml").write_text(
         "poll_id: texttest-2021-03\ncountry: RUS\npollster: NO\ncommissioned_by: null\n"
         "fieldwork_start: 2021-03-01\nfieldwork_end: 2021-03\npopulation: yes\n"
-        "mode: unknown\nsample_size: 0800\nsource: shraibman\nlocator: 1.50\n"
+        "mode: unknown\nsample_size: 1200\nsource: shraibman\nlocator: 0800\n"
         "notes: 1e3\nresults:\n"
         "  - result_id: rus-texttest-share\n    question: Q\n    option: O\n"
-        "    stance: economic\n    share_low: 16.670\n    share_high: 16.670\n"
+        "    stance: economic\n    share_low: 16.67\n    share_high: 16.67\n"
         "    qualifier: exact\n    source: shraibman\n    locator: '2'\n", encoding="utf-8")
     result = run("add-poll", "text.yaml", "--root", root, "--dry-run")
-    # sample_size 0800 is a whole number as text; everything else is a plain string.
     assert result.exit_code == 0, result.output
-    assert ("  texttest-2021-03,RUS,NO,,2021-03-01,2021-03,yes,unknown,0800,shraibman,1.50,1e3"
+    assert ("  texttest-2021-03,RUS,NO,,2021-03-01,2021-03,yes,unknown,1200,shraibman,0800,1e3"
             in result.output.splitlines())
-    assert ("  rus-texttest-share,texttest-2021-03,Q,O,economic,16.670,16.670,exact,,"
+    assert ("  rus-texttest-share,texttest-2021-03,Q,O,economic,16.67,16.67,exact,,"
             "shraibman,2," in result.output.splitlines())
 
 
@@ -189,13 +189,13 @@ def test_example_file_passes_on_a_copy(root):
     result = run("add-poll", EXAMPLE, "--root", root)
     assert result.exit_code == 0, result.output
     assert run("check", "--root", root).exit_code == 0
-    assert "example2099" in (root / "references.bib").read_text(encoding="utf-8")
+    assert "example2026" in (root / "references.bib").read_text(encoding="utf-8")
 
 
 def test_example_is_not_in_the_real_data():
-    assert "example-2099" not in (REPO / "data/polls.csv").read_text(encoding="utf-8")
-    assert "example-2099" not in (REPO / "data/results.csv").read_text(encoding="utf-8")
-    assert "example2099" not in (REPO / "references.bib").read_text(encoding="utf-8")
+    assert "example-2026" not in (REPO / "data/polls.csv").read_text(encoding="utf-8")
+    assert "example-2026" not in (REPO / "data/results.csv").read_text(encoding="utf-8")
+    assert "example2026" not in (REPO / "references.bib").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------- dry run and help
@@ -375,7 +375,7 @@ def test_short_example_in_help_is_valid(root, tmp_path):
     (tmp_path / "short.yaml").write_text(yaml_text + "\n", encoding="utf-8")
     result = run("add-poll", tmp_path / "short.yaml", "--root", root, "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "example-2099-01" in result.output
+    assert "example-2026-01" in result.output
 
 
 def test_acceptance_keeps_the_file_permissions(root, fixtures):
@@ -387,3 +387,63 @@ def test_acceptance_keeps_the_file_permissions(root, fixtures):
     assert (root / "data/polls.csv").stat().st_mode & 0o777 == 0o644
     assert (root / "data/results.csv").stat().st_mode & 0o777 == 0o644
     assert (root / "references.bib").stat().st_mode & 0o777 == 0o664
+
+
+# ---------------------------------------------------------------- one mistake, one message
+
+
+def _problems_of(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if ", " in line and ": " in line
+            and not line.endswith("nothing was changed.")]
+
+
+def test_a_refused_bibtex_entry_is_reported_once(root, tmp_path, monkeypatch):
+    """An entry without author: that is the problem; its key is not also 'not in
+    references.bib' for the poll and each result that cite it."""
+    monkeypatch.chdir(tmp_path)
+    text = (FIXTURES / "good.yaml").read_text(encoding="utf-8")
+    (tmp_path / "noauthor.yaml").write_text(text.replace("    author = {{Test Pollster}},\n", ""),
+                                            encoding="utf-8")
+    before = snapshot(root)
+    result = run("add-poll", "noauthor.yaml", "--root", root)
+    assert result.exit_code == 1
+    assert _problems_of(result) == [
+        "noauthor.yaml, bibtex: entry 'testpoll2020' has no author; allowed: an entry with "
+        "author and title, like those in references.bib"], result.stderr
+    assert snapshot(root) == before
+
+
+def test_a_left_out_field_is_missing_and_names_what_is_allowed(root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = (FIXTURES / "good.yaml").read_text(encoding="utf-8")
+    (tmp_path / "nocountry.yaml").write_text(text.replace("country: BLR\n", ""), encoding="utf-8")
+    result = run("add-poll", "nocountry.yaml", "--root", root)
+    assert result.exit_code == 1
+    assert _problems_of(result) == [
+        "nocountry.yaml, country: is missing; a value is required here; allowed: BLR, RUS"]
+
+
+def test_a_share_out_of_range_is_not_also_a_sum_over_100(root, tmp_path, monkeypatch):
+    """154% is out of range; the question's exact shares then add up past 100, but that is
+    the same mistake, and it would be blamed on the row that is right."""
+    monkeypatch.chdir(tmp_path)
+    text = (FIXTURES / "good.yaml").read_text(encoding="utf-8")
+    (tmp_path / "over.yaml").write_text(text.replace("70.5", "154"), encoding="utf-8")
+    result = run("add-poll", "over.yaml", "--root", root)
+    assert result.exit_code == 1
+    assert [line.split(": ")[0] for line in _problems_of(result)] == [
+        "over.yaml, results[2].share_high", "over.yaml, results[2].share_low"], result.stderr
+    assert all("is out of range" in line for line in _problems_of(result))
+
+
+def test_bounds_the_wrong_way_round_are_one_problem(root, tmp_path, monkeypatch):
+    """An exact share with share_low above share_high: one message, not also 'differs'."""
+    monkeypatch.chdir(tmp_path)
+    text = (FIXTURES / "good.yaml").read_text(encoding="utf-8")
+    text = text.replace("share_low: 70.5", "share_low: 72")
+    (tmp_path / "swapped.yaml").write_text(text, encoding="utf-8")
+    result = run("add-poll", "swapped.yaml", "--root", root)
+    assert result.exit_code == 1
+    assert _problems_of(result) == [
+        "swapped.yaml, results[2].share_high: 70.5 is below share_low 72; allowed: "
+        "share_low ≤ share_high"], result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,14 @@ CASES = [
      ("'2999-01' is outside the years allowed", "1900 to 2100")),
     ("date-far-past", "fieldwork_start", POLL, {"fieldwork_start": "1066"},
      ("'1066' is outside the years allowed",)),
+    ("date-after-today", "fieldwork_end", POLL, {"fieldwork_end": "2100-01"},
+     ("'2100-01' is after today (", "allowed: a date no later than today")),
+    ("share-leading-zero", "results[2].share_low", EXACT, {"share_low": "07", "share_high": "07"},
+     ("'07' is not written the one way data/ writes numbers", "allowed: '7'")),
+    ("share-trailing-zero", "results[2].share_low", EXACT,
+     {"share_low": "7.50", "share_high": "7.50"}, ("'7.50' is not written", "allowed: '7.5'")),
+    ("sample-leading-zero", "sample_size", POLL, {"sample_size": "0800"},
+     ("'0800' is not written", "allowed: '800'")),
     ("fraction-of-zero", "results[1].share_low", FRACTION,
      {"share_low": "0", "share_high": "0"}, ("0 is not 100/N",)),
     ("fraction-of-all", "results[1].share_low", FRACTION,
@@ -169,7 +178,8 @@ def test_derived_figure_must_derive_from_a_stated_one(copy):
 
 
 def test_what_check_accepts_at_the_edges_the_report_draws(copy):
-    """Boundary values that pass check (years 1900 and 2100, ten million respondents, a
+    """Boundary values that pass check (years 1900 and 2100, a poll dated today, ten million
+    respondents, a
     fraction of one in ten thousand, a share of 0, a lower bound just under 100, a very long
     label) go through every chart, table and number of the report."""
     import matplotlib
@@ -180,7 +190,8 @@ def test_what_check_accepts_at_the_edges_the_report_draws(copy):
 
     edits = [
         ("events.csv", "union-state-treaty", "date", "1900"),
-        ("polls.csv", "nasb-2020-06", "fieldwork_end", "2100-12-31"),
+        ("events.csv", "talks-halted", "date", "2100"),
+        ("polls.csv", "nasb-2020-06", "fieldwork_end", date.today().isoformat()),
         ("polls.csv", "nasb-2020-06", "sample_size", "10000000"),
         ("results.csv", "rus-vciom-part-of-russia", "share_low", "0.01"),
         ("results.csv", "rus-vciom-part-of-russia", "share_high", "0.01"),

@@ -19,8 +19,8 @@ from unionstate.cli import main
 from unionstate.paths import Project
 
 REPO = Path(__file__).resolve().parents[1]
-POLL = REPO / "tests" / "fixtures" / "update" / "synthetic-2099.yaml"
-NEW_IDS = {"blr-synthetic-2099-independent", "blr-synthetic-2099-one-state"}
+POLL = REPO / "tests" / "fixtures" / "update" / "synthetic-2026.yaml"
+NEW_IDS = {"blr-synthetic-2026-independent", "blr-synthetic-2026-one-state"}
 
 
 def ids_in(path: Path) -> set[str]:
@@ -53,11 +53,11 @@ def test_add_poll_accepts_the_synthetic_poll(updated):
 def test_new_poll_shows_up_in_every_chart_it_belongs_to(updated):
     figures = updated["proj"].figures
     assert ids_in(figures / "fig-blr-opinion.csv") >= NEW_IDS
-    assert "blr-synthetic-2099-independent" in ids_in(figures / "fig-status-quo.csv")
-    assert "blr-synthetic-2099-one-state" in ids_in(figures / "fig-mirror.csv")
+    assert "blr-synthetic-2026-independent" in ids_in(figures / "fig-status-quo.csv")
+    assert "blr-synthetic-2026-one-state" in ids_in(figures / "fig-mirror.csv")
     assert not NEW_IDS & ids_in(figures / "fig-rus-opinion.csv")
     calendar = (figures / "fig-poll-calendar.csv").read_text(encoding="utf-8")
-    assert "synthetic-2099-01" in calendar
+    assert "synthetic-2026-01" in calendar
 
 
 def test_new_poll_shows_up_in_the_inventory_and_the_latest_readings(updated):
@@ -65,7 +65,7 @@ def test_new_poll_shows_up_in_the_inventory_and_the_latest_readings(updated):
     outputs = "\n".join(o.get("data", {}).get("text/markdown", "")
                         for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert "synthetic-2099-01" in outputs  # the poll inventory table
+    assert "synthetic-2026-01" in outputs  # the poll inventory table
     assert "Synthetic Test Polling (fictional)" in prose  # a latest-reading sentence
     assert "55%" in updated["after"]["latest reading blr-status-quo"]
 
@@ -79,14 +79,14 @@ def test_figures_the_articles_cite_stay_as_they_are(updated):
 def test_diff_lists_what_moved(updated):
     out = updated["diff"].output
     assert updated["diff"].exit_code == 0, out
-    assert "text blr-synthetic-2099-independent" in out and "(absent) -> 55%" in out
+    assert "text blr-synthetic-2026-independent" in out and "(absent) -> 55%" in out
     assert "latest reading blr-status-quo" in out
     assert "text blr-nasb-2020-independent" not in out  # unchanged numbers are not listed
 
 
 def test_the_build_after_a_data_change_prints_the_changes(updated):
     changes = updated["after_build"].changes
-    assert "blr-synthetic-2099-one-state" in changes and "9%" in changes
+    assert "blr-synthetic-2026-one-state" in changes and "9%" in changes
 
 
 def test_the_build_names_the_charts_whose_captions_and_alt_text_need_a_look(updated):

@@ -19,7 +19,7 @@ import pytest
 from unionstate.readback import read_marks
 from unionstate.report import Report
 
-NEW_IDS = {"blr-synthetic-2099-independent", "blr-synthetic-2099-one-state"}
+NEW_IDS = {"blr-synthetic-2026-independent", "blr-synthetic-2026-one-state"}
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +33,14 @@ def nbval_after_update(shared_build) -> dict:
 def test_the_copy_draws_the_new_poll(nbval_after_update):
     report = Report.load(Path(nbval_after_update["root"]))
     assert set(read_marks(report.figure("fig-blr-opinion"))) >= NEW_IDS
-    assert "blr-synthetic-2099-one-state" in read_marks(report.figure("fig-mirror"))
-    assert "blr-synthetic-2099-independent" in read_marks(report.figure("fig-status-quo"))
+    assert "blr-synthetic-2026-one-state" in read_marks(report.figure("fig-mirror"))
+    assert "blr-synthetic-2026-independent" in read_marks(report.figure("fig-status-quo"))
 
 
 def test_stale_figure_files_fail_the_charts_notebook(nbval_after_update):
     failures = nbval_after_update["stale"]
     assert failures, "charts.ipynb passed with the figure files of before the poll"
-    assert any("blr-synthetic-2099-independent missing" in text for text in failures.values()), \
+    assert any("blr-synthetic-2026-independent missing" in text for text in failures.values()), \
         "\n\n".join(failures.values())
 
 

@@ -44,7 +44,7 @@ from .codebook import load as load_codebook
 from .parse import parse_date, split_ids, yaml_error
 from .paths import Project
 from .store import canonical_text, csv_text
-from .validate import check, parse_csv, read_all
+from .validate import check, empty_message, parse_csv, read_all
 
 EXAMPLE = "examples/new-poll.yaml"
 CHANGELOG = "CHANGELOG.md"
@@ -132,6 +132,8 @@ class Addition:
     poll: dict = field(default_factory=dict)
     results: list[dict] = field(default_factory=list)
     bib_key: str | None = None
+    bib_refused: str | None = None  # the key of a bibtex entry given but refused
+    left_out: set[str] = field(default_factory=set)  # fields not in the YAML at all
     texts: dict[Path, str] = field(default_factory=dict)
     new_lines: dict[Path, list[str]] = field(default_factory=dict)
     changelog_line: str = ""
@@ -219,6 +221,7 @@ def _bibtex(doc: dict, old_text: str, old_keys: set[str], cited: set[str],
                               "one, such as @misc{key, author = {...}, title = {...}}")
         return None
     key, entry = next(iter(entries.items()))
+    add.bib_refused = key  # until it passes every rule below
     ok = True
     if key in old_keys:
         add.problem("bibtex", f"entry key '{key}' is already in references.bib; allowed: a new "
@@ -242,6 +245,8 @@ def _bibtex(doc: dict, old_text: str, old_keys: set[str], cited: set[str],
             add.problem("bibtex", f"entry '{key}' would not parse cleanly when appended to "
                                   f"references.bib: {what}")
             ok = False
+    if ok:
+        add.bib_refused = None
     return key if ok else None
 
 
@@ -318,6 +323,7 @@ def merge(doc: dict, cur: Current, add: Addition) -> Merged:
     poll_cols = list(polls_t.columns)
     result_cols = list(results_t.columns)
     _known_keys(doc, [*poll_cols, *EXTRA_KEYS], "", add)
+    add.left_out |= {c for c in poll_cols if c not in doc}
     poll = {c: _cell(doc.get(c), c, add) for c in poll_cols}
     poll_id = poll["poll_id"] if isinstance(poll["poll_id"], str) else None
     add.poll_id = poll_id
@@ -341,6 +347,7 @@ def merge(doc: dict, cur: Current, add: Addition) -> Merged:
             add.problem(where, f"is a {_kind(item)}; allowed: a mapping of results.csv fields")
             continue
         _known_keys(item, result_cols, f"{where}.", add)
+        add.left_out |= {f"{where}.{c}" for c in result_cols if c not in item and c != "poll_id"}
         row = {c: _cell(item.get(c), f"{where}.{c}", add) for c in result_cols if c != "poll_id"}
         row["poll_id"] = _result_poll_ids(item.get("poll_id"), f"{where}.poll_id", poll_id, add)
         rid = row["result_id"]
@@ -381,15 +388,23 @@ def recheck(proj: Project, cur: Current, merged: Merged, add: Addition) -> None:
         if p.kind == "unique" and ((p.file, p.column) in ((names["polls"], "poll_id"),
                                                           (names["results"], "result_id"))):
             continue  # reported by merge, against the YAML field, with a clearer message
-        message = p.message
-        if p.kind == "source":
-            message += "; or give its entry under bibtex: in this file"
-        if p.file == names["polls"] and p.line == merged.poll_line:
-            add.problem(p.column, message)
-        elif p.file == names["results"] and p.line in merged.result_lines:
-            add.problem(f"results[{merged.result_lines[p.line]}].{p.column}", message)
+        table = {names["polls"]: "polls", names["results"]: "results"}.get(p.file)
+        if table == "polls" and p.line == merged.poll_line:
+            where = p.column
+        elif table == "results" and p.line in merged.result_lines:
+            where = f"results[{merged.result_lines[p.line]}].{p.column}"
         else:
             add.problems.append(f"{p} (after this addition)")
+            continue
+        message = p.message
+        if p.kind == "empty" and where in add.left_out:
+            message = empty_message(cur.tables[table].columns.get(p.column), missing=True)
+        if p.kind == "source":
+            if add.bib_refused is not None and merged.frames[table].loc[p.line, p.column] \
+                    == add.bib_refused:
+                continue  # its entry under bibtex: was refused, and that problem says why
+            message += "; or give its entry under bibtex: in this file"
+        add.problem(where, message)
 
 
 def render(proj: Project, doc: dict, cur: Current, merged: Merged, add: Addition) -> None:

@@ -194,28 +194,28 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float)
     examples/new-poll.yaml. A short one:
 
     \b
-        poll_id: example-2099-01
+        poll_id: example-2026-01
         country: BLR
         pollster: Example Polling Ltd
-        fieldwork_start: 2099-01
-        fieldwork_end: 2099-01
+        fieldwork_start: 2026-01
+        fieldwork_end: 2026-01
         population: Adults (example)
         mode: online
         sample_size: 1000
-        source: example2099
+        source: example2026
         locator: Example locator
         results:
-          - result_id: blr-example-2099-status-quo
+          - result_id: blr-example-2026-status-quo
             question: Preferred relations with Russia
             option: Two independent states
             stance: status_quo
             share_low: 62
             share_high: 62
             qualifier: exact
-            source: example2099
+            source: example2026
             locator: Example locator
         bibtex: |
-          @misc{example2099, author = {{Example Polling Ltd}}, title = {Example}}
+          @misc{example2026, author = {{Example Polling Ltd}}, title = {Example}}
 
     Every rule of `unionstate check` is applied to the data as it would be after the
     addition, plus: the poll_id is new, every key is a known column, and the source is in

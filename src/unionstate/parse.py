@@ -47,6 +47,20 @@ def parse_integer(text: str) -> int | None:
     return int(text) if isinstance(text, str) and WHOLE.fullmatch(text.strip()) else None
 
 
+def shortest(text: str) -> str | None:
+    """The one way data/ writes a number that parse_number or parse_integer reads: no sign
+    on zero, no leading zeros, no trailing zeros after the point, no point without digits
+    after it, no spaces ('054' -> '54', '54.50' -> '54.5', '54.0' -> '54'); None if it is
+    not a number."""
+    if parse_number(text) is None:
+        return None
+    digits = text.strip()
+    negative = digits.startswith("-")
+    whole, _, frac = digits.removeprefix("-").partition(".")
+    out = (whole.lstrip("0") or "0") + ("." + frac.rstrip("0") if frac.rstrip("0") else "")
+    return f"-{out}" if negative and out != "0" else out
+
+
 def split_ids(cell: str) -> list[str]:
     """The poll ids of a results.csv poll_id cell ('a;b' names two waves)."""
     return [p for p in str(cell).split(";") if p]

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ import pandera.pandas as pa
 from . import bib, codes
 from .codebook import Column, Table
 from .codebook import load as load_codebook
-from .parse import parse_date, parse_integer, parse_number, split_ids
+from .parse import parse_date, parse_integer, parse_number, shortest, split_ids
 from .paths import Project
 from .problems import DataError, Problem
 
@@ -119,6 +120,10 @@ def _checks(col: Column) -> list[pa.Check]:
     if col.type == "integer":
         checks.append(pa.Check(lambda v: parse_integer(v) is not None, element_wise=True,
                                name="integer"))
+    if col.type in ("number", "integer"):
+        # One spelling per value, so that a file's bytes change only when a value does.
+        checks.append(pa.Check(lambda v: shortest(v) in (None, v), element_wise=True,
+                               name="shortest"))
     if col.type == "date":
         checks.append(pa.Check(lambda v: parse_date(v) is not None, element_wise=True,
                                name="date"))
@@ -144,6 +149,13 @@ def schema(table: Table) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=True, ordered=False, name=table.name)
 
 
+def empty_message(col: Column | None, missing: bool = False) -> str:
+    """A required value that is not there: empty in a CSV cell, or a field left out of a
+    YAML file (missing); names the allowed codes where the column has them."""
+    allowed = f"; allowed: {', '.join(col.codes)}" if col is not None and col.codes else ""
+    return f"is {'missing' if missing else 'empty'}; a value is required here{allowed}"
+
+
 def _describe(table: Table, column: str | None, check: str, value) -> str:
     col = table.columns.get(column) if column else None
     shown = f"'{value}'"
@@ -152,7 +164,7 @@ def _describe(table: Table, column: str | None, check: str, value) -> str:
     if check == "column_in_schema":
         return f"column '{value}' is not in the codebook; allowed columns: {', '.join(table.columns)}"
     if check == "not_nullable":
-        return "is empty; a value is required here"
+        return empty_message(col)
     if check == "field_uniqueness":
         return f"{shown} appears more than once; each value must be unique"
     if check == "codes" and col:
@@ -165,6 +177,10 @@ def _describe(table: Table, column: str | None, check: str, value) -> str:
     if check == "integer":
         return (f"{shown} is not a positive whole number; allowed: a positive integer in ASCII digits, "
                 "or empty if unknown")
+    if check == "shortest":
+        return (f"{shown} is not written the one way data/ writes numbers; allowed: "
+                f"'{shortest(str(value))}' (no leading zeros, no trailing zeros after the point, "
+                "no spaces)")
     if check == "date":
         return (f"{shown} is not a valid date; allowed: ISO 8601 as YYYY, YYYY-MM or YYYY-MM-DD, "
                 "in ASCII digits")
@@ -260,6 +276,26 @@ def date_order_problems(frame: pd.DataFrame, rel: str, start: str, end: str) -> 
     return out
 
 
+def future_problems(frame: pd.DataFrame, table: Table, rel: str,
+                    columns: list[str]) -> list[Problem]:
+    """A poll cannot have been taken, or published, after today: a date that starts after
+    today is a typo ('2031' for '2021') that would otherwise become the latest reading.
+    A year outside the codebook's window is reported by that rule alone."""
+    today = date.today()
+    out = []
+    for i, row in _rows(frame):
+        for column in columns:
+            text = _cell(row, column)
+            parsed = parse_date(text or "")
+            window = table.columns[column].range or (None, None)
+            if parsed and parsed[0] > today and (window[1] is None
+                                                 or parsed[0].year <= window[1]):
+                out.append(Problem(rel, line_of(i), column,
+                                   f"'{text}' is after today ({today:%Y-%m-%d}); allowed: a date "
+                                   "no later than today", kind="future"))
+    return out
+
+
 def poll_link_problems(results: pd.DataFrame, polls: pd.DataFrame, rel: str) -> list[Problem]:
     known = dict(zip(polls["poll_id"], polls["country"], strict=False)) if polls is not None else {}
     out = []
@@ -296,7 +332,8 @@ def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
         def problem(column, message, kind="bounds", line=line):
             out.append(Problem(rel, line, column, message, kind=kind))
 
-        if lo is not None and hi is not None and lo > hi:
+        reversed_ = lo is not None and hi is not None and lo > hi
+        if reversed_:
             problem("share_high", f"{hi:g} is below share_low {lo:g}; allowed: share_low ≤ share_high")
         if rule is None:
             continue  # an unknown code or one without a record: reported elsewhere
@@ -310,7 +347,8 @@ def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
             open_codes = [c for c, r in codes.QUALIFIER_RULES.items() if r.bounds == codes.OPEN]
             problem("share_high", f"is empty; allowed empty only for qualifier "
                                   f"{' or '.join(open_codes)}, not '{q}'")
-        if rule.bounds == codes.EQUAL and lo is not None and hi is not None and lo != hi:
+        if rule.bounds == codes.EQUAL and not reversed_ and lo is not None and hi is not None \
+                and lo != hi:
             problem("share_high", f"{hi:g} differs from share_low {lo:g}; a figure qualified '{q}' has "
                                   "share_low = share_high")
         if rule.bounds == codes.ORDERED and lo is not None and hi is not None and lo == hi:
@@ -377,6 +415,8 @@ def sum_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
     exact = exact.dropna(subset=["value"])
     out = []
     for (poll, question), group in exact.groupby(["poll_id", "question"], sort=True):
+        if not group["value"].between(0, 100).all():
+            continue  # a share out of range is reported as such; its sum would blame the others
         total, limit = group["value"].sum(), 100 + ROUNDING_PER_OPTION * len(group)
         if total > limit:
             out.append(Problem(rel, line_of(group.index.max()), "share_low",
@@ -428,6 +468,8 @@ def problems_in(frames: Mapping[str, pd.DataFrame | None], tables: Mapping[str, 
     if "polls" in usable:
         out += date_order_problems(usable["polls"], names["polls"], "fieldwork_start",
                                    "fieldwork_end")
+        out += future_problems(usable["polls"], tables["polls"], names["polls"],
+                               ["fieldwork_start", "fieldwork_end"])
     if "events" in usable:
         out += date_order_problems(usable["events"], names["events"], "date", "date_end")
     if "results" in usable:
