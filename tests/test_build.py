@@ -258,6 +258,58 @@ def test_an_interrupted_swap_is_undone_by_the_next_build(tmp_path):
     assert not (proj.build / "figures-previous").exists()
 
 
+def _interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_before_the_swap_leaves_figures_and_says_so(tmp_path, monkeypatch):
+    """Ctrl-C while the cells run: exit 130, a message saying figures/ was left as it was
+    (no traceback, no click 'Aborted!'), and figures/ byte for byte as it was."""
+    from click.testing import CliRunner
+
+    import unionstate.build
+    from unionstate.cli import main
+
+    proj = copy_project(tmp_path)
+    before = tree_digest(proj.figures)
+    monkeypatch.setattr(unionstate.build, "execute", _interrupt)
+    result = CliRunner().invoke(main, ["build", "--root", str(proj.root)])
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Build interrupted: figures/ was left as it was, and nothing else was finished; run "
+        "`unionstate build` again.")
+    assert "Traceback" not in result.output and "Aborted" not in result.output
+    assert tree_digest(proj.figures) == before
+
+
+def test_ctrl_c_after_the_swap_says_figures_is_new_and_the_rest_is_not(tmp_path, monkeypatch):
+    """Ctrl-C after figures/ was replaced (here: while the preview is written) says so, and
+    the build's state is not saved, so the next build runs everything again."""
+    from click.testing import CliRunner
+
+    import unionstate.build
+    from unionstate.cli import main
+
+    proj = copy_project(tmp_path)
+
+    def cells_ran(proj, say):  # what execute leaves: the new figures, staged
+        staging = proj.build / unionstate.build.STAGING
+        staging.mkdir(parents=True)
+        (staging / "fig-new.csv").write_text("x\n1\n", encoding="utf-8")
+        return None, {}, ["fig-new"]
+
+    monkeypatch.setattr(unionstate.build, "execute", cells_ran)
+    monkeypatch.setattr(unionstate.build, "write_preview", _interrupt)
+    result = CliRunner().invoke(main, ["build", "--root", str(proj.root)])
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Build interrupted: figures/ already holds the new charts, but the notebook, the "
+        "preview and the Quarto formats may be out of date; run `unionstate build` again to "
+        "finish.")
+    assert sorted(p.name for p in proj.figures.iterdir()) == ["fig-new.csv"]
+    assert not (proj.build / unionstate.build.STATE).exists()
+
+
 def test_qmd_reader_keeps_includes_options_and_origins(tmp_path):
     (tmp_path / "chapters").mkdir()
     (tmp_path / "chapters" / "a.qmd").write_text(

@@ -56,6 +56,19 @@ class BuildError(Exception):
     """A cell failed (names the chapter and the cell), or Quarto did."""
 
 
+class Interrupted(Exception):
+    """The build was stopped (Ctrl-C); says what it left behind."""
+
+    def __init__(self, figures_replaced: bool):
+        self.figures_replaced = figures_replaced
+        super().__init__(
+            "figures/ already holds the new charts, but the notebook, the preview and the "
+            "Quarto formats may be out of date; run `unionstate build` again to finish."
+            if figures_replaced else
+            "figures/ was left as it was, and nothing else was finished; run "
+            "`unionstate build` again.")
+
+
 @dataclass
 class Outcome:
     written: list[Path] = field(default_factory=list)
@@ -65,6 +78,7 @@ class Outcome:
     # Charts whose plotted data (figures/<label>.csv) changed, with the file that holds their
     # hand-written caption and fig-alt: (label, file).
     redrawn: list[tuple[str, str]] = field(default_factory=list)
+    figures_replaced: bool = False  # figures/ now holds this build's charts
 
 
 # What each stage reads. A stage runs again only when the content hash of its inputs changed
@@ -181,10 +195,13 @@ def execute(proj: Project, say: Callable[[str], None] = print, folder: Path | No
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
-        if km.has_kernel:  # nbclient leaves a kernel manager it was given running
-            km.shutdown_kernel(now=True)
-        for socket in folder.glob("kernel-ipc-*"):
-            socket.unlink(missing_ok=True)
+        try:
+            if km.has_kernel:  # nbclient leaves a kernel manager it was given running
+                km.shutdown_kernel(now=True)
+        finally:  # even when the shutdown itself is interrupted or fails
+            for socket in folder.glob("kernel-ipc-*"):
+                socket.unlink(missing_ok=True)
+            (folder / "kernel.json").unlink(missing_ok=True)
     return nb, out["numbers"], out["charts"]
 
 
@@ -350,8 +367,17 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
     The kernel applies every rule of `check` to data/ before the first cell and the build
     stops with problems.DataError if one fails (unionstate.kernel.begin): a build never runs
     on data it cannot draw, and a build with nothing to do does not validate data it
-    validated last time (its inputs' hashes, the package's included, are unchanged)."""
+    validated last time (its inputs' hashes, the package's included, are unchanged).
+    Stopped by Ctrl-C, it raises Interrupted, saying whether figures/ was replaced; its
+    state is saved only after the stages it covers, so the next build redoes the rest."""
     outcome = Outcome()
+    try:
+        return _build(proj, say, force, outcome)
+    except KeyboardInterrupt:
+        raise Interrupted(outcome.figures_replaced) from None
+
+
+def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outcome) -> Outcome:
     _recover(proj)
     before = _state(proj)
     from .frontmatter import version
@@ -366,6 +392,7 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
         nb, numbers, charts = execute(proj, say)
         plotted = _plotted(proj.figures)
         _swap_in(proj, proj.build / STAGING)
+        outcome.figures_replaced = True
         outcome.redrawn = _redrawn(proj, plotted, _plotted(proj.figures))
         outcome.written += sorted(proj.figures.glob("*.*"))
         outcome.written += write_preview(nb, proj)

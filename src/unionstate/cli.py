@@ -18,6 +18,8 @@ import click
 from .paths import ROOT_ENV, Project, project
 from .problems import UserError
 
+INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
+
 
 def _fail(message: str, code: int) -> None:
     click.echo(message, err=True)
@@ -36,6 +38,8 @@ def _edge(f):
         except OSError as exc:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             _fail(f"{where}{exc.strerror or exc}; nothing was changed.", 2)
+        except KeyboardInterrupt:
+            _fail("Interrupted; nothing was changed.", INTERRUPTED)
 
     return wrapper
 
@@ -75,7 +79,7 @@ def main() -> None:
     """A reproducible report on Belarus–Russia integration, rebuilt from data/."""
 
 
-@main.command("check")
+@main.command("check", short_help="Validate data/ and references.bib; change nothing.")
 @_root_option
 @_wait_option
 @_edge
@@ -99,7 +103,7 @@ def check_cmd(root: Path | None, wait: float) -> None:
     click.echo(f"data/ is valid: {proj.rel(proj.data)} and {proj.rel(proj.bib)} pass every rule.")
 
 
-@main.command("build")
+@main.command("build", short_help="Build the report: figures/, preview, Quarto formats.")
 @_root_option
 @click.option("--force", is_flag=True, help="Run everything even if no input changed.")
 @click.option("--review", metavar="[REV]", is_flag=False, flag_value="HEAD", default=None,
@@ -117,7 +121,7 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
         from .review import cli_review
 
         sys.exit(cli_review(_project(root), review, click.echo))
-    from .build import QUARTO_HINT, BuildError, build
+    from .build import QUARTO_HINT, BuildError, Interrupted, build
     from .problems import DataError, QmdError
     from .store import building
 
@@ -134,6 +138,8 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
     except DataError as exc:
         click.echo(f"Build stopped: data/ does not validate:\n{exc}", err=True)
         sys.exit(1)
+    except Interrupted as exc:
+        _fail(f"Build interrupted: {exc}", INTERRUPTED)
     for what in outcome.skipped:
         click.echo(f"Skipped {what}.")
     if outcome.changes:
@@ -151,7 +157,7 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
         click.echo(QUARTO_HINT)
 
 
-@main.command("diff")
+@main.command("diff", short_help="List the report's numbers that changed since a revision.")
 @click.argument("rev", default="HEAD")
 @_root_option
 @_wait_option
@@ -174,7 +180,7 @@ def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
     click.echo(format_changes(changes))
 
 
-@main.command("add-poll")
+@main.command("add-poll", short_help="Add one poll and its results from a YAML file.")
 @click.argument("yaml_file", metavar="NEW.yaml", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True,
               help="Check the poll and print the rows, bib key and changelog line that would "
@@ -249,6 +255,10 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float)
             except OSError as exc:
                 _fail(f"Could not write the addition: {exc.strerror or exc}; it was rolled "
                       "back: no file was changed.", 1)
+            except KeyboardInterrupt:
+                _fail("Interrupted while writing: data/ holds the old files, or the new ones "
+                      "once the next unionstate command has finished the change; never a mix.",
+                      INTERRUPTED)
     for line in describe(addition, proj, dry_run):
         click.echo(line)
 
