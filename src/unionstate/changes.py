@@ -70,9 +70,14 @@ def data_at(proj: Project, rev: str, dest: Path) -> Project:
         return done.stdout
 
     try:
-        files = git("ls-tree", "-r", "--name-only", rev, "--", "data", "references.bib")
+        git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     except FileNotFoundError as exc:
         raise RevisionError("git is not installed") from exc
+    except RevisionError:
+        raise RevisionError("it is not a commit, branch or tag of this repository; allowed: "
+                            "any revision `git log` shows, such as HEAD~1 or a commit hash") \
+            from None
+    files = git("ls-tree", "-r", "--name-only", rev, "--", "data", "references.bib")
     names = files.decode().split()
     if not names:
         raise RevisionError(f"revision '{rev}' has no data/ folder")

@@ -136,7 +136,8 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
         click.echo(f"Build failed: {exc}", err=True)
         sys.exit(1)
     except DataError as exc:
-        click.echo(f"Build stopped: data/ does not validate:\n{exc}", err=True)
+        click.echo(f"Build stopped: data/ does not validate:\n{exc}\nNo cell was run; "
+                   "figures/ was left unchanged.", err=True)
         sys.exit(1)
     except Interrupted as exc:
         _fail(f"Build interrupted: {exc}", INTERRUPTED)
