@@ -154,6 +154,19 @@ def test_existing_source_needs_no_bibtex_and_leaves_bib_alone(root, fixtures):
     assert (root / "data/results.csv").read_bytes() == results_before
     assert ("testfocus-2019,RUS,,Test Commissioner,2019,2019,Test focus groups,focus groups,,"
             "shraibman,para. 11,") in lines(root / "data/polls.csv")
+    # The file has no results: at all, which is right for focus groups but easy to forget.
+    assert result.output.splitlines()[1] == (
+        "The file has no results: list. That is right only for a poll its source cites without "
+        "figures (like focus-2018); otherwise add them.")
+
+
+def test_an_empty_results_list_needs_no_reminder(root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = (FIXTURES / "existing_source.yaml").read_text(encoding="utf-8") + "results: []\n"
+    (tmp_path / "empty.yaml").write_text(text, encoding="utf-8")
+    result = run("add-poll", "empty.yaml", "--root", root, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "no results: list" not in result.output
 
 
 def test_multiwave_result_names_the_new_poll_and_an_older_wave(root, fixtures):

@@ -332,6 +332,8 @@ def merge(doc: dict, cur: Current, add: Addition) -> Merged:
                                "poll_id (ids are never reused)")
 
     raw_results = doc.get("results")
+    if "results" not in doc:
+        add.left_out.add("results")
     if raw_results is None:
         raw_results = []
     if not isinstance(raw_results, list):
@@ -463,6 +465,9 @@ def describe(add: Addition, proj: Project, dry_run: bool) -> list[str]:
     out = [f"{'Dry run: ' if dry_run else ''}{'would add' if dry_run else 'Added'} poll "
            f"'{add.poll_id}' with {n} result{'' if n == 1 else 's'}"
            f"{'; nothing was written.' if dry_run else '.'}"]
+    if "results" in add.left_out:
+        out.append("The file has no results: list. That is right only for a poll its source "
+                   "cites without figures (like focus-2018); otherwise add them.")
     for path, lines in add.new_lines.items():
         if lines:
             out.append(f"{proj.rel(path)}: {would}add {len(lines)} "
