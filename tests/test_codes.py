@@ -55,7 +55,7 @@ def test_every_code_of_the_codebook_has_a_complete_record():
     ("more_than", 40.0, None, None, "more than 40%"),
     ("fraction", 16.67, 16.67, None, "one in six"),
     ("derived", 8.335, 8.335, "half of parent", "half of one in six"),  # never "8.34%"
-    ("derived", 16.67, 16.67, "about the same as parent", "about one in six"),
+    ("derived", 16.67, 16.67, "about the same as parent", "around one in six"),
 ])
 def test_wording_of_each_qualifier(qualifier, low, high, derivation, text):
     parent = {"result_id": "parent", "qualifier": "fraction", "share_low": 16.67,

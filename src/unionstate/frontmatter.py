@@ -144,7 +144,7 @@ def computed(proj: Project, today: date | None = None) -> dict:
         "the report's own summaries in `goals.csv`, `elites.csv`, `arguments.csv` and "
         "`indicators.csv`, the codebook `codebook.yaml` and the change log `CHANGELOG.md`; "
         "`references.bib` lists every source. The poll figures are taken from Shraibman's "
-        "chapter, not from the pollsters' own publications. The project, data and code, is "
+        "chapter, not from the pollsters' own publications. The project (data and code) is "
         f"released under the {licence(proj)} licence (`pyproject.toml`). To rebuild the "
         f"report from a checkout of version {ver.split()[0]}: `uv run unionstate check`, "
         "then `uv run unionstate build` "

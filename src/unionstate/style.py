@@ -75,7 +75,7 @@ class Qualifier:
 
 STANCES: dict[str, Stance] = {s.code: s for s in (
     Stance("incorporation", OKABE_ITO["vermillion"], "Belarus joins Russia"),
-    Stance("merger", OKABE_ITO["orange"], "One state (joining or a new union state)"),
+    Stance("merger", OKABE_ITO["orange"], "One state (joining Russia or a single new state)"),
     Stance("political_integration", OKABE_ITO["purple"],
            "Deeper political integration (any form)"),
     Stance("closer_union", OKABE_ITO["sky"], "Closer union of two states"),
