@@ -224,6 +224,9 @@ def polls(ds: Dataset) -> pd.DataFrame:
     counts = ds.result_polls.groupby("poll_id").size()
     p = ds.polls.sort_values(["country", "fieldwork_start_first", "poll_id"])
     read = read_sources(ds)
+    # The mode code "unknown" means the source gives none (data/codebook.yaml).
+    mode = p["mode"].astype(str).replace({"unknown": "not given"})
+    sample = p["sample_size"].map(lambda n: "not given" if pd.isna(n) else f"{n:,}")
     frame = pd.DataFrame({
         "Poll": p["poll_id"],
         "Public": p["country"].astype(str).map(COUNTRY_NAMES),
@@ -234,10 +237,9 @@ def polls(ds: Dataset) -> pd.DataFrame:
         "Date": [period_text(a, b) for a, b in
                  zip(p["fieldwork_start"], p["fieldwork_end"], strict=True)],
         "Population": p["population"],
-        "Mode": p["mode"].astype(str),
-        "Sample": p["sample_size"].map(lambda n: "not given" if pd.isna(n) else f"{n:,}"),
-        "Mode; sample": [f"{m}; {'not given' if pd.isna(n) else f'{n:,}'}"
-                         for m, n in zip(p["mode"].astype(str), p["sample_size"], strict=True)],
+        "Mode": mode,
+        "Sample": sample,
+        "Mode; sample": mode + "; " + sample,
         "Figures": p["poll_id"].map(lambda i: int(counts.get(i, 0))),
         "Source": [cited_in(s, loc, read) for s, loc in zip(p["source"], p["locator"],
                                                             strict=True)],
