@@ -161,6 +161,20 @@ def test_cli_review_takes_an_optional_revision(monkeypatch):
     assert seen["rev"] == "abc1234"
 
 
+
+def test_an_interrupted_review_says_what_it_left(monkeypatch):
+    """Ctrl-C while the review edition is made: exit 130 and a message that data/ and
+    figures/ are untouched but the review files may not be whole (Quarto may have begun)."""
+    def interrupted(proj, rev, say):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(review, "render", interrupted)
+    result = CliRunner().invoke(main, ["build", "--review", "--root", str(REPO)])
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip() == (
+        "Review edition interrupted: data/ and figures/ were left as they were; the review "
+        "files may be incomplete, so build it again.")
+
 # ------------------------------------------------------------------ one review build, fake Quarto
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,8 @@ class DerivationRule:
 
 DERIVATION_RULES: dict[str, DerivationRule] = {
     "half of": DerivationRule(0.5, "half of {parent}"),
-    "about the same as": DerivationRule(1.0, "around {parent}"),  # the source: "around the same number"
+    # Worded as the source words it: "around the same number".
+    "about the same as": DerivationRule(1.0, "around {parent}"),
 }
 # The form of a derivation cell; data/codebook.yaml's pattern for results.derivation is this.
 DERIVATION_PATTERN = f"({'|'.join(DERIVATION_RULES)}) {SLUG}"

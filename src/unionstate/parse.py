@@ -49,9 +49,8 @@ def parse_integer(text: str) -> int | None:
 
 def shortest(text: str) -> str | None:
     """The one way data/ writes a number that parse_number or parse_integer reads: no sign
-    on zero, no leading zeros, no trailing zeros after the point, no point without digits
-    after it, no spaces ('054' -> '54', '54.50' -> '54.5', '54.0' -> '54'); None if it is
-    not a number."""
+    on zero, no leading zeros, no trailing zeros after the point, no spaces ('054' -> '54',
+    '54.50' -> '54.5', '54.0' -> '54'); None if it is not a number."""
     if parse_number(text) is None:
         return None
     digits = text.strip()

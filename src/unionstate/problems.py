@@ -16,8 +16,9 @@ class Problem:
     `kind` says which rule found it, for programs (add-poll sorts problems by it); it is not
     part of the text, and two problems differing only in kind are the same problem. Kinds:
     missing, unreadable (a file), column, empty, unique, codes, pattern, number, integer,
-    date, range, shortest (codebook rules), control, rows, source, date_order, future, poll_link, bounds,
-    fraction, derivation, sum, record (a code without a complete record), bib.
+    date, range, shortest (codebook rules), control, rows, source, date_order, future,
+    poll_link, bounds, fraction, derivation, sum, record (a code without a complete record),
+    bib.
     """
 
     file: str

@@ -251,5 +251,9 @@ def cli_review(proj: Project, rev: str, say: Callable[..., None]) -> int:
     except (BuildError, QmdError) as exc:
         say(f"No review edition made: {exc}", err=True)
         return 1
+    except KeyboardInterrupt:
+        say("Review edition interrupted: data/ and figures/ were left as they were; the "
+            "review files may be incomplete, so build it again.", err=True)
+        return 130  # as the command line's other interrupted commands
     say("Wrote " + ", ".join(proj.rel(p) for p in made))
     return 0
