@@ -172,3 +172,31 @@ def test_diff_with_a_header_only_results_table(repo):
     assert result.exit_code == 1
     assert "data/results.csv: has 0 data rows" in result.stderr
     assert tree(repo) == before
+
+
+def test_ctrl_c_while_the_command_line_is_imported_is_not_a_traceback(monkeypatch, capsys):
+    """The console script runs unionstate.entry:run, which imports the command line itself:
+    an interrupt during that import (click, the package) exits 130 with a message."""
+    import builtins
+
+    from unionstate import entry
+
+    real_import = builtins.__import__
+
+    def interrupted(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "cli" and level == 1:
+            raise KeyboardInterrupt
+        return real_import(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        entry.run()
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "Interrupted; nothing was changed.\n"
+
+
+def test_the_console_script_is_the_entry_point():
+    import tomllib
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert scripts["project"]["scripts"] == {"unionstate": "unionstate.entry:run"}

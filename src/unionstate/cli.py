@@ -15,10 +15,9 @@ from pathlib import Path
 
 import click
 
+from .entry import INTERRUPTED  # the shell's status for a command stopped by Ctrl-C
 from .paths import ROOT_ENV, Project, project
 from .problems import UserError
-
-INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
 
 
 def _fail(message: str, code: int) -> None:
