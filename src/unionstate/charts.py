@@ -498,7 +498,9 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         right.set_xlabel(f"Year (axis broken at {cut})")
         right.set_ylabel("")
     span = Line2D([0, 1], [0, 0], color=style.INK, linewidth=6, solid_capstyle="butt",
-                  label="event, " + style.PERIOD_LEGEND + "; a period spans its years")
+                  # Some event dates are derived from relative wording (events.csv notes).
+                  label="event, span of its year or month, as the source gives it or as "
+                        "derived (see caption); a period spans its years")
     fig.legend(handles=[span], loc="outside lower left")
     plotted = events[["event_id", "date", "date_end", "kind", "label", "source", "locator"]]
     return fig, plotted
