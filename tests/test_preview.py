@@ -1,5 +1,7 @@
 """The Quarto-free preview renders Pandoc citations as Quarto would print their words."""
 
+import html
+import json
 import re
 from pathlib import Path
 
@@ -9,23 +11,74 @@ import pytest
 from unionstate.preview import plain
 
 REPO = Path(__file__).resolve().parents[1]
+# What Quarto 1.7.34 (Pandoc 3.6.1) printed from main's references.bib at c3077d6: citations
+# and reference list copied from its report.html (../shared/renders), with that references.bib.
+QUARTO = Path(__file__).parent / "fixtures" / "quarto-1.7.34"
+EN_GB = {"lang": "en-GB", "link-citations": True}  # _quarto.yml's
+
+
+def _text(markup: str) -> str:
+    """What a reader sees of some HTML: no tags, entities decoded, spaces collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", markup))).strip()
+
+
+def _preview(*sources: str, bib: Path = REPO / "references.bib") -> list[str]:
+    v4 = nbformat.v4
+    nb = v4.new_notebook()
+    nb.cells = [v4.new_markdown_cell(f"A claim {s}.") for s in sources]
+    nb.cells.append(v4.new_markdown_cell("## References {.unnumbered}\n\n::: {#refs}\n:::"))
+    return [c.source for c in plain(nb, bib, EN_GB, REPO).cells]
 
 
 @pytest.mark.parametrize(("source", "printed"), [
-    ("[@shraibman, para. 8]", "(Shraibman n.d., para. 8)"),
+    ("[@shraibman, para. 8]", "(Shraibman, n.d., para. 8)"),
     # A poll's publication known only through Shraibman: the prefix "cited in" is kept.
     ("[@nasb2020; cited in @shraibman, para. 8, note 77]",
-     "(Belarusian Academy of Sciences 2020; cited in Shraibman n.d., para. 8, note 77)"),
+     "(Belarusian Academy of Sciences 2020; cited in Shraibman, n.d., para. 8, note 77)"),
     ("[@istrate2019; @baw2019dec; both cited in @shraibman, para. 8, notes 78–79]",
-     "; both cited in Shraibman n.d., para. 8, notes 78–79)"),
+     "(Istrate 2019; Belarusian Analytical Workshop 2019; both cited in Shraibman, n.d., "
+     "para. 8, notes 78–79)"),
+    ("[@sasse2021]", "(Sasse et al. 2021)"),
 ])
 def test_citations_keep_prefix_and_locator(source, printed):
-    v4 = nbformat.v4
-    nb = v4.new_notebook()
-    nb.cells = [v4.new_markdown_cell(f"A claim {source}.")]
-    text = plain(nb, REPO / "references.bib").cells[0].source
-    assert printed in text, text
-    assert "@" not in text.split("A claim", 1)[1].split(".\n")[0], text
+    text = _text(_preview(source)[0])
+    assert text == f"A claim {printed}.", text
+
+
+def test_citations_and_references_are_those_quarto_printed():
+    """The same bibliography gives, in the preview, the citations and the reference list that
+    Quarto 1.7.34 printed in report.html: names, "et al.", "n.d.", dates, quotes, "———"."""
+    printed = json.loads((QUARTO / "printed.json").read_text(encoding="utf-8"))
+    cells = _preview(*printed["citations"], bib=QUARTO / "references.bib")
+    for cell, want in zip(cells, printed["citations"].values(), strict=False):
+        assert _text(cell) == f"A claim {want}.", cell
+    refs = re.findall(r'<div id="ref-[^"]+" class="csl-entry"[^>]*>(.*?)</div>', cells[-1], re.S)
+    assert [_text(r) for r in refs] == printed["references"]
+
+
+def test_citations_link_to_their_reference():
+    cells = _preview("[@sasse2021; cited in @shraibman, para. 9, note 80]")
+    assert 'href="#ref-sasse2021"' in cells[0] and 'id="ref-sasse2021"' in cells[-1], cells
+
+
+def test_a_key_not_in_the_bibliography_is_left_as_written():
+    cells = _preview("[@nosuchwork, p. 3]", "[@shraibman]")
+    assert _text(cells[0]) == "A claim [@nosuchwork, p. 3].", cells[0]
+    assert _text(cells[1]) == "A claim (Shraibman, n.d.).", cells[1]
+
+
+def test_every_descriptive_entry_says_so_in_the_reference_list():
+    """A poll Shraibman names without a publication has an entry of the report's making; the
+    reference list itself says so, where a reader sees it."""
+    from unionstate.bib import entries
+
+    bib = entries(REPO / "references.bib")
+    descriptive = [k for k, e in bib.items() if "title descriptive" in e.get("note", "").lower()]
+    assert descriptive, "no descriptive entry found by its note"
+    refs = _preview(*(f"[@{k}]" for k in descriptive))[-1]
+    for key in descriptive:
+        entry = re.search(rf'<div id="ref-{key}" class="csl-entry"[^>]*>(.*?)</div>', refs, re.S)
+        assert entry and "no publication" in _text(entry.group(1)).lower(), (key, refs)
 
 
 def test_sections_are_numbered_as_quarto_numbers_them():

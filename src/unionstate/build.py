@@ -319,13 +319,17 @@ def write_preview(nb, proj: Project) -> list[Path]:
 
     from nbconvert import HTMLExporter
 
+    from .citeproc import OPTIONS
     from .preview import plain, styled
+    from .typeset import project_options
 
     notebook = write_notebook(nb, proj)
     template = resources.files(__package__).joinpath("preview.html.j2")
     exporter = HTMLExporter(template_name="lab", template_file=str(template), exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
-    reading = plain(reading_copy(nb), proj.bib)
+    quarto = project_options(proj)
+    reading = plain(reading_copy(nb), proj.bib, {k: quarto[k] for k in OPTIONS if k in quarto},
+                    proj.root)
     title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
     html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
     page = proj.build / PREVIEW

@@ -11,6 +11,7 @@ from importlib import resources
 import nbformat
 
 from .bib import entries
+from .citeproc import format_citations
 
 STYLESHEET = "report.css"
 
@@ -72,27 +73,6 @@ def _with_caption(output: dict, caption_markdown: str) -> bool:
     return True
 
 
-def author_year(entry: dict) -> tuple[str, str]:
-    author = entry.get("author", "Anon.").split(" and ")[0]
-    author = author.strip("{}").split(",")[0].strip("{} ")
-    year = (entry.get("date") or entry.get("year") or "n.d.")[:4]
-    return author, year
-
-
-def _reference(entry: dict) -> str:
-    author = entry.get("author", "").replace("{", "").replace("}", "")
-    title = entry.get("title", "").replace("{", "").replace("}", "").replace("--", "–")
-    parts = [author, (entry.get("date") or entry.get("year") or "n.d.")[:10], f"“{title}.”"]
-    for key in ("journaltitle", "organization", "institution"):
-        if entry.get(key):
-            parts.append(entry[key].replace("{", "").replace("}", "") + ".")
-    if entry.get("url"):
-        parts.append(f"<{entry['url']}>.")
-    if entry.get("note"):
-        parts.append(entry["note"].replace("--", "–").replace("{", "").replace("}", "") + ".")
-    return " ".join(p for p in parts if p)
-
-
 def _title_line(nb: nbformat.NotebookNode, title: str | None) -> tuple[int, int] | None:
     """(cell, line) of the title: the heading of the cell build.reading_copy marks as the title,
     else the first level-1 heading, outside code fences, whose text is the front matter's."""
@@ -109,10 +89,32 @@ def _title_line(nb: nbformat.NotebookNode, title: str | None) -> tuple[int, int]
     return None
 
 
-def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
-    """A copy of the executed notebook with Quarto-only syntax rendered as plain Markdown."""
+def _citations(nb: nbformat.NotebookNode, bib: dict) -> list[str]:
+    """Every Pandoc citation group of the notebook, in document order (Markdown cells and the
+    Markdown outputs of tables), whose keys are all in the bibliography."""
+    texts = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            texts.append(cell.source)
+        elif cell.cell_type == "code":
+            texts += [o.get("data", {}).get("text/markdown", "") for o in cell.get("outputs", [])]
+    found = []
+    for text in texts:
+        for m in CITATION.finditer(text):
+            items = [CITE_ITEM.match(item) for item in m.group(1).split(";")]
+            if all(k and k.group(3) in bib for k in items):
+                found.append(m.group(0))
+    return found
+
+
+def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
+          root=None) -> nbformat.NotebookNode:
+    """A copy of the executed notebook with Quarto-only syntax rendered as plain Markdown, its
+    citations and reference list made by Pandoc's citeproc (unionstate.citeproc) with Quarto's
+    `options` (_quarto.yml's lang, csl, link-citations)."""
     nb = nbformat.from_dict(nb)
     bib = entries(bib_text_path)
+    formatted = format_citations(_citations(nb, bib), bib_text_path, options, root)
     numbers: dict[str, str] = {}
     counters = {"fig": 0, "tbl": 0}
     sections = [0] * 6  # the number of the current heading at each level, as Quarto counts
@@ -148,20 +150,8 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
                 ids = [a[1:] for a in attrs if a.startswith("#sec-")]
                 if ids:
                     numbers[ids[0]] = f"Section {heading_numbers[index, at]}"
-    cited: set[str] = set()
-
     def cite(m: re.Match) -> str:
-        parts = []
-        for item in m.group(1).split(";"):
-            k = CITE_ITEM.match(item)
-            if not k or k.group(3) not in bib:
-                return m.group(0)
-            prefix, key, suffix = k.group(1).strip(), k.group(3), k.group(4)
-            cited.add(key)
-            author, year = author_year(bib[key])
-            parts.append((f"{prefix} " if prefix else "") + f"{author} {year}"
-                         + (f", {suffix}" if suffix else ""))
-        return "(" + "; ".join(parts) + ")"
+        return formatted.citations.get(m.group(0), m.group(0))
 
     def xref(m: re.Match) -> str:
         """@fig-x as a link to the figure, as Quarto writes it ("Figure 3"), or left as it is."""
@@ -209,8 +199,7 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
                 out.append(f'<a id="{m.group(1)}"></a>')
                 continue
             if REFS_DIV.match(line):
-                out.append("\n".join(f"- {_reference(bib[k])}" for k in sorted(
-                    cited, key=lambda k: author_year(bib[k]))))
+                out.append(f"\n{formatted.references}\n")
                 continue
             if DIV_CLOSE.match(line):
                 open_table = None

@@ -1,0 +1,72 @@
+"""Citations and the reference list of the Quarto-free preview, made by Pandoc's citeproc.
+
+Quarto formats citations with Pandoc's citeproc in the CSL style Pandoc ships as its default
+(Chicago author-date). The preview asks the same processor for the same output, through the
+Pandoc binary of `pypandoc-binary`: its version is pinned in pyproject.toml to the one that
+bundles the Pandoc of the Quarto release the renders come from (Quarto 1.7.34, Pandoc 3.6.1),
+whose default style is the 17th edition of Chicago author-date. Nothing here formats a name, a
+date or a title by itself.
+
+All citations of a document go to Pandoc in one run, so that what depends on the whole
+document (disambiguation, "et al.", the order and the ——— of the reference list) is decided as
+Quarto decides it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# One rendered citation: <div id="cite-N"><p>...</p></div>, as Pandoc writes it to HTML.
+_CITED = re.compile(r'<div id="cite-(\d+)">\s*<p>(.*?)</p>\s*</div>', re.S)
+_REFS = re.compile(r'<div id="refs".*?>.*</div>\s*$', re.S)
+# Options of _quarto.yml that change what citeproc prints, passed to Pandoc as metadata.
+OPTIONS = ("lang", "csl", "link-citations", "citation-abbreviations")
+
+
+class CiteprocError(RuntimeError):
+    """Pandoc could not format the citations (its message says why)."""
+
+
+@dataclass(frozen=True)
+class Formatted:
+    citations: dict[str, str]  # the citation as written ("[@a, para. 3]") -> its HTML
+    references: str  # the reference list, a <div id="refs"> as Quarto's HTML has it
+
+
+def _metadata_args(options: dict, root: Path) -> list[str]:
+    args = []
+    for key in OPTIONS:
+        value = options.get(key)
+        if value is None:
+            continue
+        if key in ("csl", "citation-abbreviations"):
+            value = str((root / str(value)).resolve())
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        args += ["-M", f"{key}={value}"]
+    return args
+
+
+def format_citations(citations: list[str], bib: Path, options: dict | None = None,
+                     root: Path | None = None) -> Formatted:
+    """Each Pandoc citation group of `citations` as citeproc prints it in HTML, and the list of
+    every work they cite. `options` are Quarto's (_quarto.yml: lang, csl, link-citations)."""
+    import pypandoc
+
+    bib = Path(bib).resolve()
+    unique = list(dict.fromkeys(citations))
+    source = "\n\n".join(f"::: {{#cite-{i}}}\n{c}\n:::" for i, c in enumerate(unique))
+    source += "\n\n::: {#refs}\n:::\n"
+    args = ["--citeproc", f"--bibliography={bib}", "--wrap=none",
+            *_metadata_args(options or {}, Path(root or bib.parent))]
+    try:
+        out = pypandoc.convert_text(source, "html", format="markdown", extra_args=args)
+    except RuntimeError as exc:
+        raise CiteprocError(f"Pandoc could not format the citations of {bib.name}: {exc}") from exc
+    found = {int(i): text.strip() for i, text in _CITED.findall(out)}
+    refs = _REFS.search(out)
+    return Formatted({c: found.get(i, html.escape(c)) for i, c in enumerate(unique)},
+                     refs.group(0).strip() if refs else "")
