@@ -113,6 +113,14 @@ class Report:
         return Md("; ".join(published_in_month(self.ds, entries(self.proj.bib))) or "none")
 
     @cached_property
+    def facts(self):
+        """Sentences about the dataset itself (unionstate.facts.Facts): `F.sample_sizes`..."""
+        from .bib import entries
+        from .facts import Facts
+
+        return Facts(self.ds, entries(self.proj.bib))
+
+    @cached_property
     def latest(self) -> dict[str, Md]:
         """indicator_id -> a sentence on the latest reading of that indicator."""
         out = {}

@@ -1,0 +1,150 @@
+"""Sentences about the dataset itself, computed from data/ so that they follow it.
+
+What the report says about its own evidence (how many polls give a sample size or a mode,
+which works the figures come through, the period the polls cover, the latest poll) changes
+whenever a poll is added, corrected or withdrawn. The chapters therefore never type it: they
+write `{python} F.sample_sizes` and the like, where `F = r.facts` (Report.facts).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+import pandas as pd
+
+from .data import Dataset
+from .text import NUMBER_WORDS, Md
+from .views import join_words, organisation, period_text
+
+UNSTATED_MODE = "unknown"  # the mode code for "the source gives none" (data/codebook.yaml)
+
+
+def num(n: int) -> str:
+    """A count as the prose writes it: up to ten in words ('one', 'four'), then digits."""
+    return "one" if n == 1 else NUMBER_WORDS.get(n, str(n)) if n <= 10 else str(n)
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'one poll', 'four polls', '11 polls'."""
+    return f"{num(n)} {noun if n == 1 else plural or noun + 's'}"
+
+
+def escaped(text: str) -> str:
+    """Data text as literal Markdown: Pandoc's and Jupyter's markup characters backslashed."""
+    return re.sub(r"([\\`*_{}\[\]<>#|@$~^])", r"\\\1", str(text))
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def author_name(entry: dict | None, key: str) -> str:
+    """The name a reader knows a work by: its first author's family name, or an organisation."""
+    if not entry or not entry.get("author"):
+        return key
+    first = entry["author"].split(" and ")[0].strip()
+    if first.startswith("{") and first.endswith("}"):
+        return first.strip("{}")
+    return first.split(",")[0].strip("{} ")
+
+
+class Facts:
+    """Sentences about the dataset: each property is plain text ending in a full stop, or a
+    phrase where its docstring says so."""
+
+    def __init__(self, ds: Dataset, bib: dict[str, dict[str, str]]):
+        self.ds, self.bib = ds, bib
+
+    # ------------------------------------------------------------ which polls
+
+    @cached_property
+    def _with_figures(self) -> pd.DataFrame:
+        """The polls that at least one figure of results.csv names."""
+        ids = set(self.ds.result_polls["poll_id"])
+        return self.ds.polls[self.ds.polls["poll_id"].isin(ids)]
+
+    @staticmethod
+    def _who(poll: pd.Series) -> str:
+        """Who ran or commissioned it, without the data's bracketed remarks."""
+        return escaped(re.sub(r"\s*\([^)]*\)", "", organisation(poll)).strip())
+
+    @staticmethod
+    def _when(poll: pd.Series) -> str:
+        return period_text(str(poll["fieldwork_start"]), str(poll["fieldwork_end"]))
+
+    def _described(self, poll: pd.Series) -> str:
+        """'the VCIOM poll of April 2019', 'the ZOiS Institute survey of March 2021'."""
+        who = self._who(poll)
+        return f"the {who}{'' if who.endswith('survey') else ' poll'} of {self._when(poll)}"
+
+    def _tagged(self, poll: pd.Series, extra: str = "") -> str:
+        """'(VCIOM, April 2019)' or, with extra, '(VCIOM, April 2019: n = 1,600)'."""
+        return f"({self._who(poll)}, {self._when(poll)}{extra})"
+
+    # ------------------------------------------------------------ sentences
+
+    @cached_property
+    def sample_sizes(self) -> Md:
+        """How many polls give a sample size, and what follows for margins of error."""
+        polls = self.ds.polls
+        sized = polls[pd.to_numeric(polls["sample_size"], errors="coerce").notna()]
+        n = len(polls)
+        if sized.empty:
+            return Md(f"None of the {count(n, 'poll')} comes with a sample size, so no margin of "
+                      "error can be computed and a gap of a few points cannot be told from noise.")
+        named = join_words([self._tagged(p, f": n = {int(float(p['sample_size'])):,}")
+                            for _, p in sized.iterrows()])
+        verb = "gives" if len(sized) == 1 else "give"
+        return Md(f"{_capital(num(len(sized)))} of the {count(n, 'poll')} {verb} a sample size: "
+                  f"{named}. For the others no margin of error can be computed, and a gap of a "
+                  "few points cannot be told from noise.")
+
+    @cached_property
+    def modes(self) -> Md:
+        """Which polls have a stated mode, and which."""
+        polls = self.ds.polls.sort_values(["fieldwork_start_first", "poll_id"])
+        stated = polls[polls["mode"].astype(str) != UNSTATED_MODE]
+        n = len(polls)
+        if stated.empty:
+            return Md(f"No mode is stated for any of the {count(n, 'poll')}.")
+        named = join_words([f"{escaped(p['mode'])} {self._tagged(p)}" for _, p in stated.iterrows()])
+        if len(stated) == n:
+            return Md(f"Every poll has a stated mode: {named}.")
+        verb = "has" if len(stated) == 1 else "have"
+        return Md(f"Only {num(len(stated))} of the {count(n, 'poll')} {verb} a stated mode: "
+                  f"{named}.")
+
+    @cached_property
+    def figure_sources(self) -> Md:
+        """Which works the poll figures are taken from, and that none is checked against the
+        pollsters' own publications where the report has not read them."""
+        by_source = self.ds.results.groupby("source").size().sort_values(ascending=False)
+        names = [escaped(author_name(self.bib.get(k), k)) for k in by_source.index]
+        if len(names) == 1:
+            return Md(f"Every poll figure comes through {names[0]}, as the reference list marks, "
+                      "and none is checked against the pollsters' own publications.")
+        parts = join_words([f"{name} ({count(int(n), 'figure')})"
+                            for name, n in zip(names, by_source, strict=True)])
+        return Md(f"The poll figures come through {parts}, as the reference list marks, and are "
+                  "not checked against the pollsters' own publications.")
+
+    @cached_property
+    def period(self) -> Md:
+        """Phrase: the years the polls with figures span ('2019 to 2021')."""
+        polls = self._with_figures
+        if polls.empty:
+            return Md("no period")
+        first = str(polls["fieldwork_start"].min())[:4]
+        last = str(polls["fieldwork_end"].max())[:4]
+        return Md(first if first == last else f"{first} to {last}")
+
+    @cached_property
+    def latest_poll(self) -> Md:
+        """Phrase: the most recent poll, by the end of its fieldwork ('the ZOiS survey poll of
+        March 2021')."""
+        polls = self.ds.polls
+        if polls.empty:
+            return Md("no poll")
+        last = polls.sort_values(["fieldwork_end", "poll_id"]).iloc[-1]
+        return Md(self._described(last))
