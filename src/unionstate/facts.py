@@ -74,8 +74,9 @@ class Facts:
         return period_text(str(poll["fieldwork_start"]), str(poll["fieldwork_end"]))
 
     def _described(self, poll: pd.Series) -> str:
-        """'the VCIOM poll of April 2019', 'the ZOiS Institute survey of March 2021'."""
-        who = self._who(poll)
+        """'the VCIOM poll of April 2019', 'the ZOiS Institute survey of March 2021': who ran it
+        as the data name it, remarks included."""
+        who = escaped(organisation(poll))
         return f"the {who}{'' if who.endswith('survey') else ' poll'} of {self._when(poll)}"
 
     def _tagged(self, poll: pd.Series, extra: str = "") -> str:
