@@ -41,6 +41,17 @@ def keys(path: Path) -> set[str]:
     return set(entries(path))
 
 
+def author_name(entry: dict | None, key: str) -> str:
+    """The name a reader knows a work by: its first author's family name ('Shraibman'), or an
+    organisation ('Levada Center'); the key where the entry has no author."""
+    if not entry or not entry.get("author"):
+        return key
+    first = entry["author"].split(" and ")[0].strip()
+    if first.startswith("{") and first.endswith("}"):
+        return first.strip("{}")
+    return first.split(",")[0].strip("{} ")
+
+
 def check_text(text: str, rel: str) -> tuple[set[str] | None, list[Problem]]:
     """The keys of a BibTeX text (None if it cannot be parsed at all) and its problems."""
     try:

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from .bib import author_name
 from .data import Dataset
 from .text import NUMBER_WORDS, Md
 from .views import join_words, organisation, period_text
@@ -37,16 +38,6 @@ def escaped(text: str) -> str:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def author_name(entry: dict | None, key: str) -> str:
-    """The name a reader knows a work by: its first author's family name, or an organisation."""
-    if not entry or not entry.get("author"):
-        return key
-    first = entry["author"].split(" and ")[0].strip()
-    if first.startswith("{") and first.endswith("}"):
-        return first.strip("{}")
-    return first.split(",")[0].strip("{} ")
 
 
 class Facts:

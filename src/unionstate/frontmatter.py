@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from .bib import author_name, entries
 from .paths import Project
 
 if TYPE_CHECKING:
@@ -136,6 +137,9 @@ def computed(proj: Project, today: date | None = None) -> dict:
     changed = data_date(proj)
     polls = _rows(proj.data / "polls.csv")
     results = _rows(proj.data / "results.csv")
+    bib = entries(proj.bib) if proj.bib.is_file() else {}
+    works = sorted({author_name(bib.get(k), k) for k in {r.get("source") for r in results} if k})
+    via = _join(works) if works else "no work yet"
     citation = (f"{_join(names)}. {today.year}. *{title(proj)}*. Version {ver}, built "
                 f"{today.isoformat()}" + (f"; data as of {changed}" if changed else "") + ".")
     availability = (
@@ -143,8 +147,8 @@ def computed(proj: Project, today: date | None = None) -> dict:
         f"({len(polls)} polls), `results.csv` ({len(results)} reported figures), `events.csv`, "
         "the report's own summaries in `goals.csv`, `elites.csv`, `arguments.csv` and "
         "`indicators.csv`, the codebook `codebook.yaml` and the change log `CHANGELOG.md`; "
-        "`references.bib` lists every source. The poll figures are taken from Shraibman's "
-        "chapter, not from the pollsters' own publications. The project (data and code) is "
+        f"`references.bib` lists every source. The poll figures are taken from {via}, not "
+        "from the pollsters' own publications. The project (data and code) is "
         f"released under the {licence(proj)} licence (`pyproject.toml`). To rebuild the "
         f"report from a checkout of version {ver.split()[0]}: `uv run unionstate check`, "
         "then `uv run unionstate build` "
