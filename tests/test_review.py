@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import copy_report, quarto_calls, tree_digest
+from conftest import copy_report, fake_output, quarto_calls, tree_digest
 
 from unionstate import build, review
 from unionstate.cli import main
@@ -220,8 +221,10 @@ def test_review_quarto_renders_each_format_once_from_the_review_notebook(review_
     # What Quarto read is the notebook the build keeps; the copy at the root is gone.
     assert call.input.read_bytes() == (review.review_dir(proj) / review.NOTEBOOK).read_bytes()
     assert not (proj.root / review.INPUT).exists()
-    for name in (*review.OUTPUTS, review.HTML):
-        assert (proj.root / name).read_text(encoding="utf-8") == "written by the fake quarto"
+    # Each output is what its own format wrote, under the profile's output-file.
+    for name, fmt in {review.HTML: "html", "report-review.pdf": "typst",
+                      "report-review.docx": "docx"}.items():
+        assert (proj.root / name).read_text(encoding="utf-8") == fake_output(fmt), name
         assert name in output
 
 
@@ -277,18 +280,25 @@ def test_kernel_sees_the_review_revision_only_in_a_review_build(monkeypatch):
 
 @pytest.mark.quarto
 @needs_quarto
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
 def test_review_edition_renders(tmp_path):
-    """Quarto makes the review PDF and DOCX; the PDF carries the mark and line numbers."""
-    done = subprocess.run(["uv", "run", "unionstate", "build", "--review", "HEAD"], cwd=REPO,
-                          capture_output=True, text=True)
+    """Quarto makes the review PDF and DOCX, in a copy of the project (under git, one number
+    changed since HEAD); the PDF carries the mark, line numbers and the change list. The
+    checkout's own report-review.* are left as they were."""
+    theirs = {name: (REPO / name).read_bytes() if (REPO / name).exists() else None
+              for name in (*review.OUTPUTS, review.HTML)}
+    proj = copy_report(tmp_path / "p")
+    commit_then_change_a_number(proj.root)
+    done = subprocess.run([sys.executable, "-m", "unionstate.cli", "build", "--review", "HEAD",
+                           "--root", str(proj.root)], cwd=proj.root, capture_output=True,
+                          text=True)
     assert done.returncode == 0, done.stderr
     for name in review.OUTPUTS:
-        assert (REPO / name).stat().st_size > 10_000
+        assert (proj.root / name).stat().st_size > 10_000
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(REPO / "report-review.pdf"), "-"],
+        text = subprocess.run(["pdftotext", str(proj.root / "report-review.pdf"), "-"],
                               capture_output=True, text=True).stdout
         assert "Draft for review" in text
         assert "Changes since the version reviewed" in text
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True,
-                            text=True).stdout
-    assert status == "" or "report-review" not in status
+    assert {name: (REPO / name).read_bytes() if (REPO / name).exists() else None
+            for name in theirs} == theirs
