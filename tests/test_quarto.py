@@ -411,8 +411,8 @@ def test_cell_options_cross_references_and_citations_survive(given):
 def test_front_matter_takes_the_computed_keys_but_never_turns_execution_on(tmp_path):
     proj = copy_report_for_typeset(tmp_path)
     meta = typeset.front_matter(proj, {"title": "T", "bibliography": "references.bib"},
-                                hook=lambda _p: {"author": ["A. Author"], "date": "2024-05-01",
-                                                 "execute": {"enabled": True}})
+                                {"author": ["A. Author"], "date": "2024-05-01",
+                                 "execute": {"enabled": True}})
     assert meta["author"] == ["A. Author"] and meta["date"] == "2024-05-01"
     assert meta["title"] == "T"
     assert meta["execute"]["enabled"] is False

@@ -151,26 +151,68 @@ def test_cli_without_quarto_prints_the_hint_and_writes_nothing(tmp_path, monkeyp
     assert tree_digest(proj.root) == before
 
 
-def test_cli_review_takes_an_optional_revision(monkeypatch):
-    seen = {}
-    monkeypatch.setattr(review, "cli_review", lambda proj, rev, say: seen.setdefault("rev", rev)
-                        and 0)
-    CliRunner().invoke(main, ["build", "--review", "--root", str(REPO)])
-    assert seen["rev"] == "HEAD"
-    seen.clear()
-    CliRunner().invoke(main, ["build", "--review", "abc1234", "--root", str(REPO)])
-    assert seen["rev"] == "abc1234"
+def test_cli_review_is_the_build_with_an_optional_revision(tmp_path, monkeypatch):
+    """`build --review [REV]` is the build (one error edge, one lock, --wait honoured), told
+    the revision: HEAD unless given."""
+    proj = copy_report(tmp_path / "p")
+    seen = []
+
+    def stand_in(proj, say, force=False, review=None):
+        seen.append(review)
+        return build.Outcome(quarto=True)
+
+    monkeypatch.setattr(review, "require_quarto", lambda: None)
+    monkeypatch.setattr(build, "build", stand_in)
+    assert CliRunner().invoke(main, ["build", "--review", "--root", str(proj.root)]).exit_code == 0
+    assert CliRunner().invoke(main, ["build", "--review", "abc1234", "--root",
+                                     str(proj.root)]).exit_code == 0
+    assert CliRunner().invoke(main, ["build", "--root", str(proj.root)]).exit_code == 0
+    assert seen == ["HEAD", "abc1234", None]
 
 
+def test_a_review_waits_for_another_build_as_long_as_told(tmp_path, monkeypatch):
+    """--wait applies to the review edition: while another command holds _build/, it gives up
+    after the time given, with the message of the lock, and runs nothing."""
+    import threading
 
-def test_an_interrupted_review_says_what_it_left(monkeypatch):
-    """Ctrl-C while the review edition is made: exit 130 and a message that data/ and
-    figures/ are untouched but the review files may not be whole (Quarto may have begun)."""
-    def interrupted(proj, rev, say):
+    from unionstate.store import building
+
+    proj = copy_report(tmp_path / "p")
+    monkeypatch.setattr(review, "require_quarto", lambda: None)
+    monkeypatch.setattr(build, "build", lambda *a, **k: pytest.fail("the review ran"))
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with building(proj):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        held.wait(10)
+        result = CliRunner().invoke(main, ["build", "--review", "--wait", "0.2", "--root",
+                                           str(proj.root)])
+    finally:
+        release.set()
+        holder.join()
+    assert result.exit_code == 3, result.output
+    assert "in use by another unionstate command" in result.stderr
+
+
+def test_an_interrupted_review_says_what_it_left(tmp_path, monkeypatch):
+    """Ctrl-C while the review edition is made: exit 130 (through the build's own handling)
+    and a message that data/ and figures/ are untouched but the review files may not be whole
+    (Quarto may have begun)."""
+    import unionstate.kernel
+
+    def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(review, "render", interrupted)
-    result = CliRunner().invoke(main, ["build", "--review", "--root", str(REPO)])
+    proj = copy_report(tmp_path / "p")
+    monkeypatch.setattr(review, "require_quarto", lambda: None)
+    monkeypatch.setattr(unionstate.kernel, "run", interrupted)
+    result = CliRunner().invoke(main, ["build", "--review", "--root", str(proj.root)])
     assert result.exit_code == 130, result.output
     assert result.stderr.strip() == (
         "Review edition interrupted: data/ and figures/ were left as they were; the review "
@@ -272,10 +314,15 @@ def test_normal_build_has_no_review_appendix(built):
     assert "About this edition" in "\n".join(c.source for c in nb.cells)
 
 
-def test_kernel_sees_the_review_revision_only_in_a_review_build(monkeypatch):
+def test_kernel_sees_the_review_revision_only_in_a_review_build(monkeypatch, repo_project):
+    from unionstate.kernel import kernel_env
+    from unionstate.paths import FIGURES_ENV, ROOT_ENV
+
     monkeypatch.setenv(review.REVIEW_ENV, "left-in-a-shell")
-    assert review.REVIEW_ENV not in build.kernel_env()
-    assert build.kernel_env("abc1234")[review.REVIEW_ENV] == "abc1234"
+    normal = kernel_env(repo_project, Path("/staging"))
+    assert review.REVIEW_ENV not in normal
+    assert normal[FIGURES_ENV] == "/staging" and normal[ROOT_ENV] == str(repo_project.root)
+    assert kernel_env(repo_project, Path("/s"), "abc1234")[review.REVIEW_ENV] == "abc1234"
 
 
 @pytest.mark.quarto
