@@ -444,3 +444,32 @@ def test_the_package_has_no_import_circle():
 
     circles = sorted(m for m in graph if reaches(m, m, {m}))
     assert circles == [], f"modules in an import circle: {circles}"
+
+
+def test_the_kernel_is_handed_its_staging_folder_in_its_environment(tmp_path, monkeypatch):
+    """Report.load reads where figures go from $UNIONSTATE_FIGURES (set only in the build's
+    kernel: kernel.kernel_env), not from a module of the package: with it, a figure shown is
+    written there and shown from those bytes; without it, the Figure itself is returned."""
+    from matplotlib.figure import Figure
+
+    from unionstate.paths import FIGURES_ENV
+
+    monkeypatch.delenv(FIGURES_ENV, raising=False)
+    assert isinstance(Report.load(REPO).figure("fig-mirror"), Figure)
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setenv(FIGURES_ENV, str(tmp_path))
+    shown = Report.load(REPO).figure("fig-mirror")
+    assert sorted(p.name for p in tmp_path.iterdir()) == \
+        ["fig-mirror.csv", "fig-mirror.png", "fig-mirror.svg"]
+    assert shown.svg == (tmp_path / "fig-mirror.svg").read_text(encoding="utf-8")
+
+
+def test_an_inline_value_is_shown_as_its_markdown_or_its_text():
+    """What the kernel answers for an inline expression (Jupyter's user_expressions): its
+    text/markdown if it has one, else its text/plain, a string without its repr's quotes."""
+    from unionstate.kernel import _shown
+
+    assert _shown({"data": {"text/plain": "'62%'", "text/markdown": "62% [@x]"}}) == "62% [@x]"
+    assert _shown({"data": {"text/plain": "'June 2020'"}}) == "June 2020"
+    assert _shown({"data": {"text/plain": "12"}}) == "12"
+    assert _shown({"data": {"text/plain": "<object at 0x1>"}}) == "<object at 0x1>"
