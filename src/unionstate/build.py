@@ -72,7 +72,14 @@ class Outcome:
     # Charts whose plotted data (figures/<label>.csv) changed, with the file that holds their
     # hand-written caption and fig-alt: (label, file).
     redrawn: list[tuple[str, str]] = field(default_factory=list)
-    figures_replaced: bool = False  # figures/ now holds this build's charts
+    staging: Path | None = None  # the kernel's figures, once they ran (outputs.replaced)
+
+    @property
+    def figures_replaced(self) -> bool:
+        """figures/ now holds this build's charts."""
+        from .outputs import replaced
+
+        return self.staging is not None and replaced(self.staging)
 
 
 # What each stage reads. A stage runs again when the content hash of its inputs changed
@@ -196,13 +203,8 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
         say("Running report.qmd and its chapters in one kernel:")
         _prewarm()
         executed = _execute(proj, say, proj.build)
-
-        def swapped() -> None:
-            outcome.figures_replaced = True
-            outcome.written += sorted(proj.figures.glob("*.*"))
-
-        written, outcome.redrawn = outputs.write(proj, executed, swapped)
-        outcome.written = written
+        outcome.staging = executed.staging
+        outcome.written, outcome.redrawn = outputs.write(proj, executed)
         numbers, charts = executed.numbers, executed.charts
         if before.get("numbers") is not None and now["data"] != before.get("data"):
             from .changes import compare, format_changes

@@ -1,9 +1,10 @@
 """The outputs stage of `unionstate build`: what one execution (unionstate.kernel.Executed)
-leaves on disk. Entry point: `write(proj, executed, swapped)` -> the files written.
+leaves on disk. Entry point: `write(proj, executed)` -> the files written.
 
 1. figures/ becomes the staging folder the kernel wrote, whole (two renames on one file
-   system); `swapped()` is called as soon as it has, so that the build can say so whatever
-   happens next. A build stopped between the renames is undone by `recover`.
+   system): once that folder is gone, figures/ holds the new charts (`replaced`), which the
+   build says whatever happens next. A build stopped between the renames is undone by
+   `recover`.
 2. _build/report.ipynb: the executed notebook, its front matter in a raw first cell (what
    Quarto typesets: unionstate.typeset).
 3. _build/report.html: the Quarto-free preview, made from it with nbconvert.
@@ -17,7 +18,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from .paths import Project
@@ -62,6 +62,11 @@ def swap_in(proj: Project, staging: Path) -> None:
         os.replace(proj.figures, previous)
     os.replace(staging, proj.figures)
     shutil.rmtree(previous, ignore_errors=True)
+
+
+def replaced(staging: Path) -> bool:
+    """Whether figures/ holds the charts staged in `staging` (moved into place by swap_in)."""
+    return not staging.exists()
 
 
 def write_atomic(path: Path, data: str | bytes) -> Path:
@@ -137,13 +142,12 @@ def write_preview(nb, proj: Project) -> Path:
     return write_atomic(proj.build / PREVIEW, styled(html))
 
 
-def write(proj: Project, executed, swapped: Callable[[], None]) -> tuple[list[Path],
-                                                                        list[tuple[str, str]]]:
+def write(proj: Project, executed) -> tuple[list[Path], list[tuple[str, str]]]:
     """figures/, _build/report.ipynb and _build/report.html from one execution; the files
-    written and the charts whose plotted data changed (see `redrawn`)."""
+    written and the charts whose plotted data changed (see `redrawn`). Once the staging
+    folder is gone, figures/ is the new one, whatever happens next (`replaced`)."""
     before = plotted(proj.figures)
     swap_in(proj, executed.staging)
-    swapped()
     changed = redrawn(proj, before, plotted(proj.figures))
     written = sorted(proj.figures.glob("*.*"))
     written.append(write_notebook(executed.nb, proj.build / NOTEBOOK, front_matter(proj)))
