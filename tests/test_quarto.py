@@ -4,7 +4,8 @@ each chart's SVG (HTML, Typst), one for DOCX, which takes its PNG (typeset.RASTE
 
 Three groups of tests:
 - what Quarto is given (always run): the session build (conftest.py `built`) has a fake
-  `quarto` on PATH that records its command line, working folder and the file it was given;
+  `quarto` on PATH that records its command line, working folder and the file it was given,
+  and writes one output per format `--to` names, where Quarto would;
   the tests read that record: every format rendered once, the executed notebook with its front
   matter in a raw first cell, every project option, no cell left to execute, the cell options,
   cross-references and citations of the chapters, and for DOCX the same notebook with each

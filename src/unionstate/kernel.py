@@ -126,7 +126,8 @@ def run(proj: Project, nb, folder: Path, say: Callable[[str], None] = print,
 
 def _raise(ename: str, evalue: str, where: str):
     if ename in USER_ERRORS:  # a user's mistake the report's code found, not a bug in a cell
-        error = DataInvalid(f"{where} stopped: {evalue}")
+        head = "data/ does not validate:\n" if ename == "DataError" else ""
+        error = DataInvalid(f"{head}{evalue}\n(found by {where})")
         error.exit_code = USER_ERRORS[ename]
         raise error
     raise CellError(f"{where} failed:\n{ename}: {evalue}")
