@@ -473,3 +473,52 @@ def test_an_inline_value_is_shown_as_its_markdown_or_its_text():
     assert _shown({"data": {"text/plain": "'June 2020'"}}) == "June 2020"
     assert _shown({"data": {"text/plain": "12"}}) == "12"
     assert _shown({"data": {"text/plain": "<object at 0x1>"}}) == "<object at 0x1>"
+
+
+class _Kernel:
+    """A stand-in for nbclient's client: answers each execute request with `reply`."""
+
+    def __init__(self, reply: dict):
+        self.reply, self.sent = reply, []
+        self.kc = self
+
+    def execute(self, code, **kwargs):
+        self.sent.append((code, kwargs))
+        return "msg-1"
+
+    def wait_for_reply(self, msg_id):
+        return {"content": self.reply}
+
+
+def test_inline_expressions_go_to_the_kernel_as_user_expressions():
+    """Each inline expression is one of the request's user_expressions (nothing printed or
+    parsed); a failing one is named with its cell, a user's mistake it raises (a data/ problem)
+    is a DataInvalid with its exit status, anything else a CellError."""
+    import nbformat
+
+    from unionstate import kernel
+
+    cell = nbformat.v4.new_markdown_cell("Then `{python} S['a']` and `{python} W['b']`.",
+                                         metadata={"unionstate": {"file": "c.qmd", "line": 4}})
+    ok = {"status": "ok", "user_expressions": {
+        "e0": {"status": "ok", "data": {"text/plain": "'62%'", "text/markdown": "62%"}},
+        "e1": {"status": "ok", "data": {"text/plain": "'June 2020'"}}}}
+    client = _Kernel(ok)
+    kernel._resolve_inline(client, cell)
+    assert cell.source == "Then 62% and June 2020."
+    code, sent = client.sent[0]
+    assert code == "" and sent["user_expressions"] == {"e0": "S['a']", "e1": "W['b']"}
+    assert sent["store_history"] is False
+
+    def failing(ename: str) -> None:
+        again = nbformat.v4.new_markdown_cell("`{python} S['x']`", metadata=cell.metadata)
+        client = _Kernel({"status": "ok", "user_expressions": {"e0": {
+            "status": "error", "ename": ename, "evalue": "no 'x'", "traceback": []}}})
+        kernel._resolve_inline(client, again)
+
+    with pytest.raises(kernel.CellError, match=r"c\.qmd, line 4: the inline expression "
+                                               r"`S\['x'\]` failed:\nKeyError: no 'x'"):
+        failing("KeyError")
+    with pytest.raises(kernel.DataInvalid, match="data/ does not validate:\nno 'x'") as info:
+        failing("DataError")
+    assert info.value.exit_code == 1
