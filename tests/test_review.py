@@ -209,7 +209,10 @@ def test_an_interrupted_review_says_what_it_left(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
     proj = copy_report(tmp_path / "p")
+    commit_then_change_a_number(proj.root)
     monkeypatch.setattr(review, "require_quarto", lambda: None)
     monkeypatch.setattr(unionstate.kernel, "run", interrupted)
     result = CliRunner().invoke(main, ["build", "--review", "--root", str(proj.root)])
@@ -349,3 +352,26 @@ def test_review_edition_renders(tmp_path):
         assert "Changes since the version reviewed" in text
     assert {name: (REPO / name).read_bytes() if (REPO / name).exists() else None
             for name in theirs} == theirs
+
+
+def test_a_revision_that_names_no_commit_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    """`build --review nosuchrev`: one message naming the revision and what is allowed, exit 1,
+    no kernel started and nothing written (the revision is checked before any cell runs)."""
+    import unionstate.kernel
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    proj = copy_report(tmp_path / "p")
+    commit_then_change_a_number(proj.root)
+    before = tree_digest(proj.root)
+    monkeypatch.setattr(review, "require_quarto", lambda: None)
+    monkeypatch.setattr(unionstate.kernel, "run", lambda *a, **k: pytest.fail("a kernel ran"))
+    result = CliRunner().invoke(main, ["build", "--review", "nosuchrev", "--root",
+                                       str(proj.root)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("No review edition made: 'nosuchrev' is not a commit")
+    assert "Traceback" not in result.output
+    assert {k: v for k, v in tree_digest(proj.root).items()
+            if not k.startswith((".git/", "_build/"))} == \
+        {k: v for k, v in before.items() if not k.startswith((".git/", "_build/"))}
+    assert not (proj.build / "review").exists()

@@ -169,7 +169,21 @@ def require_quarto() -> None:
 
 
 def prepare(proj: Project, rev: str) -> Path:
-    """Write the files the profile names into _build/review/; return that folder."""
+    """Write the files the profile names into _build/review/; return that folder. A REV that
+    names no commit is refused first, before any file is written or any cell runs (the
+    kernel's `appendix` reads data/ at REV, and says what else is wrong with it)."""
+    import subprocess
+
+    try:
+        known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                               cwd=proj.root, capture_output=True).returncode == 0
+    except FileNotFoundError:
+        raise ReviewError("No review edition made: git is not installed, and the review "
+                          "edition lists the changes since a git revision.") from None
+    if not known:
+        raise ReviewError(f"No review edition made: '{rev}' is not a commit, branch or tag of "
+                          "this repository; allowed: any revision `git log` shows, such as "
+                          "HEAD~1 or a commit hash.")
     meta = front_matter(proj, rev)
     out = review_dir(proj)
     out.mkdir(parents=True, exist_ok=True)
