@@ -522,3 +522,30 @@ def test_inline_expressions_go_to_the_kernel_as_user_expressions():
     with pytest.raises(kernel.DataInvalid, match="data/ does not validate:\nno 'x'") as info:
         failing("DataError")
     assert info.value.exit_code == 1
+
+
+def test_quarto_typesets_again_when_an_edition_is_not_as_recorded(built, tmp_path, monkeypatch):
+    """A copy of the session's build, a fake `quarto` on PATH: nothing runs while report.html,
+    .pdf and .docx are the bytes Quarto wrote; once report.pdf is damaged, Quarto typesets
+    again (both calls), and the cells do not run (their outputs are as recorded)."""
+    import shutil
+
+    from conftest import fake_output, fake_quarto, quarto_calls
+
+    import unionstate.kernel
+    from unionstate.build import build
+
+    root = tmp_path / "copy"
+    shutil.copytree(built.proj.root, root, symlinks=True)
+    proj = Project(root)
+    bin_dir, record = fake_quarto(tmp_path / "quarto")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    monkeypatch.setattr(unionstate.kernel, "run", lambda *a, **k: pytest.fail("cells ran"))
+    first = build(proj, say=lambda _m: None)
+    assert quarto_calls(record) == [] and len(first.skipped) == 2
+    (root / "report.pdf").write_text("half a PDF")
+    second = build(proj, say=lambda _m: None)
+    assert [c.argv[-1] for c in quarto_calls(record)] == ["html,typst", "docx"]
+    assert (root / "report.pdf").read_text() == fake_output("typst")
+    assert second.skipped == ["cells, figures and preview (no input changed, outputs as "
+                              "recorded)"]
