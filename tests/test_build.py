@@ -1,6 +1,8 @@
 """The report builds without Quarto: every cell runs once, in one kernel that writes the figures
 itself; figures/ matches data/ and changes only when every cell ran; the preview is whole;
-every cross-reference and citation resolves.
+every cross-reference and citation resolves. A build that skips a stage has checked that the
+stage's outputs are the bytes it recorded; a failed build says what it changed; the stages
+import nothing that imports them back.
 
 Most tests read the one build of the session (`built`, in conftest.py)."""
 
