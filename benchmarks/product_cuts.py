@@ -34,8 +34,8 @@ from build_time import BUILD, FLOOR, REPO, bytecode_compiled, copy_project, time
 # (file of the package, exact line, what replaces it): one cut each.
 NO_PNG = ("figures.py", "    paths[1].write_bytes(png_of(svg))\n",
           '    paths[1].write_bytes(b"")\n')
-NO_PREVIEW = ("build.py", "    reading = plain(reading_copy(nb), proj.bib)\n",
-              "    return [notebook]\n")
+NO_PREVIEW = ("outputs.py", "    reading = plain(reading_copy(nb), proj.bib)\n",
+              "    return proj.build / PREVIEW\n")
 
 
 def patched_package(dest: Path, cuts: list[tuple[str, str, str]]) -> Path:

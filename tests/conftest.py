@@ -40,7 +40,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SOURCES = Path(os.environ.get("UNIONSTATE_SOURCES") or REPO_ROOT.parent / "shared" / "sources")
 # Everything the report is built from (not .git, not outputs).
 PROJECT_PARTS = ["data", "chapters", "figures", "references.bib", "report.qmd", "_quarto.yml",
-                 "CITATION.cff", "pyproject.toml"]
+                 "_quarto-review.yml", "CITATION.cff", "pyproject.toml"]
 
 
 @pytest.fixture(scope="session")
@@ -78,14 +78,38 @@ def copy_project(repo_root: Path, dest: Path) -> Project:
     return make_project(dest)
 
 
+def quarto_files(src: Path = REPO_ROOT, config: str = "_quarto.yml") -> list[str]:
+    """Every file of the checkout that a Quarto configuration names (its `css:`,
+    `include-after-body:` and any other option whose value is a path to a file), relative to
+    the root: Quarto fails or silently drops them when they are missing."""
+    import yaml
+
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str) and "\n" not in node and (src / node).is_file():
+            found.append(node)
+
+    walk(yaml.safe_load((src / config).read_text(encoding="utf-8")))
+    return sorted(set(found))
+
+
 def copy_report(dest: Path, src: Path = REPO_ROOT) -> Project:
     """Copy everything the report is built from (data, chapters, figures, bibliography,
-    report.qmd, _quarto.yml) into dest; no .git, no outputs."""
+    report.qmd, _quarto.yml and every file it names, such as src/unionstate/report.css) into
+    dest; no .git, no outputs."""
     dest.mkdir(parents=True, exist_ok=True)
-    for part in PROJECT_PARTS:
+    for part in [*PROJECT_PARTS, *quarto_files(src)]:
         if (src / part).is_dir():
             shutil.copytree(src / part, dest / part)
         elif (src / part).exists():
+            (dest / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / part, dest / part)
     return make_project(dest)
 
@@ -212,9 +236,13 @@ def tree_digest_fixture():
 # ---------------------------------------------------------------- one build, shared
 
 FAKE_QUARTO = """#!{python}
-# A stand-in for Quarto: records how it was called and the file it was given, and writes
-# placeholder outputs where Quarto would, named after that file (report.ipynb -> report.pdf).
+# A stand-in for Quarto: records how it was called and the file it was given, writes one
+# placeholder per format that `--to` names (Quarto's default: the first format of the front
+# matter, else HTML), each where Quarto would (the format's `output-file`, else the input's name
+# with the format's extension), and prints "Output created:" once, for the first of them, as
+# `quarto render` does (quarto-cli src/command/render/cmd.ts: renderResultFinalOutput).
 import json, os, pathlib, shutil, sys
+import yaml
 record = pathlib.Path({record!r})
 n = len(list(record.glob("call-*.json")))
 args = sys.argv[1:]
@@ -222,10 +250,29 @@ given = pathlib.Path(args[1]) if len(args) > 1 else None
 if given is not None and given.is_file():
     shutil.copyfile(given, record / f"call-{{n}}-input")
 (record / f"call-{{n}}.json").write_text(json.dumps({{"argv": args, "cwd": os.getcwd()}}))
+meta = {{}}
+if given is not None and given.suffix == ".ipynb":
+    first = json.loads(given.read_text(encoding="utf-8"))["cells"][0]
+    text = "".join(first["source"])
+    if first["cell_type"] == "raw" and text.startswith("---"):
+        meta = yaml.safe_load(text.strip().strip("-")) or {{}}
+listed = meta.get("format") or {{}}
+listed = {{listed: {{}}}} if isinstance(listed, str) else listed
+to = args[args.index("--to") + 1].split(",") if "--to" in args else (list(listed)[:1] or ["html"])
 stem = given.stem if given is not None else "report"
-for ext in ("html", "pdf", "docx"):
-    pathlib.Path(f"{{stem}}.{{ext}}").write_text("written by the fake quarto")
+made = []
+for fmt in to:
+    ext = {{"html": "html", "typst": "pdf", "docx": "docx"}}[fmt]
+    name = (listed.get(fmt) or {{}}).get("output-file") or f"{{stem}}.{{ext}}"
+    pathlib.Path(name).write_text(f"written by the fake quarto as {{fmt}}")
+    made.append(name)
+print(f"Output created: {{made[0]}}", file=sys.stderr)
 """
+
+
+def fake_output(fmt: str) -> str:
+    """What the fake `quarto` writes into each output of format `fmt`."""
+    return f"written by the fake quarto as {fmt}"
 
 
 @dataclass

@@ -190,7 +190,6 @@ def reviewed(work: Path) -> None:
     from unionstate import review
 
     proj = copy_report(work / "review" / "project")
-    shutil.copy2(HERE.parent / review.PROFILE_FILE, proj.root / review.PROFILE_FILE)
     commit_then_change_a_number(proj.root)
     bin_dir, record = fake_quarto(work / "review" / "quarto")
     figures = tree_digest(proj.figures)

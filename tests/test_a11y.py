@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import copy_report  # tests/ is on sys.path (rootdir import mode)
+from conftest import copy_report, quarto_files  # tests/ is on sys.path (rootdir import mode)
 
 from unionstate.build import build
 from unionstate.preview import stylesheet
@@ -316,3 +316,14 @@ def test_the_preview_gives_tables_a_caption_and_only_the_title_an_h1():
                      r"</caption>", html), html  # the citation as Pandoc's citeproc prints it
     page = styled("<html><head><title>t</title></head><body></body></html>")
     assert page.index("overflow-wrap: anywhere") < page.index("</head>")
+
+
+def test_the_copy_quarto_renders_holds_every_file_quarto_yml_names(tmp_path):
+    """quarto_html renders a copy of the project: it must hold the stylesheet and the script
+    _quarto.yml names (css, include-after-body), or Quarto renders another page than users get
+    ("Error resolving include-after-body") and the audit checks that page."""
+    named = quarto_files()
+    assert {"src/unionstate/report.css", "src/unionstate/table-names.html"} <= set(named), named
+    proj = copy_report(tmp_path / "project")
+    missing = [name for name in named if not (proj.root / name).is_file()]
+    assert not missing, f"the copy lacks {missing}"

@@ -1,6 +1,8 @@
 """The report builds without Quarto: every cell runs once, in one kernel that writes the figures
 itself; figures/ matches data/ and changes only when every cell ran; the preview is whole;
-every cross-reference and citation resolves.
+every cross-reference and citation resolves. A build that skips a stage has checked that the
+stage's outputs are the bytes it recorded; a failed build says what it changed; the stages
+import nothing that imports them back.
 
 Most tests read the one build of the session (`built`, in conftest.py)."""
 
@@ -14,7 +16,7 @@ import pytest
 from conftest import copy_report, tree_digest
 
 from unionstate import bib, qmd
-from unionstate.build import UNCHANGED
+from unionstate.build import REPLACED, STAGING, STATE, UNCHANGED
 from unionstate.paths import Project
 from unionstate.report import CHARTS, Report
 
@@ -119,18 +121,15 @@ def test_committed_figures_match_what_the_data_produces(built):
 
 
 def test_figures_are_byte_identical_across_builds(built, tmp_path):
-    """Two builds of the same data write the same bytes. The committed figures/ come from an
-    earlier build, in another process; where they match this session's build, that is the
-    second build. Where they do not (data/ changed and figures/ was not rebuilt, which the
-    test above reports), the figures are drawn again here, in this process, and compared."""
+    """Two builds of the same data write the same bytes: the session's build, in its kernel,
+    and the figures drawn again here, in this process, from the same data/."""
     built_files = sorted(built.proj.figures.glob("*.*"))
-    if all((REPO / "figures" / p.name).is_file()
-           and (REPO / "figures" / p.name).read_bytes() == p.read_bytes() for p in built_files):
-        return
+    assert built_files, "the session's build wrote no figure"
     again = Report.load(built.proj.root)
     again.figures_dir = tmp_path
     for label in CHARTS:
         again.figure(label)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in built_files]
     for path in built_files:
         assert path.read_bytes() == (tmp_path / path.name).read_bytes(), path.name
 
@@ -247,13 +246,13 @@ def test_a_failing_cell_is_named_and_leaves_figures_unchanged(failed_build):
 def test_an_interrupted_swap_is_undone_by_the_next_build(tmp_path):
     """Stopped between its two renames, a build leaves figures/ in _build/figures-previous;
     the next build puts it back before it does anything else."""
-    from unionstate.build import _recover
+    from unionstate.outputs import recover
 
     proj = copy_project(tmp_path)
     before = tree_digest(proj.figures)
     proj.build.mkdir()
     proj.figures.rename(proj.build / "figures-previous")
-    _recover(proj)
+    recover(proj)
     assert tree_digest(proj.figures) == before
     assert not (proj.build / "figures-previous").exists()
 
@@ -262,17 +261,27 @@ def _interrupt(*args, **kwargs):
     raise KeyboardInterrupt
 
 
+def _cells_ran(proj, nb, folder, say, review=None):
+    """What the execution stage leaves when every cell ran: the new figures, staged."""
+    from unionstate.kernel import Executed
+
+    staging = folder / STAGING
+    staging.mkdir(parents=True)
+    (staging / "fig-new.csv").write_text("x\n1\n", encoding="utf-8")
+    return Executed(nb, {}, ["fig-new"], staging)
+
+
 def test_ctrl_c_before_the_swap_leaves_figures_and_says_so(tmp_path, monkeypatch):
     """Ctrl-C while the cells run: exit 130, a message saying figures/ was left as it was
     (no traceback, no click 'Aborted!'), and figures/ byte for byte as it was."""
     from click.testing import CliRunner
 
-    import unionstate.build
+    import unionstate.kernel
     from unionstate.cli import main
 
     proj = copy_project(tmp_path)
     before = tree_digest(proj.figures)
-    monkeypatch.setattr(unionstate.build, "execute", _interrupt)
+    monkeypatch.setattr(unionstate.kernel, "run", _interrupt)
     result = CliRunner().invoke(main, ["build", "--root", str(proj.root)])
     assert result.exit_code == 130, result.output
     assert result.stderr.strip().splitlines()[-1] == (
@@ -287,19 +296,13 @@ def test_ctrl_c_after_the_swap_says_figures_is_new_and_the_rest_is_not(tmp_path,
     the build's state is not saved, so the next build runs everything again."""
     from click.testing import CliRunner
 
-    import unionstate.build
+    import unionstate.kernel
+    import unionstate.outputs
     from unionstate.cli import main
 
     proj = copy_project(tmp_path)
-
-    def cells_ran(proj, say):  # what execute leaves: the new figures, staged
-        staging = proj.build / unionstate.build.STAGING
-        staging.mkdir(parents=True)
-        (staging / "fig-new.csv").write_text("x\n1\n", encoding="utf-8")
-        return None, {}, ["fig-new"]
-
-    monkeypatch.setattr(unionstate.build, "execute", cells_ran)
-    monkeypatch.setattr(unionstate.build, "write_preview", _interrupt)
+    monkeypatch.setattr(unionstate.kernel, "run", _cells_ran)
+    monkeypatch.setattr(unionstate.outputs, "write_preview", _interrupt)
     result = CliRunner().invoke(main, ["build", "--root", str(proj.root)])
     assert result.exit_code == 130, result.output
     assert result.stderr.strip().splitlines()[-1] == (
@@ -307,7 +310,48 @@ def test_ctrl_c_after_the_swap_says_figures_is_new_and_the_rest_is_not(tmp_path,
         "preview and the Quarto formats may be out of date; run `unionstate build` again to "
         "finish.")
     assert sorted(p.name for p in proj.figures.iterdir()) == ["fig-new.csv"]
-    assert not (proj.build / unionstate.build.STATE).exists()
+    assert not (proj.build / STATE).exists()
+
+
+def test_a_build_that_fails_after_the_swap_says_figures_was_replaced(tmp_path, monkeypatch):
+    """The preview cannot be written (_build/report.html is a folder, as an unwritable file or
+    a full disk would refuse it) after figures/ was replaced: exit 2, a message naming the file
+    and saying that figures/ already holds the new charts, not "nothing was changed"."""
+    from click.testing import CliRunner
+
+    import unionstate.kernel
+    from unionstate.cli import main
+
+    proj = copy_project(tmp_path)
+    (proj.build / "report.html").mkdir(parents=True)
+    monkeypatch.setattr(unionstate.kernel, "run", _cells_ran)
+    result = CliRunner().invoke(main, ["build", "--root", str(proj.root)])
+    assert result.exit_code == 2, result.output
+    assert "_build/report.html" in result.stderr
+    assert REPLACED in result.stderr
+    assert "nothing was changed" not in result.stderr and "Traceback" not in result.output
+    assert sorted(p.name for p in proj.figures.iterdir()) == ["fig-new.csv"]
+    assert not (proj.build / STATE).exists()
+
+
+def test_a_build_that_fails_before_the_swap_says_figures_was_not(tmp_path, monkeypatch):
+    """The same unwritable preview, but the cells failed first: figures/ is as it was, and the
+    message says so."""
+    from click.testing import CliRunner
+
+    import unionstate.kernel
+    from unionstate.cli import main
+
+    def cell_failed(*args, **kwargs):
+        raise unionstate.kernel.CellError("chapters/x.qmd, line 3 (code cell 1) failed")
+
+    proj = copy_project(tmp_path)
+    before = tree_digest(proj.figures)
+    monkeypatch.setattr(unionstate.kernel, "run", cell_failed)
+    result = CliRunner().invoke(main, ["build", "--root", str(proj.root)])
+    assert result.exit_code == 1, result.output
+    assert UNCHANGED in result.stderr and REPLACED not in result.stderr
+    assert tree_digest(proj.figures) == before
 
 
 def test_qmd_reader_keeps_includes_options_and_origins(tmp_path):
@@ -333,3 +377,177 @@ def test_a_missing_include_is_named(tmp_path):
     (tmp_path / "report.qmd").write_text("{{< include chapters/nope.qmd >}}\n", encoding="utf-8")
     with pytest.raises(qmd.QmdError, match="chapters/nope.qmd"):
         qmd.to_notebook(tmp_path / "report.qmd", tmp_path)
+
+
+# ------------------------------------------------------------------ a no-op build checks its outputs
+
+DAMAGE = {
+    "junk in a figure": lambda proj: (proj.figures / "fig-mirror.csv").write_text("junk\n"),
+    "a stray file in figures/": lambda proj: (proj.figures / "stray.txt").write_text("x"),
+    "a figure removed": lambda proj: (proj.figures / "fig-timeline.svg").unlink(),
+    "half a preview": lambda proj: (proj.build / "report.html").write_bytes(
+        (proj.build / "report.html").read_bytes()[:1000]),
+    "the notebook removed": lambda proj: (proj.build / "report.ipynb").unlink(),
+}
+
+
+class _Ran(Exception):
+    """The stand-in execution stage was called."""
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_build_redoes_outputs_that_are_not_as_it_recorded(built, tmp_path, monkeypatch,
+                                                            damage):
+    """A copy of the session's build (its inputs unchanged): a build runs nothing while every
+    output is as recorded in _build/state.json, and runs the cells again when one of them is
+    damaged, whatever the damage (junk written into figures/, a file added or removed, a half
+    preview a kill left)."""
+    import shutil
+
+    import unionstate.kernel
+    from unionstate.build import build
+
+    root = tmp_path / "copy"
+    shutil.copytree(built.proj.root, root, symlinks=True)
+    proj = Project(root)
+
+    def ran(*args, **kwargs):
+        raise _Ran
+
+    monkeypatch.setattr(unionstate.kernel, "run", ran)
+    monkeypatch.setattr("shutil.which", lambda *a, **k: None)  # no Quarto: the cells' stage
+    outcome = build(proj, say=lambda _m: None)  # nothing changed: nothing runs
+    assert outcome.skipped and not outcome.written
+    DAMAGE[damage](proj)
+    with pytest.raises(_Ran):
+        build(proj, say=lambda _m: None)
+
+
+def test_the_package_has_no_import_circle():
+    """No module of unionstate imports, at any depth and in any function, a module that
+    imports it back (the build's stages hand their results on; they do not call back)."""
+    import ast
+
+    package = REPO / "src" / "unionstate"
+    graph = {}
+    for path in package.glob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                deps |= {node.module.split(".")[0]} if node.module else \
+                    {alias.name for alias in node.names}
+        graph[path.stem] = deps - {path.stem}
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for dep in graph.get(start, ()):
+            if dep == target or (dep not in seen and reaches(dep, target, seen | {dep})):
+                return True
+        return False
+
+    circles = sorted(m for m in graph if reaches(m, m, {m}))
+    assert circles == [], f"modules in an import circle: {circles}"
+
+
+def test_the_kernel_is_handed_its_staging_folder_in_its_environment(tmp_path, monkeypatch):
+    """Report.load reads where figures go from $UNIONSTATE_FIGURES (set only in the build's
+    kernel: kernel.kernel_env), not from a module of the package: with it, a figure shown is
+    written there and shown from those bytes; without it, the Figure itself is returned."""
+    from matplotlib.figure import Figure
+
+    from unionstate.paths import FIGURES_ENV
+
+    monkeypatch.delenv(FIGURES_ENV, raising=False)
+    assert isinstance(Report.load(REPO).figure("fig-mirror"), Figure)
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setenv(FIGURES_ENV, str(tmp_path))
+    shown = Report.load(REPO).figure("fig-mirror")
+    assert sorted(p.name for p in tmp_path.iterdir()) == \
+        ["fig-mirror.csv", "fig-mirror.png", "fig-mirror.svg"]
+    assert shown.svg == (tmp_path / "fig-mirror.svg").read_text(encoding="utf-8")
+
+
+def test_an_inline_value_is_shown_as_its_markdown_or_its_text():
+    """What the kernel answers for an inline expression (Jupyter's user_expressions): its
+    text/markdown if it has one, else its text/plain, a string without its repr's quotes."""
+    from unionstate.kernel import _shown
+
+    assert _shown({"data": {"text/plain": "'62%'", "text/markdown": "62% [@x]"}}) == "62% [@x]"
+    assert _shown({"data": {"text/plain": "'June 2020'"}}) == "June 2020"
+    assert _shown({"data": {"text/plain": "12"}}) == "12"
+    assert _shown({"data": {"text/plain": "<object at 0x1>"}}) == "<object at 0x1>"
+
+
+class _Kernel:
+    """A stand-in for nbclient's client: answers each execute request with `reply`."""
+
+    def __init__(self, reply: dict):
+        self.reply, self.sent = reply, []
+        self.kc = self
+
+    def execute(self, code, **kwargs):
+        self.sent.append((code, kwargs))
+        return "msg-1"
+
+    def wait_for_reply(self, msg_id):
+        return {"content": self.reply}
+
+
+def test_inline_expressions_go_to_the_kernel_as_user_expressions():
+    """Each inline expression is one of the request's user_expressions (nothing printed or
+    parsed); a failing one is named with its cell, a user's mistake it raises (a data/ problem)
+    is a DataInvalid with its exit status, anything else a CellError."""
+    import nbformat
+
+    from unionstate import kernel
+
+    cell = nbformat.v4.new_markdown_cell("Then `{python} S['a']` and `{python} W['b']`.",
+                                         metadata={"unionstate": {"file": "c.qmd", "line": 4}})
+    ok = {"status": "ok", "user_expressions": {
+        "e0": {"status": "ok", "data": {"text/plain": "'62%'", "text/markdown": "62%"}},
+        "e1": {"status": "ok", "data": {"text/plain": "'June 2020'"}}}}
+    client = _Kernel(ok)
+    kernel._resolve_inline(client, cell)
+    assert cell.source == "Then 62% and June 2020."
+    code, sent = client.sent[0]
+    assert code == "" and sent["user_expressions"] == {"e0": "S['a']", "e1": "W['b']"}
+    assert sent["store_history"] is False
+
+    def failing(ename: str) -> None:
+        again = nbformat.v4.new_markdown_cell("`{python} S['x']`", metadata=cell.metadata)
+        client = _Kernel({"status": "ok", "user_expressions": {"e0": {
+            "status": "error", "ename": ename, "evalue": "no 'x'", "traceback": []}}})
+        kernel._resolve_inline(client, again)
+
+    with pytest.raises(kernel.CellError, match=r"c\.qmd, line 4: the inline expression "
+                                               r"`S\['x'\]` failed:\nKeyError: no 'x'"):
+        failing("KeyError")
+    with pytest.raises(kernel.DataInvalid, match="data/ does not validate:\nno 'x'") as info:
+        failing("DataError")
+    assert info.value.exit_code == 1
+
+
+def test_quarto_typesets_again_when_an_edition_is_not_as_recorded(built, tmp_path, monkeypatch):
+    """A copy of the session's build, a fake `quarto` on PATH: nothing runs while report.html,
+    .pdf and .docx are the bytes Quarto wrote; once report.pdf is damaged, Quarto typesets
+    again (both calls), and the cells do not run (their outputs are as recorded)."""
+    import shutil
+
+    from conftest import fake_output, fake_quarto, quarto_calls
+
+    import unionstate.kernel
+    from unionstate.build import build
+
+    root = tmp_path / "copy"
+    shutil.copytree(built.proj.root, root, symlinks=True)
+    proj = Project(root)
+    bin_dir, record = fake_quarto(tmp_path / "quarto")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    monkeypatch.setattr(unionstate.kernel, "run", lambda *a, **k: pytest.fail("cells ran"))
+    first = build(proj, say=lambda _m: None)
+    assert quarto_calls(record) == [] and len(first.skipped) == 2
+    (root / "report.pdf").write_text("half a PDF")
+    second = build(proj, say=lambda _m: None)
+    assert [c.argv[-1] for c in quarto_calls(record)] == ["html,typst", "docx"]
+    assert (root / "report.pdf").read_text() == fake_output("typst")
+    assert second.skipped == ["cells, figures and preview (no input changed, outputs as "
+                              "recorded)"]

@@ -4,7 +4,8 @@ each chart's SVG (HTML, Typst), one for DOCX, which takes its PNG (typeset.RASTE
 
 Three groups of tests:
 - what Quarto is given (always run): the session build (conftest.py `built`) has a fake
-  `quarto` on PATH that records its command line, working folder and the file it was given;
+  `quarto` on PATH that records its command line, working folder and the file it was given,
+  and writes one output per format `--to` names, where Quarto would;
   the tests read that record: every format rendered once, the executed notebook with its front
   matter in a raw first cell, every project option, no cell left to execute, the cell options,
   cross-references and citations of the chapters, and for DOCX the same notebook with each
@@ -31,6 +32,7 @@ from urllib.parse import unquote_to_bytes
 import nbformat
 import pytest
 import yaml
+from conftest import fake_output
 
 from unionstate import qmd, typeset
 
@@ -48,6 +50,8 @@ COPY_EXCLUDE = {".git", ".venv", "_build", ".quarto", "_freeze", "__pycache__", 
                 ".ruff_cache", "report_files"}
 # Outputs of an earlier render at the root must not stand in for the ones under test.
 ROOT_OUTPUTS = {"report.html", "report.pdf", "report.docx"}
+# The format each of them is written as.
+OUTPUT_FORMATS = {"report.html": "html", "report.pdf": "typst", "report.docx": "docx"}
 
 FIG_DIV = re.compile(r"^:::+\s*\{#(fig-[\w-]+)", re.M)
 OFF_HOST = re.compile(r"^\s*(?:https?:)?//", re.I)
@@ -201,12 +205,12 @@ def build_with_quarto(root: Path) -> str:
                               timeout=RENDER_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"`unionstate build` took longer than {RENDER_TIMEOUT}s\n{exc.stderr or ''}")
-    log = f"--- stdout\n{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-8000:]}"
-    assert done.returncode == 0, f"unionstate build failed ({done.returncode})\n{log}"
+    tail = f"--- stdout\n{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-8000:]}"
+    assert done.returncode == 0, f"unionstate build failed ({done.returncode})\n{tail}"
     for name in ROOT_OUTPUTS:
         out = root / name
-        assert out.is_file() and out.stat().st_size > 0, f"the build wrote no {name}\n{log}"
-    return log
+        assert out.is_file() and out.stat().st_size > 0, f"the build wrote no {name}\n{tail}"
+    return f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -292,8 +296,9 @@ def test_quarto_renders_each_format_once_from_the_executed_notebook(built, quart
     # report.qmd; the preview in _build/ is nbconvert's, not overwritten.
     root = built.proj.root
     assert not (root / "report.ipynb").exists()
-    for name in ROOT_OUTPUTS:
-        assert (root / name).read_text(encoding="utf-8") == "written by the fake quarto"
+    # Each output is what its own format wrote (the fake writes what `--to` asks for).
+    for name, fmt in OUTPUT_FORMATS.items():
+        assert (root / name).read_text(encoding="utf-8") == fake_output(fmt), name
     preview = (built.proj.build / "report.html").read_text(encoding="utf-8")
     assert "fake quarto" not in preview and "jp-Notebook" in preview
     assert built.outcome.quarto and {root / n for n in ROOT_OUTPUTS} <= set(built.outcome.written)
@@ -407,8 +412,8 @@ def test_cell_options_cross_references_and_citations_survive(given):
 def test_front_matter_takes_the_computed_keys_but_never_turns_execution_on(tmp_path):
     proj = copy_report_for_typeset(tmp_path)
     meta = typeset.front_matter(proj, {"title": "T", "bibliography": "references.bib"},
-                                hook=lambda _p: {"author": ["A. Author"], "date": "2024-05-01",
-                                                 "execute": {"enabled": True}})
+                                {"author": ["A. Author"], "date": "2024-05-01",
+                                 "execute": {"enabled": True}})
     assert meta["author"] == ["A. Author"] and meta["date"] == "2024-05-01"
     assert meta["title"] == "T"
     assert meta["execute"]["enabled"] is False
@@ -488,11 +493,17 @@ def test_every_option_in_quarto_yml_is_documented():
 
 @pytest.mark.quarto
 @needs_quarto
-def test_quarto_starts_no_kernel_and_renders_every_format_once(render_log):
-    """Quarto prints "Starting python3 kernel" when it executes a notebook; here it must not."""
-    assert not re.search(r"Starting \S+ kernel", render_log), render_log
+def test_quarto_starts_no_kernel_and_renders_every_format_once(render_log, render_root):
+    """Quarto prints "Starting python3 kernel" when it executes a notebook; here it must not.
+    `quarto render` prints "Output created:" once per call, for the first format it rendered
+    (quarto-cli src/command/render/cmd.ts, renderResultFinalOutput): so report.html for the
+    HTML and Typst call and report.docx for the DOCX call, never report.pdf; the build checks
+    that every output was written (build_with_quarto)."""
+    assert not re.search(r"Starting \S+ kernel", render_log), render_log[-8000:]
+    created = re.findall(r"Output created: (\S+)", render_log)
+    assert created == ["report.html", "report.docx"], render_log[-8000:]
     for name in ROOT_OUTPUTS:
-        assert render_log.count(f"Output created: {name}") == 1, render_log
+        assert (render_root / name).stat().st_size > 0, name
 
 
 @pytest.mark.quarto

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import copy_report, quarto_calls, tree_digest
+from conftest import copy_report, fake_output, quarto_calls, tree_digest
 
 from unionstate import build, review
 from unionstate.cli import main
@@ -150,26 +151,71 @@ def test_cli_without_quarto_prints_the_hint_and_writes_nothing(tmp_path, monkeyp
     assert tree_digest(proj.root) == before
 
 
-def test_cli_review_takes_an_optional_revision(monkeypatch):
-    seen = {}
-    monkeypatch.setattr(review, "cli_review", lambda proj, rev, say: seen.setdefault("rev", rev)
-                        and 0)
-    CliRunner().invoke(main, ["build", "--review", "--root", str(REPO)])
-    assert seen["rev"] == "HEAD"
-    seen.clear()
-    CliRunner().invoke(main, ["build", "--review", "abc1234", "--root", str(REPO)])
-    assert seen["rev"] == "abc1234"
+def test_cli_review_is_the_build_with_an_optional_revision(tmp_path, monkeypatch):
+    """`build --review [REV]` is the build (one error edge, one lock, --wait honoured), told
+    the revision: HEAD unless given."""
+    proj = copy_report(tmp_path / "p")
+    seen = []
+
+    def stand_in(proj, say, force=False, review=None):
+        seen.append(review)
+        return build.Outcome(quarto=True)
+
+    monkeypatch.setattr(review, "require_quarto", lambda: None)
+    monkeypatch.setattr(build, "build", stand_in)
+    assert CliRunner().invoke(main, ["build", "--review", "--root", str(proj.root)]).exit_code == 0
+    assert CliRunner().invoke(main, ["build", "--review", "abc1234", "--root",
+                                     str(proj.root)]).exit_code == 0
+    assert CliRunner().invoke(main, ["build", "--root", str(proj.root)]).exit_code == 0
+    assert seen == ["HEAD", "abc1234", None]
 
 
+def test_a_review_waits_for_another_build_as_long_as_told(tmp_path, monkeypatch):
+    """--wait applies to the review edition: while another command holds _build/, it gives up
+    after the time given, with the message of the lock, and runs nothing."""
+    import threading
 
-def test_an_interrupted_review_says_what_it_left(monkeypatch):
-    """Ctrl-C while the review edition is made: exit 130 and a message that data/ and
-    figures/ are untouched but the review files may not be whole (Quarto may have begun)."""
-    def interrupted(proj, rev, say):
+    from unionstate.store import building
+
+    proj = copy_report(tmp_path / "p")
+    monkeypatch.setattr(review, "require_quarto", lambda: None)
+    monkeypatch.setattr(build, "build", lambda *a, **k: pytest.fail("the review ran"))
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with building(proj):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        held.wait(10)
+        result = CliRunner().invoke(main, ["build", "--review", "--wait", "0.2", "--root",
+                                           str(proj.root)])
+    finally:
+        release.set()
+        holder.join()
+    assert result.exit_code == 3, result.output
+    assert "in use by another unionstate command" in result.stderr
+
+
+def test_an_interrupted_review_says_what_it_left(tmp_path, monkeypatch):
+    """Ctrl-C while the review edition is made: exit 130 (through the build's own handling)
+    and a message that data/ and figures/ are untouched but the review files may not be whole
+    (Quarto may have begun)."""
+    import unionstate.kernel
+
+    def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(review, "render", interrupted)
-    result = CliRunner().invoke(main, ["build", "--review", "--root", str(REPO)])
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    proj = copy_report(tmp_path / "p")
+    commit_then_change_a_number(proj.root)
+    monkeypatch.setattr(review, "require_quarto", lambda: None)
+    monkeypatch.setattr(unionstate.kernel, "run", interrupted)
+    result = CliRunner().invoke(main, ["build", "--review", "--root", str(proj.root)])
     assert result.exit_code == 130, result.output
     assert result.stderr.strip() == (
         "Review edition interrupted: data/ and figures/ were left as they were; the review "
@@ -220,8 +266,10 @@ def test_review_quarto_renders_each_format_once_from_the_review_notebook(review_
     # What Quarto read is the notebook the build keeps; the copy at the root is gone.
     assert call.input.read_bytes() == (review.review_dir(proj) / review.NOTEBOOK).read_bytes()
     assert not (proj.root / review.INPUT).exists()
-    for name in (*review.OUTPUTS, review.HTML):
-        assert (proj.root / name).read_text(encoding="utf-8") == "written by the fake quarto"
+    # Each output is what its own format wrote, under the profile's output-file.
+    for name, fmt in {review.HTML: "html", "report-review.pdf": "typst",
+                      "report-review.docx": "docx"}.items():
+        assert (proj.root / name).read_text(encoding="utf-8") == fake_output(fmt), name
         assert name in output
 
 
@@ -269,26 +317,61 @@ def test_normal_build_has_no_review_appendix(built):
     assert "About this edition" in "\n".join(c.source for c in nb.cells)
 
 
-def test_kernel_sees_the_review_revision_only_in_a_review_build(monkeypatch):
+def test_kernel_sees_the_review_revision_only_in_a_review_build(monkeypatch, repo_project):
+    from unionstate.kernel import kernel_env
+    from unionstate.paths import FIGURES_ENV, ROOT_ENV
+
     monkeypatch.setenv(review.REVIEW_ENV, "left-in-a-shell")
-    assert review.REVIEW_ENV not in build.kernel_env()
-    assert build.kernel_env("abc1234")[review.REVIEW_ENV] == "abc1234"
+    normal = kernel_env(repo_project, Path("/staging"))
+    assert review.REVIEW_ENV not in normal
+    assert normal[FIGURES_ENV] == "/staging" and normal[ROOT_ENV] == str(repo_project.root)
+    assert kernel_env(repo_project, Path("/s"), "abc1234")[review.REVIEW_ENV] == "abc1234"
 
 
 @pytest.mark.quarto
 @needs_quarto
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
 def test_review_edition_renders(tmp_path):
-    """Quarto makes the review PDF and DOCX; the PDF carries the mark and line numbers."""
-    done = subprocess.run(["uv", "run", "unionstate", "build", "--review", "HEAD"], cwd=REPO,
-                          capture_output=True, text=True)
+    """Quarto makes the review PDF and DOCX, in a copy of the project (under git, one number
+    changed since HEAD); the PDF carries the mark, line numbers and the change list. The
+    checkout's own report-review.* are left as they were."""
+    theirs = {name: (REPO / name).read_bytes() if (REPO / name).exists() else None
+              for name in (*review.OUTPUTS, review.HTML)}
+    proj = copy_report(tmp_path / "p")
+    commit_then_change_a_number(proj.root)
+    done = subprocess.run([sys.executable, "-m", "unionstate.cli", "build", "--review", "HEAD",
+                           "--root", str(proj.root)], cwd=proj.root, capture_output=True,
+                          text=True)
     assert done.returncode == 0, done.stderr
     for name in review.OUTPUTS:
-        assert (REPO / name).stat().st_size > 10_000
+        assert (proj.root / name).stat().st_size > 10_000
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(REPO / "report-review.pdf"), "-"],
+        text = subprocess.run(["pdftotext", str(proj.root / "report-review.pdf"), "-"],
                               capture_output=True, text=True).stdout
         assert "Draft for review" in text
         assert "Changes since the version reviewed" in text
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True,
-                            text=True).stdout
-    assert status == "" or "report-review" not in status
+    assert {name: (REPO / name).read_bytes() if (REPO / name).exists() else None
+            for name in theirs} == theirs
+
+
+def test_a_revision_that_names_no_commit_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    """`build --review nosuchrev`: one message naming the revision and what is allowed, exit 1,
+    no kernel started and nothing written (the revision is checked before any cell runs)."""
+    import unionstate.kernel
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    proj = copy_report(tmp_path / "p")
+    commit_then_change_a_number(proj.root)
+    before = tree_digest(proj.root)
+    monkeypatch.setattr(review, "require_quarto", lambda: None)
+    monkeypatch.setattr(unionstate.kernel, "run", lambda *a, **k: pytest.fail("a kernel ran"))
+    result = CliRunner().invoke(main, ["build", "--review", "nosuchrev", "--root",
+                                       str(proj.root)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("No review edition made: 'nosuchrev' is not a commit")
+    assert "Traceback" not in result.output
+    assert {k: v for k, v in tree_digest(proj.root).items()
+            if not k.startswith((".git/", "_build/"))} == \
+        {k: v for k, v in before.items() if not k.startswith((".git/", "_build/"))}
+    assert not (proj.build / "review").exists()

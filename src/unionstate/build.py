@@ -1,59 +1,53 @@
-"""`unionstate build`: run every cell of the report once, in one Jupyter kernel, and make
-everything else from that one run.
+"""`unionstate build`: the report made in four stages, each handing its result to the next.
 
-1. The kernel runs report.qmd and its chapters (read by unionstate.qmd). Two explicit calls
-   frame the cells (unionstate.kernel): `begin(staging)` before the first, so that every
-   figure a cell shows is written by the kernel itself to a staging folder and shown from
-   those bytes (SVG and PNG), and `finish()` after the last, which writes the charts no cell
-   showed and prints the numbers the report shows and the chart labels, as JSON.
-2. Only when every cell has run is the staging folder moved into place as figures/ (two
-   renames); a failed build leaves figures/ as it was, byte for byte, and says so.
-3. The executed notebook is saved as _build/report.ipynb, with the front matter Quarto needs
-   in a raw cell at its top, and an HTML preview made from it with nbconvert
-   (_build/report.html).
-4. Where `quarto` is on the PATH, Quarto typesets that same notebook to report.html,
-   report.pdf (Typst) and report.docx at the project root, executing nothing: one call for
-   HTML and Typst, which take each chart's SVG, one for DOCX, which takes its PNG
-   (unionstate.typeset says why, and why no kernel can start).
+    notebook   unionstate.qmd.to_notebook    report.qmd and its chapters as one notebook;
+    execution  unionstate.kernel.run         that notebook run once, in one Jupyter kernel,
+                                             which writes every figure to a staging folder;
+    outputs    unionstate.outputs.write      figures/ replaced by that folder, whole, then
+                                             _build/report.ipynb and the preview
+                                             _build/report.html (each written whole);
+    editions   unionstate.typeset.render     where `quarto` is on the PATH, Quarto typesets
+                                             that notebook to report.html, report.pdf (Typst)
+                                             and report.docx, executing nothing.
 
-Each stage runs again only when the content hash of its inputs changed.
+This module runs the stages and keeps the build honest about what is on disk. _build/state.json
+records the content hash of every stage's inputs and the SHA-256 of every file the stages
+wrote. A stage runs again when its inputs changed, or when any file it wrote is missing,
+altered or joined by another (junk written into figures/, a `git checkout` of figures/, a half
+file left by a kill): a build that skips a stage has checked that its outputs are the ones it
+recorded. A failed build says what it changed: nothing before the swap of figures/, and after
+it, which files hold the new build and which may not.
+
+The review edition (`build --review REV`, unionstate.review) is the same stages with the review
+profile: its own folder (_build/review/), the kernel told the revision, its own front matter
+and outputs; it leaves figures/, state.json and the normal notebook alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .paths import Project
+from .problems import UserError
 
-QUARTO_HINT = ("The publication formats (HTML, PDF, DOCX) need Quarto: install it from "
-               "https://quarto.org/docs/get-started/ or run `uv sync --extra render`, then "
-               "build again.")
-CELL_TIMEOUT = 300
 UNCHANGED = "figures/ was left unchanged."
-STAGING = "figures-staging"  # in _build/: where the kernel writes the figures of this run
-PREVIOUS = "figures-previous"  # in _build/: figures/ while the new one is moved in
+STAGING = "figures-staging"  # in _build/ (or _build/review/): where the kernel writes figures
 NOTEBOOK = "report.ipynb"
 PREVIEW = "report.html"
-# The two calls that frame the cells in the kernel (see unionstate.kernel).
-BEGIN_CODE = "import unionstate.kernel as __k\n__k.begin({staging!r})\ndel __k"
-FINISH_CODE = "import unionstate.kernel as __k\n__k.finish()\ndel __k"
-# Evaluates inline expressions in the kernel; prints their text as Quarto would show it.
-INLINE_CODE = """
-import json as __json
-def __text(v):
-    return v._repr_markdown_() if hasattr(v, "_repr_markdown_") else str(v)
-print(__json.dumps([__text(v) for v in [{exprs}]]))
-del __text, __json
-"""
+STATE = "state.json"
+REPLACED = ("figures/ was replaced and already holds this build's charts; the notebook, the "
+            "preview and the Quarto formats may be out of date: fix the problem and run "
+            "`unionstate build` again.")
 
 
-class BuildError(Exception):
-    """A cell failed (names the chapter and the cell), or Quarto did."""
+class BuildError(UserError):
+    """A cell failed (names the chapter and the cell), or Quarto did; says what the build
+    changed."""
 
 
 class Interrupted(Exception):
@@ -78,25 +72,29 @@ class Outcome:
     # Charts whose plotted data (figures/<label>.csv) changed, with the file that holds their
     # hand-written caption and fig-alt: (label, file).
     redrawn: list[tuple[str, str]] = field(default_factory=list)
-    figures_replaced: bool = False  # figures/ now holds this build's charts
+    staging: Path | None = None  # the kernel's figures, once they ran (outputs.replaced)
+
+    @property
+    def figures_replaced(self) -> bool:
+        """figures/ now holds this build's charts."""
+        from .outputs import replaced
+
+        return self.staging is not None and replaced(self.staging)
 
 
-# What each stage reads. A stage runs again only when the content hash of its inputs changed
+# What each stage reads. A stage runs again when the content hash of its inputs changed
 # (Quarto's freeze would miss a changed CSV: quarto-dev/quarto-cli#6793).
 PACKAGE = "the unionstate package"
 # CITATION.cff and pyproject.toml give the front matter's authors and licence; the git version
-# the report prints is compared as well (see `build`).
+# the report prints is compared as well (see `_build`).
 CONTENT_INPUTS = ["data/*", "references.bib", "report.qmd", "chapters/*.qmd", "CITATION.cff",
                   "pyproject.toml", PACKAGE]
 TYPESET_INPUTS = [*CONTENT_INPUTS, "_quarto.yml"]
 DATA_INPUTS = ["data/*", "references.bib"]
-STATE = "state.json"
 
 
 def inputs_hash(proj: Project, patterns: list[str]) -> str:
     """SHA-256 over the names and bytes of every file the patterns match."""
-    import hashlib
-
     digest = hashlib.sha256()
     for pattern in patterns:
         # The package is the one that runs, wherever the project being built lives.
@@ -111,251 +109,34 @@ def inputs_hash(proj: Project, patterns: list[str]) -> str:
     return digest.hexdigest()
 
 
+def digests(proj: Project, paths: list[Path]) -> dict[str, str]:
+    """{path relative to the root: SHA-256 of its bytes} of the files that exist."""
+    return {proj.rel(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(paths) if p.is_file()}
+
+
+def _still(proj: Project, recorded: dict[str, str] | None, folder: Path | None = None) -> bool:
+    """Every file recorded is there with the bytes recorded, and `folder` holds no other."""
+    if not recorded:
+        return False
+    paths = [proj.root / name for name in recorded]
+    if folder is not None:
+        paths = sorted(set(paths) | {p for p in folder.glob("*") if p.is_file()})
+    return digests(proj, paths) == recorded
+
+
 def _state(proj: Project) -> dict:
-    path = proj.build / STATE
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        state = json.loads((proj.build / STATE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return state if isinstance(state, dict) else {}
 
 
 def _write_state(proj: Project, state: dict) -> None:
-    proj.build.mkdir(exist_ok=True)
-    (proj.build / STATE).write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+    from .outputs import write_atomic
 
-
-def _where(cell) -> str:
-    info = cell.metadata.get("unionstate", {})
-    return f"{info.get('file', '?')}, line {info.get('line', '?')}"
-
-
-def kernel_env(review: str | None = None) -> dict[str, str]:
-    """The kernel's environment: this process's, with the review revision (unionstate.review)
-    set only for a review edition, so that a variable left in a shell never adds the review
-    appendix to the normal one."""
-    from .paths import REVIEW_ENV
-
-    env = {k: v for k, v in os.environ.items() if k != REVIEW_ENV}
-    return {**env, REVIEW_ENV: review} if review else env
-
-
-def execute(proj: Project, say: Callable[[str], None] = print, folder: Path | None = None,
-            review: str | None = None) -> tuple[object, dict, list]:
-    """The executed notebook of report.qmd (inline expressions resolved), every number the
-    report shows, and the labels of its charts, whose files are in <folder>/figures-staging/
-    (folder: _build/ unless given; the kernel's connection files go there too). `review`: the
-    revision of a review edition (see kernel_env). On failure, raises BuildError; figures/ is
-    never touched here."""
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    from . import qmd
-    from .problems import from_json
-
-    nb = qmd.to_notebook(proj.report, proj.root)
-    folder = folder or proj.build
-    staging = folder / STAGING
-    shutil.rmtree(staging, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    # IPC sockets: the kernel talks over local files, not TCP ports.
-    km = KernelManager(kernel_name="python3", transport="ipc",
-                       connection_file=str(folder / "kernel.json"))
-    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(proj.root)}})
-    chapter, counts = None, {}
-    try:
-        with client.setup_kernel(cwd=str(proj.root), env=kernel_env(review)):
-            began = json.loads(_run_hidden(client, BEGIN_CODE.format(staging=str(staging)))
-                               .strip().splitlines()[-1])
-            if began["error"]:  # data/ does not validate: no cell has run
-                raise from_json(began["error"])
-            for index, cell in enumerate(nb.cells):
-                file = cell.metadata.get("unionstate", {}).get("file")
-                if file != chapter:
-                    chapter = file
-                    say(f"  running {file}")
-                counts[file] = counts.get(file, 0) + (cell.cell_type == "code")
-                if cell.cell_type == "code":
-                    try:
-                        client.execute_cell(cell, index)
-                    except CellExecutionError as exc:
-                        raise BuildError(f"{_where(cell)} (code cell {counts[file]} of {file}) "
-                                         f"failed:\n{exc.ename}: {exc.evalue}") from None
-                else:
-                    _resolve_inline(client, cell, index)
-            try:
-                out = json.loads(_run_hidden(client, FINISH_CODE).strip().splitlines()[-1])
-            except CellExecutionError as exc:
-                raise BuildError(f"writing the figures failed:\n{exc.ename}: {exc.evalue}") from None
-    except BuildError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise BuildError(f"{exc}\n{UNCHANGED}") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    finally:
-        try:
-            if km.has_kernel:  # nbclient leaves a kernel manager it was given running
-                km.shutdown_kernel(now=True)
-        finally:  # even when the shutdown itself is interrupted or fails
-            for socket in folder.glob("kernel-ipc-*"):
-                socket.unlink(missing_ok=True)
-            (folder / "kernel.json").unlink(missing_ok=True)
-    return nb, out["numbers"], out["charts"]
-
-
-def _run_hidden(client, code: str) -> str:
-    """Run code in the kernel without adding a cell to the notebook; return its stdout."""
-    from .qmd import new_cell
-
-    probe = new_cell("code", code, {}, "hidden")
-    client.nb.cells.append(probe)  # nbclient stores the executed cell at its index
-    try:
-        client.execute_cell(probe, len(client.nb.cells) - 1, store_history=False)
-    finally:
-        client.nb.cells.pop()
-    return "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
-
-
-def _resolve_inline(client, cell, index: int) -> None:
-    from nbclient.exceptions import CellExecutionError
-
-    from . import qmd
-
-    exprs = qmd.inline_expressions(cell.source)
-    if not exprs:
-        return
-    try:
-        text = _run_hidden(client, INLINE_CODE.format(exprs=", ".join(exprs)))
-    except CellExecutionError as exc:
-        raise BuildError(f"{_where(cell)}: an inline expression failed:\n"
-                         f"{exc.ename}: {exc.evalue}") from None
-    cell.metadata.setdefault("unionstate", {})["qmd_source"] = cell.source
-    cell.source = qmd.resolve_inline(cell.source, json.loads(text.strip().splitlines()[-1]))
-
-
-def _recover(proj: Project) -> None:
-    """Put figures/ back if an earlier build was stopped between its two renames."""
-    previous = proj.build / PREVIOUS
-    if previous.is_dir() and not proj.figures.exists():
-        os.replace(previous, proj.figures)
-    shutil.rmtree(previous, ignore_errors=True)
-
-
-def _plotted(folder: Path) -> dict[str, bytes]:
-    """label -> the bytes of figures/<label>.csv, the data a chart plots."""
-    return {p.stem: p.read_bytes() for p in folder.glob("*.csv")} if folder.is_dir() else {}
-
-
-def _redrawn(proj: Project, old: dict[str, bytes],
-             new: dict[str, bytes]) -> list[tuple[str, str]]:
-    """The charts whose plotted data changed (none on a first build), each with the file of
-    its figure div, where its caption and fig-alt are written."""
-    from . import qmd
-
-    if not old:
-        return []
-    changed = [label for label in sorted(set(old) | set(new)) if old.get(label) != new.get(label)]
-    lines = qmd.expand(proj.report, proj.root) if changed else []
-    return [(label, next((line.file for line in lines if f"{{#{label}}}" in line.text), "?"))
-            for label in changed]
-
-
-def _swap_in(proj: Project, staging: Path) -> None:
-    """figures/ becomes the staging folder, whole: two renames on one file system."""
-    previous = proj.build / PREVIOUS
-    shutil.rmtree(previous, ignore_errors=True)
-    if proj.figures.exists():
-        os.replace(proj.figures, previous)
-    os.replace(staging, proj.figures)
-    shutil.rmtree(previous, ignore_errors=True)
-
-
-def _front_matter(proj: Project) -> dict:
-    from . import qmd, typeset
-
-    return typeset.front_matter(proj, qmd.header(proj.report))
-
-
-def write_notebook(nb, proj: Project) -> Path:
-    """_build/report.ipynb: the executed notebook with its front matter in a raw first cell."""
-    import nbformat
-
-    from . import typeset
-
-    proj.build.mkdir(exist_ok=True)
-    path = proj.build / NOTEBOOK
-    nbformat.write(typeset.with_front_matter(nb, _front_matter(proj)), path)
-    return path
-
-
-def reading_copy(nb):
-    """The notebook as the preview shows it: a title instead of the front matter, PNG figures
-    with their cell's fig-alt as alt text."""
-    import nbformat
-
-    from . import typeset
-    from .qmd import new_cell
-
-    nb = typeset.png_only(nbformat.from_dict(nb))
-    meta = nb.metadata.get("unionstate", {}).get("front_matter", {})
-    cells = [c for c in nb.cells if not typeset.is_front_matter(c)]
-    if meta.get("title"):
-        head = f"# {meta['title']}" + (f"\n\n*{meta['subtitle']}*" if meta.get("subtitle") else "")
-        cells.insert(0, new_cell("markdown", head, {"unionstate": {
-            "file": "report.qmd", "line": 1, "role": "title"}}, "title"))
-    for cell in cells:
-        alt = cell.metadata.get("unionstate", {}).get("options", {}).get("fig-alt")
-        for output in cell.get("outputs", []):
-            if alt and "image/png" in output.get("data", {}):  # its alt text (preview.html.j2)
-                output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
-    nb.cells = cells
-    return nb
-
-
-def write_preview(nb, proj: Project) -> list[Path]:
-    from importlib import resources
-
-    from nbconvert import HTMLExporter
-
-    from .citeproc import OPTIONS
-    from .preview import plain, styled
-    from .typeset import project_options
-
-    notebook = write_notebook(nb, proj)
-    template = resources.files(__package__).joinpath("preview.html.j2")
-    exporter = HTMLExporter(template_name="lab", template_file=str(template), exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    quarto = project_options(proj)
-    reading = plain(reading_copy(nb), proj.bib, {k: quarto[k] for k in OPTIONS if k in quarto},
-                    proj.root)
-    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
-    html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
-    page = proj.build / PREVIEW
-    page.write_text(styled(html), encoding="utf-8")
-    return [notebook, page]
-
-
-def render_quarto(proj: Project, say: Callable[[str], None] = print) -> list[Path]:
-    """Typeset _build/report.ipynb with Quarto, its front matter brought up to date first."""
-    import nbformat
-
-    from . import typeset
-
-    path = proj.build / NOTEBOOK
-    nb = nbformat.read(path, as_version=4)
-    nbformat.write(typeset.with_front_matter(nb, _front_matter(proj)), path)
-    try:
-        return typeset.render(proj, path, say)
-    except typeset.QuartoError as exc:
-        raise BuildError(str(exc)) from None
-
-
-def _outputs_present(proj: Project, charts: list[str]) -> bool:
-    made = [proj.build / NOTEBOOK, proj.build / PREVIEW]
-    made += [proj.figures / f"{label}.{ext}" for label in charts for ext in ("svg", "png", "csv")]
-    return all(p.exists() for p in made)
+    write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
 
 
 def _prewarm() -> None:
@@ -365,61 +146,128 @@ def _prewarm() -> None:
     threading.Thread(target=lambda: __import__("nbconvert.exporters.html"), daemon=True).start()
 
 
-def build(proj: Project, say: Callable[[str], None] = print, force: bool = False) -> Outcome:
-    """Run what depends on what changed since the last build; everything when forced.
+def build(proj: Project, say: Callable[[str], None] = print, force: bool = False,
+          review: str | None = None) -> Outcome:
+    """Run the stages whose inputs changed or whose outputs are not as recorded; all of them
+    when forced. With `review`, make the review edition against that git revision instead.
 
-    The kernel applies every rule of `check` to data/ before the first cell and the build
-    stops with problems.DataError if one fails (unionstate.kernel.begin): a build never runs
-    on data it cannot draw, and a build with nothing to do does not validate data it
-    validated last time (its inputs' hashes, the package's included, are unchanged).
-    Stopped by Ctrl-C, it raises Interrupted, saying whether figures/ was replaced; its
-    state is saved only after the stages it covers, so the next build redoes the rest."""
+    Raises BuildError (a cell or Quarto failed, or a file could not be written; the message
+    says what was changed), kernel.DataInvalid (a cell found data/ or the revision unusable,
+    before any figure was replaced) and Interrupted (Ctrl-C; says whether figures/ was
+    replaced). The state is saved only after the stages it covers, so the next build redoes
+    whatever was not finished."""
     outcome = Outcome()
     try:
+        if review is not None:
+            return _review(proj, say, review, outcome)
         return _build(proj, say, force, outcome)
     except KeyboardInterrupt:
         raise Interrupted(outcome.figures_replaced) from None
+    except (OSError, BuildError) as exc:
+        if isinstance(exc, OSError):
+            where = f"{proj.rel(Path(exc.filename))}: " if exc.filename else ""
+            exc = BuildError(f"could not write {where}{exc.strerror or exc}.")
+            exc.exit_code = 2
+        if outcome.figures_replaced:
+            exc.args = (f"{exc}\n{REPLACED}",)
+        raise exc from None
+
+
+def _execute(proj: Project, say: Callable[[str], None], folder: Path, review: str | None = None):
+    """The notebook and execution stages; on failure figures/ is untouched, and says so."""
+    from . import kernel, qmd
+
+    nb = qmd.to_notebook(proj.report, proj.root)
+    try:
+        return kernel.run(proj, nb, folder, say, review=review)
+    except kernel.CellError as exc:
+        raise BuildError(f"{exc}\n{UNCHANGED}") from None
+    except kernel.DataInvalid as exc:
+        exc.args = (f"{exc}\nNo figure was drawn; {UNCHANGED}",)
+        raise
 
 
 def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outcome) -> Outcome:
-    _recover(proj)
-    before = _state(proj)
+    from . import outputs
     from .frontmatter import version
 
+    outputs.recover(proj)
+    before = _state(proj)
     now = {"content": inputs_hash(proj, CONTENT_INPUTS) + " " + version(proj),
            "typeset": inputs_hash(proj, TYPESET_INPUTS),
            "data": inputs_hash(proj, DATA_INPUTS)}
-    charts = before.get("charts", [])
-    if force or now["content"] != before.get("content") or not _outputs_present(proj, charts):
+    kept = _still(proj, before.get("outputs"), proj.figures)
+    if force or now["content"] != before.get("content") or not kept:
+        if not force and now["content"] == before.get("content"):
+            say("Outputs of the last build are missing or were changed since: running again.")
         say("Running report.qmd and its chapters in one kernel:")
         _prewarm()
-        nb, numbers, charts = execute(proj, say)
-        plotted = _plotted(proj.figures)
-        _swap_in(proj, proj.build / STAGING)
-        outcome.figures_replaced = True
-        outcome.redrawn = _redrawn(proj, plotted, _plotted(proj.figures))
-        outcome.written += sorted(proj.figures.glob("*.*"))
-        outcome.written += write_preview(nb, proj)
+        executed = _execute(proj, say, proj.build)
+        outcome.staging = executed.staging
+        outcome.written, outcome.redrawn = outputs.write(proj, executed)
+        numbers, charts = executed.numbers, executed.charts
         if before.get("numbers") is not None and now["data"] != before.get("data"):
             from .changes import compare, format_changes
 
             outcome.changes = format_changes(compare(before["numbers"], numbers))
-        # The typeset outputs, if any, are now older than the notebook: typeset again.
-        before.pop("typeset_done", None)
+        before = {}  # the typeset outputs, if any, are now older than the notebook
     else:
-        numbers = before["numbers"]
-        outcome.skipped.append("cells, figures and preview (no input changed)")
-    state = {**now, "numbers": numbers, "charts": charts,
-             "typeset_done": before.get("typeset_done")}
+        numbers, charts = before["numbers"], before["charts"]
+        outcome.skipped.append("cells, figures and preview (no input changed, outputs as "
+                               "recorded)")
+    made = [*proj.figures.glob("*.*"), proj.build / NOTEBOOK, proj.build / PREVIEW]
+    state = {**now, "numbers": numbers, "charts": charts, "outputs": digests(proj, made),
+             "typeset_done": before.get("typeset_done"),
+             "typeset_outputs": before.get("typeset_outputs")}
     _write_state(proj, state)
     if shutil.which("quarto"):
         from .typeset import OUTPUTS
 
-        made = [proj.root / name for name in OUTPUTS]
-        if force or now["typeset"] != before.get("typeset_done") or not all(p.exists() for p in made):
-            outcome.written += render_quarto(proj, say)
-            _write_state(proj, {**state, "typeset_done": now["typeset"]})
+        if force or now["typeset"] != before.get("typeset_done") \
+                or not _still(proj, before.get("typeset_outputs")):
+            outcome.written += _typeset(proj, say)
+            state.update(outputs=digests(proj, made), typeset_done=now["typeset"],
+                         typeset_outputs=digests(proj, [proj.root / n for n in OUTPUTS]))
+            _write_state(proj, state)
         else:
-            outcome.skipped.append("Quarto formats (no input changed)")
+            outcome.skipped.append("Quarto formats (no input changed, outputs as recorded)")
         outcome.quarto = True
+    return outcome
+
+
+def _typeset(proj: Project, say: Callable[[str], None]) -> list[Path]:
+    """The editions stage: _build/report.ipynb, its front matter brought up to date (a changed
+    _quarto.yml changes only that), typeset by Quarto."""
+    import nbformat
+
+    from . import outputs, typeset
+
+    path = proj.build / NOTEBOOK
+    outputs.write_notebook(nbformat.read(path, as_version=4), path, outputs.front_matter(proj))
+    try:
+        return typeset.render(proj, path, say)
+    except typeset.QuartoError as exc:
+        raise BuildError(str(exc)) from None
+
+
+def _review(proj: Project, say: Callable[[str], None], rev: str, outcome: Outcome) -> Outcome:
+    """The review edition: the stages with the review profile (unionstate.review)."""
+    from . import outputs, review, typeset
+
+    review.require_quarto()
+    folder = review.prepare(proj, rev)
+    say(f"Running report.qmd for the review edition (changes since {rev}) in one kernel:")
+    executed = _execute(proj, say, folder, review=rev)
+    shutil.rmtree(executed.staging, ignore_errors=True)  # the notebook holds every figure
+    notebook = outputs.write_notebook(executed.nb, folder / NOTEBOOK,
+                                      review.notebook_front_matter(proj, rev))
+    try:
+        made = typeset.render(proj, notebook, say, name=review.INPUT,
+                              outputs=(*review.OUTPUTS, review.HTML))
+    except typeset.QuartoError as exc:
+        raise BuildError(str(exc)) from None
+    missing = [name for name in review.OUTPUTS if proj.root / name not in made]
+    if missing:
+        raise BuildError(f"Quarto finished but did not write {', '.join(missing)}")
+    outcome.written, outcome.quarto = made, True
     return outcome

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import click
 
-from .entry import INTERRUPTED  # the shell's status for a command stopped by Ctrl-C
 from .paths import ROOT_ENV, Project, project
-from .problems import UserError
+from .problems import INTERRUPTED, UserError  # INTERRUPTED: the shell's status for Ctrl-C
 
 
 def _fail(message: str, code: int) -> None:
@@ -116,30 +115,30 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
 
     Where Quarto is installed it also renders report.html, report.pdf and report.docx.
     """
-    if review is not None:
-        from .review import cli_review
-
-        sys.exit(cli_review(_project(root), review, click.echo))
-    from .build import QUARTO_HINT, BuildError, Interrupted, build
-    from .problems import DataError, QmdError
+    from .build import BuildError, Interrupted, build
+    from .kernel import DataInvalid
+    from .problems import QmdError
     from .store import building
+    from .typeset import QUARTO_HINT
 
     proj = _project(root)
+    if review is not None:
+        from .review import require_quarto
 
+        require_quarto()  # before anything is written
+    edition = "No review edition made" if review is not None else "Build failed"
     try:
         # A build holds data/ alone: add-poll and a second build wait until it has finished.
         with building(proj, say=lambda m: click.echo(m, err=True), wait=wait):
-            # The kernel applies the rules of `check` before any cell (kernel.begin).
-            outcome = build(proj, say=click.echo, force=force)
+            outcome = build(proj, say=click.echo, force=force, review=review)
     except (BuildError, QmdError) as exc:
-        click.echo(f"Build failed: {exc}", err=True)
-        sys.exit(1)
-    except DataError as exc:
-        click.echo(f"Build stopped: data/ does not validate:\n{exc}\nNo cell was run; "
-                   "figures/ was left unchanged.", err=True)
-        sys.exit(1)
+        _fail(f"{edition}: {exc}", getattr(exc, "exit_code", 1))
+    except DataInvalid as exc:  # the first cell found data/ invalid, or the revision unreadable
+        _fail(f"{edition if review is not None else 'Build stopped'}: {exc}", exc.exit_code)
     except Interrupted as exc:
-        _fail(f"Build interrupted: {exc}", INTERRUPTED)
+        _fail("Review edition interrupted: data/ and figures/ were left as they were; the "
+              "review files may be incomplete, so build it again." if review is not None
+              else f"Build interrupted: {exc}", INTERRUPTED)
     for what in outcome.skipped:
         click.echo(f"Skipped {what}.")
     if outcome.changes:

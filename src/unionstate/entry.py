@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-INTERRUPTED = 130  # as unionstate.cli.INTERRUPTED (128 + SIGINT)
+from .problems import INTERRUPTED
 
 
 def run() -> None:

@@ -1,88 +1,195 @@
-"""What `unionstate build` calls inside its Jupyter kernel: two explicit calls around the cells.
+"""The execution stage of `unionstate build`: the report's notebook run once, in one Jupyter
+kernel. Entry point: `run(proj, nb, folder, say, review)` -> Executed.
 
-    begin(staging)  before the first cell: reads data/ once, with every rule of `check`, and
-                    prints one JSON line saying whether it passed (a build never runs a cell
-                    on data it cannot draw); every Report the cells load then uses that data
-                    and writes the figures it shows to `staging` (a folder the build moves
-                    into figures/ only when every cell has run), showing them as SVG + PNG
-                    from the very bytes it wrote;
-    finish()        after the last cell: writes the charts no cell showed, and prints one JSON
-                    line: {"charts": [labels], "numbers": {where: number as shown}}.
+What the kernel is handed, explicitly, in its environment (`kernel_env`), and nothing else:
 
-Outside a build (Quarto rendering report.qmd itself, a notebook, a test) nothing is staged:
-`Report.figure` returns the matplotlib Figure and the front end chooses its format.
-The data is read and checked here, in the kernel, and not in the build's own process: the
-kernel has to import pandas to draw anyway, and the build's process then need not.
+    UNIONSTATE_ROOT     the project (paths.find_root reads it; it is also the kernel's cwd);
+    UNIONSTATE_FIGURES  the staging folder: every Report the cells load writes each figure it
+                        shows there (Report.load reads it) and shows it from those bytes;
+    UNIONSTATE_REVIEW   the revision of a review edition, and only in a review build (so that
+                        a variable left in a shell never adds the review appendix).
+
+What it hands back, through Jupyter's own messages and files, never text parsed from stdout:
+
+    each cell's outputs (nbclient);
+    the value of each inline `{python} expr`: the `user_expressions` of an execute request
+    (Jupyter messaging, "Execute"), shown as its text/markdown, else its text/plain;
+    after the last cell, `finish()` (run in the kernel) writes the charts no cell showed and
+    <staging>/numbers.json: every number the report shows (unionstate.changes.numbers).
+
+The data is read and checked by the report's first cell (`Report.load`), in the kernel, which
+imports pandas to draw anyway: a cell that finds data/ invalid stops the build with the
+problems it found, as a user's error (DataInvalid), before any figure is drawn.
 """
 
 from __future__ import annotations
 
+import ast
 import json
-from dataclasses import dataclass, field
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .data import Dataset
-    from .report import Report
+from .paths import FIGURES_ENV, REVIEW_ENV, ROOT_ENV, Project
+from .problems import UserError
+
+CELL_TIMEOUT = 300
+NUMBERS = "numbers.json"  # in the staging folder, written by finish()
+# Run in the kernel after the last cell (see `finish`).
+FINISH = "import unionstate.kernel\nunionstate.kernel.finish()"
+# Errors a cell raises for a user's mistake (unionstate.problems), with their exit status.
+USER_ERRORS = {"DataError": 1, "CodebookError": 2, "BusyError": 3, "TransactionError": 2,
+               "RevisionError": 2}
+
+
+class CellError(Exception):
+    """A cell failed (the message names the chapter, the line and the cell)."""
+
+
+class DataInvalid(UserError):
+    """A cell stopped on a user's mistake: data/ does not validate, the codebook cannot be
+    read, a review revision cannot be read."""
 
 
 @dataclass
-class Session:
+class Executed:
+    nb: object  # the notebook, every cell run and every inline expression resolved
+    numbers: dict[str, str]  # where -> the number as the report shows it
+    charts: list[str]  # the labels of the charts in the staging folder
     staging: Path
-    root: Path | None = None  # the project whose data/ was read
-    dataset: Dataset | None = None
-    reports: list[Report] = field(default_factory=list)
 
 
-_session: Session | None = None
+def kernel_env(proj: Project, staging: Path, review: str | None = None) -> dict[str, str]:
+    """This process's environment with what the kernel is handed (see the module docstring)."""
+    env = {k: v for k, v in os.environ.items() if k != REVIEW_ENV}
+    env.update({ROOT_ENV: str(proj.root), FIGURES_ENV: str(staging)})
+    return {**env, REVIEW_ENV: review} if review else env
 
 
-def begin(staging: str | Path) -> None:
-    """Start a build session: figures go to `staging` (created, must not hold files).
+def _where(cell) -> str:
+    info = cell.metadata.get("unionstate", {})
+    return f"{info.get('file', '?')}, line {info.get('line', '?')}"
 
-    Reads the project's data/ (problems.UserError if it does not validate, or the codebook
-    cannot be read) and prints {"error": ...} (problems.to_json) or {"error": null}."""
-    global _session
-    from .data import load
-    from .paths import project
-    from .problems import UserError, to_json
 
-    folder = Path(staging)
-    folder.mkdir(parents=True, exist_ok=True)
-    _session = Session(folder)
-    proj = project()
+def run(proj: Project, nb, folder: Path, say: Callable[[str], None] = print,
+        review: str | None = None) -> Executed:
+    """Run every cell of `nb` in one kernel; its figures go to <folder>/figures-staging/ (the
+    kernel's connection files go to `folder` too). Raises CellError or DataInvalid (the staging
+    folder removed); touches nothing else."""
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    staging = folder / "figures-staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    # IPC sockets: the kernel talks over local files, not TCP ports.
+    km = KernelManager(kernel_name="python3", transport="ipc",
+                       connection_file=str(folder / "kernel.json"))
+    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
+                            resources={"metadata": {"path": str(proj.root)}})
+    chapter, counts = None, {}
     try:
-        _session.dataset, _session.root = load(proj), proj.root
-    except UserError as exc:
-        _session = None
-        print(json.dumps({"error": to_json(exc)}))
+        with client.setup_kernel(cwd=str(proj.root), env=kernel_env(proj, staging, review)):
+            for index, cell in enumerate(nb.cells):
+                file = cell.metadata.get("unionstate", {}).get("file")
+                if file != chapter:
+                    chapter = file
+                    say(f"  running {file}")
+                counts[file] = counts.get(file, 0) + (cell.cell_type == "code")
+                if cell.cell_type == "code":
+                    try:
+                        client.execute_cell(cell, index)
+                    except CellExecutionError as exc:
+                        _raise(exc.ename, exc.evalue,
+                               f"{_where(cell)} (code cell {counts[file]} of {file})")
+                else:
+                    _resolve_inline(client, cell)
+            _request(client, FINISH, where="writing the figures")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        try:
+            if km.has_kernel:  # nbclient leaves a kernel manager it was given running
+                km.shutdown_kernel(now=True)
+        finally:  # even when the shutdown itself is interrupted or fails
+            for socket in folder.glob("kernel-ipc-*"):
+                socket.unlink(missing_ok=True)
+            (folder / "kernel.json").unlink(missing_ok=True)
+    out = json.loads((staging / NUMBERS).read_text(encoding="utf-8"))
+    (staging / NUMBERS).unlink()
+    return Executed(nb, out["numbers"], out["charts"], staging)
+
+
+def _raise(ename: str, evalue: str, where: str):
+    if ename in USER_ERRORS:  # a user's mistake the report's code found, not a bug in a cell
+        head = "data/ does not validate:\n" if ename == "DataError" else ""
+        error = DataInvalid(f"{head}{evalue}\n(found by {where})")
+        error.exit_code = USER_ERRORS[ename]
+        raise error
+    raise CellError(f"{where} failed:\n{ename}: {evalue}")
+
+
+def _request(client, code: str = "", expressions: dict[str, str] | None = None,
+             where: str = "") -> dict:
+    """One execute request outside the notebook (no cell, no history); its reply's content."""
+    msg_id = client.kc.execute(code, silent=not expressions, store_history=False,
+                               user_expressions=expressions or {}, allow_stdin=False)
+    reply = client.wait_for_reply(msg_id)
+    content = (reply or {}).get("content", {})
+    if content.get("status") != "ok":
+        _raise(content.get("ename", "Error"), content.get("evalue", "no reply"), where)
+    return content
+
+
+def _shown(value: dict) -> str:
+    """An inline expression's value as the report shows it: its Markdown, else its text (a
+    string without the quotes of its repr, as str() would show it)."""
+    data = value.get("data", {})
+    if "text/markdown" in data:
+        return data["text/markdown"]
+    text = data.get("text/plain", "")
+    try:
+        literal = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return literal if isinstance(literal, str) else text
+
+
+def _resolve_inline(client, cell) -> None:
+    from . import qmd
+
+    exprs = qmd.inline_expressions(cell.source)
+    if not exprs:
         return
-    print(json.dumps({"error": None}))
-
-
-def dataset(root: Path) -> Dataset | None:
-    """The data this build session read, if it read the project at `root`."""
-    if _session is not None and _session.root == root:
-        return _session.dataset
-    return None
-
-
-def active() -> Session | None:
-    return _session
+    names = {f"e{i}": expr for i, expr in enumerate(exprs)}
+    values = _request(client, expressions=names)["user_expressions"]
+    texts = []
+    for name, expr in names.items():
+        value = values.get(name, {})
+        if value.get("status") != "ok":
+            _raise(value.get("ename", "Error"), value.get("evalue", ""),
+                   f"{_where(cell)}: the inline expression `{expr}`")
+        texts.append(_shown(value))
+    cell.metadata.setdefault("unionstate", {})["qmd_source"] = cell.source
+    cell.source = qmd.resolve_inline(cell.source, texts)
 
 
 def finish() -> None:
-    """Write every chart to the staging folder and print what the build reads back."""
-    global _session
+    """In the kernel, after the last cell: draw into the staging folder every chart no cell
+    showed, and write <staging>/numbers.json, every number the report shows and the labels of
+    the charts."""
     from .changes import numbers
     from .report import CHARTS, Report
 
-    if _session is None:
-        raise RuntimeError("unionstate.kernel.finish() called without begin()")
-    report = _session.reports[-1] if _session.reports else Report.load()
+    staging = Path(os.environ[FIGURES_ENV])
+    report = Report.load()
     for label in CHARTS:
-        if not (_session.staging / f"{label}.svg").exists():
+        if not (staging / f"{label}.svg").exists():
             report.figure(label)
-    print(json.dumps({"charts": sorted(CHARTS), "numbers": numbers(report)}, sort_keys=True))
-    _session = None
+    (staging / NUMBERS).write_text(
+        json.dumps({"charts": sorted(CHARTS), "numbers": numbers(report)}, sort_keys=True),
+        encoding="utf-8")

@@ -10,6 +10,9 @@ ROOT_ENV = "UNIONSTATE_ROOT"
 # Set in the kernel of a review build only: the revision its changes are counted from
 # (unionstate.review).
 REVIEW_ENV = "UNIONSTATE_REVIEW"
+# Set in the kernel of a build only: the folder where every figure a cell shows is written
+# (unionstate.kernel, Report.load).
+FIGURES_ENV = "UNIONSTATE_FIGURES"
 
 
 @dataclass(frozen=True)

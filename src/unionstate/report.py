@@ -1,12 +1,13 @@
 """What the report's cells call: one object holding the data, its numbers as text, the
 figures and the tables. Chapters use `r = Report.load()` and one-line calls on it.
 
-Where `figures_dir` is set (the build sets it through unionstate.kernel), every figure shown
-is also written there as <label>.svg, .png and .csv.
+Where `figures_dir` is set (in a build, from $UNIONSTATE_FIGURES: unionstate.kernel), every
+figure shown is also written there as <label>.svg, .png and .csv.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import charts, figures, kernel, tables
+from . import charts, figures, tables
 from .data import Dataset, load
-from .paths import Project, project
+from .paths import FIGURES_ENV, Project, project
 from .style import COUNTRY_LABELS
 from .text import Md
 from .views import latest, published_in_month, results_view, when
@@ -79,13 +80,9 @@ class Report:
     @classmethod
     def load(cls, root: str | Path | None = None) -> Report:
         proj = project(root)
-        # In a build, the data the kernel read (and checked) before the first cell.
-        ds = kernel.dataset(proj.root)
-        report = cls(ds if ds is not None else load(proj), proj)
-        session = kernel.active()
-        if session is not None:  # inside `unionstate build`: figures go to its staging folder
-            report.figures_dir = session.staging
-            session.reports.append(report)
+        report = cls(load(proj), proj)
+        if os.environ.get(FIGURES_ENV):  # in the kernel of `unionstate build`: its staging folder
+            report.figures_dir = Path(os.environ[FIGURES_ENV])
         return report
 
     # ------------------------------------------------------------ numbers as text

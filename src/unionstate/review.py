@@ -9,29 +9,29 @@ adding to the normal edition:
 - an appendix listing every number that changed since git revision REV (the list of
   `unionstate diff REV`), then the checksums and package versions of the edition. Chapter 09
   calls `appendix()`, which prints nothing unless the kernel's environment names a review
-  revision (UNIONSTATE_REVIEW), and only the review build sets it (build.kernel_env), so the
+  revision (UNIONSTATE_REVIEW), and only the review build sets it (kernel.kernel_env), so the
   normal edition and the preview never show it.
 
-It follows the model of the normal build (unionstate.build, unionstate.typeset), with its own
-files, so that it never disturbs that build's figures/, _build/state.json or notebook:
+It is the build (unionstate.build) with the review profile, with its own files, so that it
+never disturbs the normal build's figures/, _build/state.json or notebook:
 
-1. one kernel run of report.qmd (build.execute) with UNIONSTATE_REVIEW=REV, its staging and
-   connection files in _build/review/ (the staged figures are discarded: the notebook holds
-   every figure it shows);
-2. the executed notebook is saved as _build/review/report.ipynb, its first (raw) cell the
-   front matter, built as the normal edition's (typeset.front_matter) with the profile file
-   _quarto-review.yml merged in: _quarto.yml's options, report.qmd's header, the profile's
-   options on top, then the computed keys with the review's own (abstract, version), and
-   `execute: enabled: false` last;
-3. one `quarto render report-review.ipynb` (no --execute: Quarto starts no kernel) of a copy
-   of it at the project root, removed afterwards; so `_build/review/mark.typ` and every other
-   relative path resolve from the root, and the outputs are named after that copy.
+1. `prepare` writes the two files the profile names into _build/review/;
+2. one kernel run of report.qmd (unionstate.kernel) with UNIONSTATE_REVIEW=REV, its staging
+   and connection files in _build/review/ (the staged figures are discarded: the notebook
+   holds every figure it shows); chapter 09's `appendix()` reads data/ at REV there, once;
+3. the executed notebook is saved as _build/review/report.ipynb, its first (raw) cell the
+   front matter (`notebook_front_matter`): _quarto.yml's options, report.qmd's header, the
+   profile's options on top, then the computed keys with the review's own (abstract,
+   version), and `execute: enabled: false` last;
+4. Quarto typesets a copy of it at the project root, `report-review.ipynb` (unionstate.typeset,
+   no --execute: Quarto starts no kernel), removed afterwards; so `_build/review/mark.typ` and
+   every other relative path resolve from the root, and the outputs are named after that copy.
 
 Why our own merge of the profile: the copy is not one of the project's render targets, so
 Quarto renders it as a single file, without _quarto.yml, and so without the project profile
 `--profile review` would merge (quarto.org/docs/projects/profiles.html). The profile's
 `metadata-files` is left out of the merge: it names _build/review/front-matter.yml, whose
-keys step 2 writes into the front matter itself. _quarto-review.yml stays a valid Quarto
+keys step 3 writes into the front matter itself. _quarto-review.yml stays a valid Quarto
 profile: with the two files under _build/review/ written (`prepare`), `UNIONSTATE_REVIEW=REV
 quarto render report.qmd --profile review` would make the same edition, executing the report
 in Quarto's kernel instead.
@@ -44,7 +44,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -52,9 +51,9 @@ import yaml
 
 from . import frontmatter, tables
 from .paths import REVIEW_ENV, Project, project
+from .problems import UserError
 from .text import Md
 
-PROFILE = "review"
 PROFILE_FILE = "_quarto-review.yml"
 OUTPUTS = ("report-review.pdf", "report-review.docx")
 HTML = "report-review.html"
@@ -65,8 +64,8 @@ NOTEBOOK = "report.ipynb"  # in _build/review/
 NOT_MERGED = ("metadata-files",)
 
 
-class ReviewError(Exception):
-    """The review edition cannot be made (the message says why; nothing was rendered)."""
+class ReviewError(UserError):
+    """The review edition cannot be made (the message says why; nothing was written)."""
 
 
 def review_dir(proj: Project) -> Path:
@@ -150,20 +149,41 @@ def appendix(proj: Project | None = None) -> Md:
     rev = os.environ.get(REVIEW_ENV)
     if not rev:
         return Md("")
-    from .changes import diff
-
-    proj = proj or project()
-    return appendix_markdown(proj, rev, diff(proj, rev))
-
-
-def prepare(proj: Project, rev: str) -> list[Path]:
-    """Check REV and write the files the profile names into _build/review/; return them."""
     from .changes import RevisionError, diff
 
+    proj = proj or project()
     try:
-        diff(proj, rev)
+        changes = diff(proj, rev)
     except RevisionError as exc:
-        raise ReviewError(f"cannot read data/ at revision '{rev}': {exc}") from exc
+        raise RevisionError(f"cannot read data/ at revision '{rev}': {exc}") from None
+    return appendix_markdown(proj, rev, changes)
+
+
+def require_quarto() -> None:
+    """ReviewError unless Quarto is on the PATH: the review edition exists only typeset."""
+    if shutil.which("quarto") is None:
+        from .typeset import QUARTO_HINT
+
+        raise ReviewError("No review edition made: the review edition is typeset by Quarto, "
+                          "which is not installed. " + QUARTO_HINT)
+
+
+def prepare(proj: Project, rev: str) -> Path:
+    """Write the files the profile names into _build/review/; return that folder. A REV that
+    names no commit is refused first, before any file is written or any cell runs (the
+    kernel's `appendix` reads data/ at REV, and says what else is wrong with it)."""
+    import subprocess
+
+    try:
+        known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                               cwd=proj.root, capture_output=True).returncode == 0
+    except FileNotFoundError:
+        raise ReviewError("No review edition made: git is not installed, and the review "
+                          "edition lists the changes since a git revision.") from None
+    if not known:
+        raise ReviewError(f"No review edition made: '{rev}' is not a commit, branch or tag of "
+                          "this repository; allowed: any revision `git log` shows, such as "
+                          "HEAD~1 or a commit hash.")
     meta = front_matter(proj, rev)
     out = review_dir(proj)
     out.mkdir(parents=True, exist_ok=True)
@@ -172,7 +192,7 @@ def prepare(proj: Project, rev: str) -> list[Path]:
                   + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
     mark = out / "mark.typ"
     mark.write_text(mark_typst(meta["version"], meta["date"]), encoding="utf-8")
-    return [fm, mark]
+    return out
 
 
 def notebook_front_matter(proj: Project, rev: str) -> dict:
@@ -185,75 +205,4 @@ def notebook_front_matter(proj: Project, rev: str) -> dict:
                if k not in NOT_MERGED}
     # front_matter(p, rev) holds the computed keys of the normal edition and the review's own.
     return typeset.front_matter(proj, qmd.header(proj.report),
-                                hook=lambda p: typeset.merge(profile, front_matter(p, rev)))
-
-
-def write_notebook(proj: Project, nb, rev: str) -> Path:
-    """_build/review/report.ipynb: the executed notebook under the review front matter."""
-    import nbformat
-
-    from . import typeset
-
-    path = review_dir(proj) / NOTEBOOK
-    nbformat.write(typeset.with_front_matter(nb, notebook_front_matter(proj, rev)), path)
-    return path
-
-
-def render(proj: Project, rev: str, say: Callable[[str], None] = print) -> list[Path]:
-    """Make the review edition: one kernel run, then Quarto (typeset.render). Raises
-    ReviewError (nothing run or written) when Quarto is missing or REV cannot be read,
-    DataError when data/ does not validate, BuildError when a cell fails."""
-    if shutil.which("quarto") is None:
-        from .build import QUARTO_HINT
-
-        raise ReviewError("the review edition is typeset by Quarto, which is not installed. "
-                          + QUARTO_HINT)
-    from . import typeset
-    from .build import STAGING, BuildError, execute
-    from .problems import DataError
-    from .store import building
-    from .validate import check
-
-    with building(proj):
-        problems = check(proj)
-        if problems:
-            raise DataError(problems)
-        prepare(proj, rev)
-        say(f"Running report.qmd for the review edition (changes since {rev}) in one kernel:")
-        try:
-            nb, _numbers, _charts = execute(proj, say, folder=review_dir(proj), review=rev)
-        finally:  # the notebook holds the figures; figures/ stays the normal build's
-            shutil.rmtree(review_dir(proj) / STAGING, ignore_errors=True)
-    notebook = write_notebook(proj, nb, rev)
-    try:
-        made = typeset.render(proj, notebook, say, name=INPUT, outputs=(*OUTPUTS, HTML))
-    except typeset.QuartoError as exc:
-        raise BuildError(str(exc)) from None
-    missing = [name for name in OUTPUTS if proj.root / name not in made]
-    if missing:
-        raise ReviewError(f"Quarto finished but did not write {', '.join(missing)}")
-    return made
-
-
-def cli_review(proj: Project, rev: str, say: Callable[..., None]) -> int:
-    """`unionstate build --review REV`: the exit status; messages instead of tracebacks."""
-    from .build import BuildError
-    from .problems import DataError, QmdError
-
-    try:
-        made = render(proj, rev, say)
-    except ReviewError as exc:
-        say(f"No review edition made: {exc}", err=True)
-        return 1
-    except DataError as exc:
-        say(f"No review edition made: data/ does not validate:\n{exc}", err=True)
-        return 1
-    except (BuildError, QmdError) as exc:
-        say(f"No review edition made: {exc}", err=True)
-        return 1
-    except KeyboardInterrupt:
-        say("Review edition interrupted: data/ and figures/ were left as they were; the "
-            "review files may be incomplete, so build it again.", err=True)
-        return 130  # as the command line's other interrupted commands
-    say("Wrote " + ", ".join(proj.rel(p) for p in made))
-    return 0
+                                typeset.merge(profile, front_matter(proj, rev)))

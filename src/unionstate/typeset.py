@@ -15,8 +15,8 @@ later ones winning:
 1. every option of _quarto.yml except `project` (and `engine`/`jupyter`, which only choose
    how code runs; here no code runs);
 2. report.qmd's own YAML header (title, bibliography, ...);
-3. `computed(proj)`: keys computed at build time (unionstate.frontmatter: author, date,
-   version, suggested citation, data availability);
+3. the keys computed at build time (unionstate.frontmatter.computed: author, date, version,
+   suggested citation, data availability);
 4. `execute: {enabled: false}`.
 
 Why Quarto starts no kernel: Quarto does not execute the cells of an .ipynb it renders unless
@@ -43,6 +43,9 @@ import yaml
 from .paths import Project
 
 CONFIG = "_quarto.yml"
+QUARTO_HINT = ("The publication formats (HTML, PDF, DOCX) need Quarto: install it from "
+               "https://quarto.org/docs/get-started/ or run `uv sync --extra render`, then "
+               "build again.")
 # Quarto writes report.html, report.pdf and report.docx beside its input, named after it.
 INPUT = "report.ipynb"
 OUTPUTS = ("report.html", "report.pdf", "report.docx")
@@ -60,14 +63,6 @@ FORMAT_NAMES = {"html": "HTML", "typst": "PDF (Typst)", "docx": "DOCX"}
 
 class QuartoError(Exception):
     """Quarto failed or its configuration cannot be read (names the file)."""
-
-
-def computed(proj: Project) -> dict:
-    """Front-matter keys computed at build time: author, date, version, how to cite, data
-    availability (unionstate.frontmatter)."""
-    from . import frontmatter
-
-    return frontmatter.computed(proj)
 
 
 def merge(base: dict, over: dict) -> dict:
@@ -95,12 +90,13 @@ def project_options(proj: Project, name: str = CONFIG) -> dict:
     return config
 
 
-def front_matter(proj: Project, header: dict,
-                 hook: Callable[[Project], dict] | None = None) -> dict:
-    """The front matter Quarto reads from the notebook (see the module docstring)."""
+def front_matter(proj: Project, header: dict, computed: dict) -> dict:
+    """The front matter Quarto reads from the notebook (see the module docstring): `computed`
+    holds the keys computed at build time (unionstate.frontmatter.computed, and for the review
+    edition its profile's options and its own keys)."""
     options = {k: v for k, v in project_options(proj).items() if k not in EXECUTION_ONLY}
     own = {k: v for k, v in header.items() if k not in EXECUTION_ONLY}
-    extra = (hook or computed)(proj) or {}
+    extra = computed or {}
     out = merge(merge(merge(options, own), extra), {"execute": {"enabled": False}})
     # The document's own keys first, as a reader of the notebook expects them.
     order = [*own, *extra, *out]

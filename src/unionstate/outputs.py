@@ -1,0 +1,159 @@
+"""The outputs stage of `unionstate build`: what one execution (unionstate.kernel.Executed)
+leaves on disk. Entry point: `write(proj, executed)` -> the files written.
+
+1. figures/ becomes the staging folder the kernel wrote, whole (two renames on one file
+   system): once that folder is gone, figures/ holds the new charts (`replaced`), which the
+   build says whatever happens next. A build stopped between the renames is undone by
+   `recover`.
+2. _build/report.ipynb: the executed notebook, its front matter in a raw first cell (what
+   Quarto typesets: unionstate.typeset).
+3. _build/report.html: the Quarto-free preview, made from it with nbconvert.
+
+Every file is written under a temporary name and renamed into place, so that a build killed
+while writing leaves the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .paths import Project
+
+PREVIOUS = "figures-previous"  # in _build/: figures/ while the new one is moved in
+NOTEBOOK = "report.ipynb"
+PREVIEW = "report.html"
+
+
+def recover(proj: Project) -> None:
+    """Put figures/ back if an earlier build was stopped between its two renames."""
+    previous = proj.build / PREVIOUS
+    if previous.is_dir() and not proj.figures.exists():
+        os.replace(previous, proj.figures)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def plotted(folder: Path) -> dict[str, bytes]:
+    """label -> the bytes of figures/<label>.csv, the data a chart plots."""
+    return {p.stem: p.read_bytes() for p in folder.glob("*.csv")} if folder.is_dir() else {}
+
+
+def redrawn(proj: Project, old: dict[str, bytes],
+            new: dict[str, bytes]) -> list[tuple[str, str]]:
+    """The charts whose plotted data changed (none on a first build), each with the file of
+    its figure div, where its caption and fig-alt are written."""
+    from . import qmd
+
+    if not old:
+        return []
+    changed = [label for label in sorted(set(old) | set(new)) if old.get(label) != new.get(label)]
+    lines = qmd.expand(proj.report, proj.root) if changed else []
+    return [(label, next((line.file for line in lines if f"{{#{label}}}" in line.text), "?"))
+            for label in changed]
+
+
+def swap_in(proj: Project, staging: Path) -> None:
+    """figures/ becomes the staging folder, whole: two renames on one file system."""
+    previous = proj.build / PREVIOUS
+    shutil.rmtree(previous, ignore_errors=True)
+    if proj.figures.exists():
+        os.replace(proj.figures, previous)
+    os.replace(staging, proj.figures)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def replaced(staging: Path) -> bool:
+    """Whether figures/ holds the charts staged in `staging` (moved into place by swap_in)."""
+    return not staging.exists()
+
+
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """`path` holds `data`, or what it held before: never part of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except OSError as exc:  # named after the file the user knows, not the temporary one
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def front_matter(proj: Project) -> dict:
+    """The front matter of the normal edition (unionstate.typeset.front_matter)."""
+    from . import frontmatter, qmd, typeset
+
+    return typeset.front_matter(proj, qmd.header(proj.report), frontmatter.computed(proj))
+
+
+def write_notebook(nb, path: Path, meta: dict) -> Path:
+    """The executed notebook, with `meta` as its front matter in a raw first cell."""
+    import nbformat
+
+    from . import typeset
+
+    return write_atomic(path, nbformat.writes(typeset.with_front_matter(nb, meta)))
+
+
+def reading_copy(nb):
+    """The notebook as the preview shows it: a title instead of the front matter, PNG figures
+    with their cell's fig-alt as alt text."""
+    import nbformat
+
+    from . import typeset
+    from .qmd import new_cell
+
+    nb = typeset.png_only(nbformat.from_dict(nb))
+    meta = nb.metadata.get("unionstate", {}).get("front_matter", {})
+    cells = [c for c in nb.cells if not typeset.is_front_matter(c)]
+    if meta.get("title"):
+        head = f"# {meta['title']}" + (f"\n\n*{meta['subtitle']}*" if meta.get("subtitle") else "")
+        cells.insert(0, new_cell("markdown", head, {"unionstate": {
+            "file": "report.qmd", "line": 1, "role": "title"}}, "title"))
+    for cell in cells:
+        alt = cell.metadata.get("unionstate", {}).get("options", {}).get("fig-alt")
+        for output in cell.get("outputs", []):
+            if alt and "image/png" in output.get("data", {}):  # its alt text (preview.html.j2)
+                output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
+    nb.cells = cells
+    return nb
+
+
+def write_preview(nb, proj: Project) -> Path:
+    from importlib import resources
+
+    from nbconvert import HTMLExporter
+
+    from .citeproc import OPTIONS
+    from .preview import plain, styled
+    from .typeset import project_options
+
+    template = resources.files(__package__).joinpath("preview.html.j2")
+    exporter = HTMLExporter(template_name="lab", template_file=str(template), exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    quarto = project_options(proj)
+    reading = plain(reading_copy(nb), proj.bib, {k: quarto[k] for k in OPTIONS if k in quarto},
+                    proj.root)
+    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
+    html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
+    return write_atomic(proj.build / PREVIEW, styled(html))
+
+
+def write(proj: Project, executed) -> tuple[list[Path], list[tuple[str, str]]]:
+    """figures/, _build/report.ipynb and _build/report.html from one execution; the files
+    written and the charts whose plotted data changed (see `redrawn`). Once the staging
+    folder is gone, figures/ is the new one, whatever happens next (`replaced`)."""
+    before = plotted(proj.figures)
+    swap_in(proj, executed.staging)
+    changed = redrawn(proj, before, plotted(proj.figures))
+    written = sorted(proj.figures.glob("*.*"))
+    written.append(write_notebook(executed.nb, proj.build / NOTEBOOK, front_matter(proj)))
+    written.append(write_preview(executed.nb, proj))
+    return written, changed
