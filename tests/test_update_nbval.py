@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from unionstate.readback import read_marks
+from readback import read_marks
+
 from unionstate.report import Report
 
 NEW_IDS = {"blr-synthetic-2026-independent", "blr-synthetic-2026-one-state"}
@@ -34,7 +35,6 @@ def test_the_copy_draws_the_new_poll(nbval_after_update):
     report = Report.load(Path(nbval_after_update["root"]))
     assert set(read_marks(report.figure("fig-blr-opinion"))) >= NEW_IDS
     assert "blr-synthetic-2026-one-state" in read_marks(report.figure("fig-mirror"))
-    assert "blr-synthetic-2026-independent" in read_marks(report.figure("fig-status-quo"))
 
 
 def test_stale_figure_files_fail_the_charts_notebook(nbval_after_update):
