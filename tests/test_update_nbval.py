@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from readback import read_marks
 
 from unionstate.report import Report

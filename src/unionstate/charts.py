@@ -36,8 +36,12 @@ AXIS_END = 100.0  # where the dotted line of a lower bound stops: the end of the
 
 
 def _new_figure(height: float) -> Figure:
+    """A figure of the house width, its height a whole number of pixels of the PNG (so that
+    the SVG's size in points and the rasterised PNG agree, with no half pixel to round)."""
+    from .figures import PNG_DPI
+
     style.apply()
-    return Figure(figsize=(style.WIDTH, height), layout="constrained")
+    return Figure(figsize=(style.WIDTH, round(height * PNG_DPI) / PNG_DPI), layout="constrained")
 
 
 def _wrap(text: str, width: int) -> str:
@@ -283,7 +287,8 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
                         xmin="year", xmax="end", orient="y")
     lo, hi = int(first.min()) - 1, int(last.max()) + 1
     (plot.add(so.Dot(color=style.MUTED, pointsize=7))
-     .scale(x=so.Continuous().tick(every=5, minor=4), y=so.Continuous())
+     .scale(x=so.Continuous().tick(at=range(lo + 5 - lo % 5, hi + 1, 5), minor=4),
+            y=so.Continuous())
      .limit(x=(lo, hi)).label(x="Year the source gives (or the report derives: see caption)",
                               y="")
      .on(ax).plot())

@@ -75,11 +75,11 @@ class Qualifier:
 
 
 STANCES: dict[str, Stance] = {s.code: s for s in (
-    Stance("incorporation", OKABE_ITO["vermillion"], "Belarus becomes part of Russia"),
-    Stance("merger", OKABE_ITO["purple"], "One state (joining Russia or a single new state)"),
+    Stance("incorporation", OKABE_ITO["sky"], "Belarus becomes part of Russia"),
+    Stance("merger", OKABE_ITO["vermillion"], "One state (joining Russia or a single new state)"),
     Stance("political_integration", OKABE_ITO["blue"], "Deeper political integration"),
-    Stance("closer_union", OKABE_ITO["sky"], "A union of two states"),
-    Stance("economic", OKABE_ITO["green"], "Develop economic cooperation"),
+    Stance("closer_union", OKABE_ITO["green"], "A union of two states"),
+    Stance("economic", OKABE_ITO["orange"], "Develop economic cooperation"),
     Stance("status_quo", OKABE_ITO["black"], "Keep relations as they are"),
 )}
 
