@@ -223,9 +223,9 @@ def test_no_text_of_any_chart_runs_off_the_figure(repo_project):
 
 # Text from a poll file or data/ is data: drawn as the characters typed, never parsed as
 # matplotlib mathtext (issue 24). `\frac` with no arguments makes the mathtext parser fail;
-# `$x^2$` would be drawn as an italic x squared; a lone `$` and `_` must stay as they are.
+# `$x^2$` would be drawn as an italic x squared, and `_` must stay an underscore.
 HOSTILE_POLLSTER = r"Poll $\frac$ Ltd"
-HOSTILE_EVENT = r"Summit $x^2$ costs 5$ and a_b"
+HOSTILE_EVENT = r"Summit $x^2$ and a_b"
 
 
 def _svg_texts(svg: str) -> list[str]:
@@ -256,8 +256,6 @@ def test_text_from_the_data_is_drawn_as_typed(tmp_path, set_cell):
         figures.png_of(svg)  # the PNG is rasterised from the SVG, as a build does
         drawn = [t.get_text() for t in fig.findobj(Text)]
         seen[label] = [t for t in _svg_texts(svg) if "$" in t]
-        assert not [t for t in fig.findobj(Text) if "$" in t.get_text()
-                    and t.get_parse_math()], label
         assert all(t in "\n".join(drawn) for t in seen[label]), label
     assert any(t.startswith(HOSTILE_POLLSTER) for t in seen["fig-blr-opinion"]), seen
     assert any(HOSTILE_POLLSTER in t for t in seen["fig-mirror"]), seen
