@@ -22,6 +22,7 @@ import textwrap
 import pandas as pd
 import seaborn.objects as so
 from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerLine2D
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
@@ -148,12 +149,25 @@ def _qualifier_key(q: str) -> Line2D:
                      solid_capstyle="butt", dash_capstyle="butt")
     elif mark.open_end:
         key = Line2D([0, 1], [0, 0], linestyle=":", linewidth=1.4, color=ink,
-                     marker=mark.marker, markevery=[0], markersize=7.5)
+                     marker=mark.marker, markersize=7.5)
     else:
         key = Line2D([], [], marker=mark.marker, linestyle="none", color=ink, markersize=7.5,
                      markerfacecolor=ink if mark.filled else "none", markeredgewidth=1.6)
     key.set_label(mark.legend)
     return key
+
+
+class _OpenEndKey(HandlerLine2D):
+    """A lower bound's key as the chart draws it: the triangle at the left end of its dotted
+    line (matplotlib's own key puts a marker at each end)."""
+
+    def create_artists(self, legend, orig_handle, xdescent, ydescent, width, height,
+                       fontsize, trans):
+        artists = super().create_artists(legend, orig_handle, xdescent, ydescent, width,
+                                         height, fontsize, trans)
+        for artist in artists:
+            artist.set_markevery([0])
+        return artists
 
 
 def _legends(fig: Figure, stances, qualifiers) -> None:
@@ -168,8 +182,9 @@ def _legends(fig: Figure, stances, qualifiers) -> None:
     shown = set(qualifiers)
     keys = [_qualifier_key(q) for q in [*style.QUALIFIERS,
                                          *sorted(shown - set(style.QUALIFIERS))] if q in shown]
+    opened = {k: _OpenEndKey(numpoints=2) for k in keys if k.get_linestyle() == ":"}
     fig.legend(handles=keys, loc="outside lower right", alignment="left",
-               title="Mark: how the source gives the figure")
+               title="Mark: how the source gives the figure", handler_map=opened)
 
 
 # ---------------------------------------------------------------- the charts
@@ -298,12 +313,13 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         labels.append(_wrap(f"{e.label} ({when})", 50))
     _rows_axis(ax, list(range(len(events))), labels, -0.7, len(events) - 0.4)
     ax.xaxis.set_major_formatter("{x:.0f}")
+    period = Line2D([0, 1], [0, 0], marker="o", color=style.MUTED, linewidth=2, markersize=7,
+                    label="period, from its first year to its last")
     fig.legend(handles=[
         Line2D([], [], marker="o", linestyle="none", color=style.MUTED, markersize=7,
-               label="event, at its year"),
-        Line2D([0, 1], [0, 0], marker="o", color=style.MUTED, linewidth=2, markersize=7,
-               label="period, from its first year to its last")],
-        loc="outside lower left", ncols=2)
+               label="event, at its year"), period],
+        loc="outside lower left", ncols=2,
+        handler_map={period: HandlerLine2D(numpoints=2)})  # a dot at each end, as drawn
     _as_typed(fig)
     plotted = events[["event_id", "date", "date_end", "kind", "label", "source", "locator"]]
     return fig, plotted.assign(y=frame["y"])
