@@ -56,6 +56,11 @@ def _as_typed(fig: Figure) -> None:
         text.set_parse_math(False)
 
 
+def _note(fig: Figure, text: str) -> None:
+    """A line above the chart that says what its rows may and may not be compared for."""
+    fig.suptitle(text, x=0.0, ha="left", fontsize=8, style="italic", color="#333333")
+
+
 # ---------------------------------------------------------------- the marks of a figure
 
 
@@ -230,6 +235,8 @@ def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
     for yy, text in headers:
         ax.text(0.5, yy, text, fontweight="bold", va="center", ha="left", fontsize=8.5)
     _rows_axis(ax, ys, ticks, -0.6, y - 0.3)
+    _note(fig, "The answers under one heading were offered in one poll; polls differ in "
+               "question, wording and date.")
     _legends(fig, rows["stance"], rows["qualifier"])
     _as_typed(fig)
     return fig, rows
@@ -277,6 +284,8 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         ax.set_title(title, loc="left", fontweight="bold")
         ax.set_title("")
         ax.set_xlabel(SHARE_LABEL if title == list(MIRROR_GROUPS)[-1] else "")
+    _note(fig, "Each row is one poll's answer to its own question; wordings differ between "
+               "rows, in one country as between the two.")
     _legends(fig, shown["stance"], shown["qualifier"])
     _as_typed(fig)
     return fig, shown
