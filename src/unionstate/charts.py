@@ -29,7 +29,7 @@ from matplotlib.text import Text
 
 from . import style
 from .data import Dataset
-from .views import results_view
+from .views import period_text, results_view
 
 LABEL = ":label"  # gid suffix of the text beside a mark
 SHARE_LABEL = "Share of respondents (%)"
@@ -335,8 +335,7 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
 
 
 def _period(start, end) -> str:
-    from .views import period_text
-
+    """An event's date in words: its year or month, or first–last for a period."""
     if pd.isna(end):
         return period_text(start, start)
     return f"{period_text(start, start)}–{period_text(end, end)}"
