@@ -313,8 +313,8 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     (plot.add(so.Dot(color=style.MUTED, pointsize=7))
      .scale(x=so.Continuous().tick(at=range(lo + 5 - lo % 5, hi + 1, 5), minor=4),
             y=so.Continuous())
-     .limit(x=(lo, hi)).label(x="Year the source gives (or the report derives: see caption)",
-                              y="")
+     .limit(x=(lo, hi)).label(x="Year as the source gives it\n(some read from its wording, "
+                                "such as \u201ca year ago\u201d)", y="")
      .on(ax).plot())
     labels = []
     for e in events.itertuples():
