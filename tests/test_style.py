@@ -260,3 +260,35 @@ def test_text_from_the_data_is_drawn_as_typed(tmp_path, set_cell):
     assert any(t.startswith(HOSTILE_POLLSTER) for t in seen["fig-blr-opinion"]), seen
     assert any(HOSTILE_POLLSTER in t for t in seen["fig-mirror"]), seen
     assert any(t.startswith(HOSTILE_EVENT + " (") for t in seen["fig-timeline"]), seen
+
+
+def test_the_timeline_marks_each_event_at_its_year_and_no_wider(repo_project):
+    """Read back from the drawn timeline: each event's row holds a dot at the year its date
+    in data/events.csv has (read with the csv module), and a period a dot at its first and
+    its last year joined by a line; nothing spans a year it was not given for."""
+    import csv
+
+    from readback import elements
+
+    from unionstate.report import Report
+
+    with (repo_project.root / "data" / "events.csv").open(encoding="utf-8", newline="") as f:
+        events = list(csv.DictReader(f))
+    fig = Report.load(repo_project.root).figure("fig-timeline")
+    (ax,) = fig.axes
+    def bare(text: str) -> str:  # a row label is wrapped, at spaces or after hyphens
+        return "".join(text.split())
+
+    rows = {float(y): bare(t.get_text())
+            for y, t in zip(ax.get_yticks(), ax.get_yticklabels(), strict=True)}
+    drawn = elements(fig)
+    assert len(rows) == len(events)
+    for event in events:
+        (y,) = [y for y, text in rows.items() if text.startswith(bare(event["label"]) + "(")]
+        years = [int(event["date"][:4])] + ([int(event["date_end"][:4])]
+                                            if event["date_end"] else [])
+        dots = sorted(el.share[0] for el in drawn if el.kind == "marker" and el.pos == y)
+        lines = [el.share for el in drawn if el.kind == "line" and el.pos == y]
+        assert dots == [float(v) for v in years], (event["event_id"], dots)
+        assert lines == ([(float(years[0]), float(years[-1]))] if len(years) > 1 else []), \
+            (event["event_id"], lines)
