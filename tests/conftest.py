@@ -34,6 +34,12 @@ from unionstate.paths import Project
 from unionstate.paths import project as make_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# tests/ holds readback.py, which only the tests use. pytest puts this folder on its own
+# sys.path; the Jupyter kernels that run the nbval notebooks (nbval's, test_nbval_meta's,
+# shared_build's) are other processes, started from this one: they find it through
+# PYTHONPATH, which they inherit.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in [str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH")] if p)
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # The two source articles live beside the checkout, in ../shared/sources, unless
 # UNIONSTATE_SOURCES names their folder.

@@ -60,10 +60,11 @@ def test_every_inline_expression_is_resolved(notebook):
     assert left == []
 
 
-def test_report_has_at_least_five_figures_and_four_tables():
+def test_report_has_at_least_four_figures_and_four_tables():
+    # Four figures since issue 23 cut the status-quo chart and the poll calendar.
     text = "\n".join(sources().values())
     ids = DIV_ID.findall(text) + LABEL_OPT.findall(text)
-    assert len([i for i in ids if i.startswith("fig-")]) >= 5
+    assert len([i for i in ids if i.startswith("fig-")]) >= 4
     assert len([i for i in ids if i.startswith("tbl-")]) >= 4
     assert len(ids) == len(set(ids)), "a figure or table label is used twice"
 

@@ -28,7 +28,7 @@ UNCHECKED_MARKERS = ("NBVAL_IGNORE_OUTPUT", "PYTEST_VALIDATE_IGNORE_OUTPUT", "NB
 UNCHECKED_TAGS = ("nbval-ignore-output", "nbval-skip", "nbval-raises-exception",
                   "raises-exception")
 # The charts that draw poll figures (the others draw polls and events).
-POLL_CHARTS = ("fig-blr-opinion", "fig-rus-opinion", "fig-mirror", "fig-status-quo")
+POLL_CHARTS = ("fig-blr-opinion", "fig-rus-opinion", "fig-mirror")
 
 
 @dataclass

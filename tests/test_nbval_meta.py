@@ -73,7 +73,7 @@ del __os
 # The figure-file shift of each notebook: (figure file, result_id).
 FILE_SHIFTS = {
     "belarus.ipynb": ("fig-mirror", "blr-nasb-2020-incorporation"),
-    "russia.ipynb": ("fig-status-quo", "rus-vciom-no-further"),
+    "russia.ipynb": ("fig-rus-opinion", "rus-vciom-no-further"),
 }
 # The figure whose batch is run again through `pytest --nbval` in a subprocess.
 SUBPROCESS_SHIFT = ("russia.ipynb", "rus-levada-economic")

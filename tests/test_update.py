@@ -53,11 +53,8 @@ def test_add_poll_accepts_the_synthetic_poll(updated):
 def test_new_poll_shows_up_in_every_chart_it_belongs_to(updated):
     figures = updated["proj"].figures
     assert ids_in(figures / "fig-blr-opinion.csv") >= NEW_IDS
-    assert "blr-synthetic-2026-independent" in ids_in(figures / "fig-status-quo.csv")
     assert "blr-synthetic-2026-one-state" in ids_in(figures / "fig-mirror.csv")
     assert not NEW_IDS & ids_in(figures / "fig-rus-opinion.csv")
-    calendar = (figures / "fig-poll-calendar.csv").read_text(encoding="utf-8")
-    assert "synthetic-2026-01" in calendar
 
 
 def test_new_poll_shows_up_in_the_inventory_and_the_latest_readings(updated):
@@ -90,14 +87,12 @@ def test_the_build_after_a_data_change_prints_the_changes(updated):
 
 
 def test_the_build_names_the_charts_whose_captions_and_alt_text_need_a_look(updated):
-    """The synthetic Belarusian poll changes what four charts plot; the two Russian-only or
+    """The synthetic Belarusian poll changes what two charts plot; the Russian-only and
     event charts plot what they did, and are not named although that build wrote their files
     again. Each is named with the file of its hand-written caption and fig-alt."""
     assert updated["after_build"].redrawn == [
         ("fig-blr-opinion", "chapters/03-belarusian-opinion.qmd"),
         ("fig-mirror", "chapters/05-mirror-image.qmd"),
-        ("fig-poll-calendar", "chapters/03-belarusian-opinion.qmd"),
-        ("fig-status-quo", "chapters/08-outlook.qmd"),
     ]
     written = {p.name for p in updated["after_build"].written}
     assert {"fig-rus-opinion.csv", "fig-timeline.csv"} <= written
@@ -135,4 +130,4 @@ def test_diff_gives_each_chart_figure_as_precisely_as_its_source(repo_project):
     shown = numbers(Report.load(repo_project.root))
     assert shown["fig-rus-opinion rus-vciom-part-of-russia"] == "one in six (drawn at 16.67%)"
     assert shown["fig-rus-opinion rus-levada-economic"] == "more than 40% (drawn at 40%)"
-    assert shown["fig-status-quo blr-baw-2019-current-stage"] == "75–76%"
+    assert shown["fig-blr-opinion blr-baw-2019-current-stage"] == "75–76%"

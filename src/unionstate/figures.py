@@ -1,8 +1,8 @@
 """Writing a chart to figures/<label>.svg, .png and .csv: same data, same bytes.
 
-matplotlib draws each chart once, as SVG; the PNG is that SVG rasterised by resvg (through
-vl-convert-python's `svg_to_png`), so the two files show the same layout to the pixel and the
-chart is laid out and drawn once, not once per format.
+Each chart (drawn by seaborn on a matplotlib Figure) is saved once, as SVG; the PNG is that
+SVG rasterised by resvg (through vl-convert-python's `svg_to_png`), so the two files show the
+same layout to the pixel and the chart is laid out and drawn once, not once per format.
 """
 
 from __future__ import annotations

@@ -26,18 +26,15 @@ from .views import latest, published_in_month, results_view, when
 # label -> chart function; the chapters cite them by these labels.
 CHARTS: dict[str, Callable[[Dataset], tuple[Figure, pd.DataFrame]]] = {
     "fig-timeline": charts.timeline,
-    "fig-poll-calendar": charts.poll_calendar,
     "fig-blr-opinion": lambda ds: charts.opinion(ds, "BLR"),
     "fig-rus-opinion": lambda ds: charts.opinion(ds, "RUS"),
     "fig-mirror": charts.mirror,
-    "fig-status-quo": charts.status_quo,
 }
 # label -> the results a chart draws, without drawing it (for the charts that draw results).
 RESULT_ROWS: dict[str, Callable[[Dataset], pd.DataFrame]] = {
     "fig-blr-opinion": lambda ds: charts.opinion_rows(ds, "BLR"),
     "fig-rus-opinion": lambda ds: charts.opinion_rows(ds, "RUS"),
     "fig-mirror": charts.mirror_rows,
-    "fig-status-quo": charts.status_quo_rows,
 }
 
 

@@ -3,22 +3,23 @@
 The report's encoding, the same in every chart:
 
 - **Colour means stance, and nothing else.** Each stance code of data/codebook.yaml
-  (results.stance) has one colour from the Okabe & Ito palette, which stays distinguishable
-  under the common forms of colour blindness. Countries, pollsters, survey modes and event
-  kinds are never coloured: they are told apart by panels, rows and labels.
+  (results.stance) has one colour from the Okabe & Ito palette (black included), chosen so
+  that the stances drawn side by side stay apart under the common forms of colour blindness
+  (tests/test_style.py simulates them). Countries, pollsters and events are never coloured:
+  they are told apart by panels, rows and labels.
 - **The mark means the precision of the source's figure.** Each qualifier code
   (results.qualifier) has one mark: a filled circle for a stated share, a hollow circle for
-  an approximate one, a solid or dashed interval for a stated or approximate range, a
-  triangle with a dotted open end for a lower bound, a filled cross for a fraction, a
-  hollow diamond for a figure derived from another one. The same mark never means two things.
-- **Black and grey carry no stance**: polls and events (which have none), the dotted
-  connector between the waves of a figure given for several waves, and the key of the
-  precision legend. A stance the codebook has and this file lacks is drawn grey (so the
-  build does not crash); tests/test_style.py fails until it gets a record here.
+  an approximate one, a solid bar over a stated range and a striped bar over an approximate
+  one, a triangle with a dotted line to the end of the axis for a lower bound, a filled
+  cross for a fraction, a hollow diamond for a figure derived from another one. The same
+  mark never means two things, and each legend key is drawn as the mark is.
+- **Grey carries no stance**: events (which have none) and the keys of the precision legend.
+  A stance the codebook has and this file lacks is drawn light grey (so that the build does
+  not crash); `unionstate check` refuses it first (unionstate.codes).
 
 Every stance and qualifier has one record below (colour or mark, and the legend's words),
-keyed by the codes of data/codebook.yaml: charts, legends, captions' helper texts and the
-appendix's precision table all read these records.
+keyed by the codes of data/codebook.yaml: charts, legends and the appendix's precision table
+all read these records.
 """
 
 from __future__ import annotations
@@ -39,8 +40,7 @@ OKABE_ITO = {
     "black": "#000000",
     "grey": "#999999",
 }
-INK = OKABE_ITO["black"]  # marks with no stance: polls, events, legend keys
-MUTED = "#666666"  # connectors and periods: no stance, drawn behind the figures
+MUTED = "#666666"  # no stance: events, the keys of the precision legend
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,18 @@ class Stance:
 class Qualifier:
     """How one qualifier code is drawn.
 
-    marker: the matplotlib marker at a point value (None for an interval);
-    filled: solid or hollow marker; line: the interval's line style (None for a point);
+    marker: the matplotlib marker at a point value (None for a bar over a range);
+    filled: solid or hollow marker; bar: the bar's line style over a range ("solid", or
+    STRIPES for an approximate range; None for a point);
     at_bounds: a marker at each bound (derived figures) rather than one at the value;
-    open_end: a dotted line from the bound to the right (a lower bound);
+    open_end: a dotted line from the bound to the end of the axis (a lower bound);
     legend: the legend's words; drawn: the mark in words (the appendix's precision table).
     """
 
     code: str
     marker: str | None
     filled: bool
-    line: str | None
+    bar: str | tuple | None
     legend: str
     drawn: str
     at_bounds: bool = False
@@ -74,27 +75,31 @@ class Qualifier:
 
 
 STANCES: dict[str, Stance] = {s.code: s for s in (
-    Stance("incorporation", OKABE_ITO["vermillion"], "Belarus joins Russia"),
-    Stance("merger", OKABE_ITO["orange"], "One state (joining Russia or a single new state)"),
-    Stance("political_integration", OKABE_ITO["purple"],
-           "Deeper political integration (any form)"),
-    Stance("closer_union", OKABE_ITO["sky"], "Closer union of two states"),
-    Stance("economic", OKABE_ITO["green"], "Economic cooperation only"),
-    Stance("status_quo", OKABE_ITO["blue"], "Keep relations as they are"),
+    Stance("incorporation", OKABE_ITO["sky"], "Belarus becomes part of Russia"),
+    Stance("merger", OKABE_ITO["vermillion"], "One state (joining Russia or a single new state)"),
+    Stance("political_integration", OKABE_ITO["blue"], "Deeper political integration"),
+    Stance("closer_union", OKABE_ITO["green"], "A union of two states"),
+    Stance("economic", OKABE_ITO["orange"], "Develop economic cooperation"),
+    Stance("status_quo", OKABE_ITO["black"], "Keep relations as they are"),
 )}
 
+BAR = 8.0  # points: the height of a bar over a range, about that of a point's marker
+STRIPES = (0, (1.6, 1.4))  # an approximate range: a bar of thin stripes, not a solid one
 QUALIFIERS: dict[str, Qualifier] = {q.code: q for q in (
     Qualifier("exact", "o", True, None, "stated share", "filled circle"),
     Qualifier("approximate", "o", False, None, "approximate share (\u201cabout\u201d)",
               "hollow circle"),
-    Qualifier("range", None, True, "solid", "stated range", "solid interval with end ticks"),
-    Qualifier("approximate_range", None, True, "dashed",
-              "approximate range (\u201csome\u201d)", "dashed interval with end ticks"),
-    Qualifier("more_than", ">", True, "dotted", "lower bound only (\u201cmore than\u201d)",
-              "filled triangle with a dotted open end", open_end=True),
+    Qualifier("range", None, True, "solid", "stated range (bar from one end to the other)",
+              "solid bar over the range"),
+    Qualifier("approximate_range", None, True, STRIPES,
+              "approximate range (\u201csome\u201d)", "striped bar over the range"),
+    Qualifier("more_than", ">", True, None,
+              "lower bound only (\u201cmore than\u201d): no upper end given",
+              "filled triangle at the bound, dotted line to the end of the axis",
+              open_end=True),
     Qualifier("fraction", "X", True, None, "stated as a fraction (\u201cone in six\u201d)",
               "filled cross"),
-    Qualifier("derived", "D", False, None, "derived from another figure",
+    Qualifier("derived", "D", False, None, "derived from another figure (see its label)",
               "hollow diamond (one at each bound of a range), labelled with its rule",
               at_bounds=True),
 )}
@@ -103,8 +108,6 @@ QUALIFIERS: dict[str, Qualifier] = {q.code: q for q in (
 COUNTRY_LABELS = {"BLR": "Belarusians", "RUS": "Russians"}
 COUNTRY_NAMES = {"BLR": "Belarus", "RUS": "Russia"}
 
-JOIN_LEGEND = "one figure given for several waves"  # the dotted connector between waves
-PERIOD_LEGEND = "span of the stated date (a year or a month)"
 
 
 def encoded(column: str) -> set[str]:
@@ -115,7 +118,8 @@ def encoded(column: str) -> set[str]:
 
 
 def stance(code: str) -> Stance:
-    """The record of a stance code; grey, with the code as its words, if it has none yet."""
+    """The record of a stance code; light grey, with the code as its words, if it has none
+    yet."""
     return STANCES.get(code) or Stance(code, OKABE_ITO["grey"], code.replace("_", " "))
 
 
@@ -131,6 +135,13 @@ RC = {
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 9,
+    "axes.linewidth": 0.8,
+    "xtick.major.width": 0.8,
+    "xtick.major.size": 3.5,
+    "xtick.minor.width": 0.6,
+    "xtick.minor.size": 2,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -139,8 +150,8 @@ RC = {
     "axes.edgecolor": "#333333",
     "grid.color": "#DDDDDD",
     "grid.linewidth": 0.6,
-    "lines.dashed_pattern": [2.2, 1.4],  # dashes short enough to show on a short interval
     "lines.dotted_pattern": [1.0, 1.65],
+    "lines.scale_dashes": False,  # stripes and dots keep their size on a thick bar
     "legend.frameon": False,
     "legend.fontsize": 8,
     "legend.title_fontsize": 8,
@@ -151,6 +162,14 @@ RC = {
 }
 
 
+def theme() -> dict:
+    """The house style as rcParams: seaborn's plain "ticks" style under RC. seaborn.objects
+    draws each chart with it (Plot.theme), and `apply` sets it for what is added after."""
+    import seaborn as sns
+
+    return {**sns.axes_style("ticks"), **RC}
+
+
 def apply() -> None:
     """Set the house style for every chart drawn after it."""
-    mpl.rcParams.update(RC)
+    mpl.rcParams.update(theme())
