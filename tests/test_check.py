@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from unionstate.bib import check_file
 from unionstate.cli import main
-from unionstate.validate import Problem, bib_keys_or_problem, check
+from unionstate.validate import Problem, check
 
 RESULTS, POLLS, EVENTS, BIB = "data/results.csv", "data/polls.csv", "data/events.csv", "references.bib"
 
@@ -33,7 +34,7 @@ def baseline(repo_project) -> set[Problem]:
 @pytest.fixture(scope="session")
 def real_bib(repo_project) -> tuple[bytes, set[str] | None]:
     """The real references.bib and its keys (None unless it reads without a problem)."""
-    keys, problems = bib_keys_or_problem(repo_project.bib, "references.bib")
+    keys, problems = check_file(repo_project.bib, "references.bib")
     return repo_project.bib.read_bytes(), (keys if not problems else None)
 
 

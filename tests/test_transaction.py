@@ -159,16 +159,6 @@ def test_error_while_replacing_rolls_back_in_process(tmp_path, states, monkeypat
     assert tree(root) == states["before"]
 
 
-def test_stray_temporary_files_of_old_versions_are_removed(tmp_path, states):
-    root = make_copy(tmp_path)
-    (root / "data" / ".polls.csv.abc123.tmp").write_text("half", encoding="utf-8")
-    (root / ".references.bib.xyz789.tmp").write_text("half", encoding="utf-8")
-    result = run("check", "--root", root)
-    assert result.exit_code == 0
-    assert "removed data/.polls.csv.abc123.tmp" in result.stderr
-    assert tree(root) == states["before"]
-
-
 # ---------------------------------------------------------------- concurrency
 
 

@@ -26,14 +26,13 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from .parse import MONTHS
 from .paths import Project
 
 if TYPE_CHECKING:
     from .text import Md
 
 CITATION_FILE = "CITATION.cff"
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December"]
 
 
 class FrontMatterError(Exception):

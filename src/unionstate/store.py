@@ -3,9 +3,7 @@
 Every table is written the same way, so that a rewrite changes only the rows that changed:
 the codebook's column order, rows sorted by the table's `order` keys (stable, so a table
 without keys keeps its order), UTF-8, "\\n" line endings, minimal quoting, and an empty cell
-for a missing value. A file is replaced atomically: the new text goes to a temporary file
-in the same folder, is flushed and fsynced, and then os.replace() swaps it in, so a reader
-(or a crash) sees either the old file whole or the new one whole.
+for a missing value.
 
 A change to several files (add-poll writes polls.csv, results.csv, references.bib and
 CHANGELOG.md) is one transaction, under an exclusive lock on data/:
@@ -43,7 +41,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -112,42 +109,6 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _stage(path: Path, text: str) -> Path:
-    """Write `text` to a new temporary file next to `path`, flushed and fsynced."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private (0600); keep the mode the replaced file had, or the
-        # mode a new file gets under the user's umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace `path` by `text` (UTF-8, line endings as given) atomically."""
-    path = Path(path)
-    tmp = _stage(path, text)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write `frame` as it stands (call canonical() first) to `path` atomically."""
-    write_text_atomic(path, csv_text(frame))
 
 
 # ---------------------------------------------------------------- the lock
@@ -402,53 +363,40 @@ def _entries(proj: Project, state: Path) -> tuple[str, list[dict]]:
     return str(data.get("label", "a change")), entries
 
 
-def _stray(proj: Project) -> list[Path]:
-    """Temporary files that earlier versions of this module could leave behind."""
-    return [p for folder, pattern in ((proj.data, ".*.csv.*.tmp"), (proj.data, ".*.md.*.tmp"),
-                                      (proj.root, f".{proj.bib.name}.*.tmp"))
-            for p in folder.glob(pattern) if p.is_file()]
-
-
 def needs_recovery(proj: Project) -> bool:
-    return (proj.data / JOURNAL).exists() or bool(_stray(proj))
+    return (proj.data / JOURNAL).exists()
 
 
 def recover(proj: Project) -> str | None:
     """Finish a change to data/ that a killed process left half done; a message, or None.
 
-    The caller holds the exclusive lock. Also removes temporary files that earlier versions
-    of this module could leave behind (.polls.csv.XXXX.tmp).
+    The caller holds the exclusive lock.
     """
     journal = proj.data / JOURNAL
-    said = []
-    for p in _stray(proj):
-        p.unlink()
-        said.append(f"removed {proj.rel(p)}, left behind by an interrupted write")
-    if journal.exists():
-        names = [p.name for p in journal.iterdir()] if journal.is_dir() else []
-        files = ", ".join(sorted(names))
-        if "done.json" in names:
-            label, entries = _entries(proj, journal / "done.json")
-            _remove_journal(journal)
-            said.append(f"{label} had been written whole; its journal was removed")
-        elif "manifest.json" in names:
-            label, entries = _entries(proj, journal / "manifest.json")
-            _roll_forward(proj, journal, entries)
-            targets = ", ".join(e["target"] for e in entries)
-            said.append(f"{label} was interrupted after it was committed; it has now been "
-                        f"completed: {targets} hold its new text")
-        elif "rollback.json" in names:
-            label, entries = _entries(proj, journal / "rollback.json")
-            _roll_back(proj, journal, entries)
-            said.append(f"{label} failed while writing; it has now been rolled back: every "
-                        "file holds its text from before it")
-        else:
-            if journal.is_dir():
-                shutil.rmtree(journal)
-            else:
-                journal.unlink()
-            said.append(f"an interrupted change to data/ had not been committed ({files or 'no files'} "
-                        "in its journal); it was rolled back: no data file had changed")
-    if not said:
+    if not journal.exists():
         return None
-    return "Recovered data/: " + "; ".join(said) + "."
+    names = [p.name for p in journal.iterdir()] if journal.is_dir() else []
+    if "done.json" in names:
+        label, entries = _entries(proj, journal / "done.json")
+        _remove_journal(journal)
+        said = f"{label} had been written whole; its journal was removed"
+    elif "manifest.json" in names:
+        label, entries = _entries(proj, journal / "manifest.json")
+        _roll_forward(proj, journal, entries)
+        targets = ", ".join(e["target"] for e in entries)
+        said = (f"{label} was interrupted after it was committed; it has now been completed: "
+                f"{targets} hold its new text")
+    elif "rollback.json" in names:
+        label, entries = _entries(proj, journal / "rollback.json")
+        _roll_back(proj, journal, entries)
+        said = (f"{label} failed while writing; it has now been rolled back: every file holds "
+                "its text from before it")
+    else:
+        if journal.is_dir():
+            shutil.rmtree(journal)
+        else:
+            journal.unlink()
+        said = (f"an interrupted change to data/ had not been committed "
+                f"({', '.join(sorted(names)) or 'no files'} in its journal); it was rolled back: "
+                "no data file had changed")
+    return f"Recovered data/: {said}."

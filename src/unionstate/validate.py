@@ -92,11 +92,6 @@ def _cell_value(text: str):
     return text if text else pd.NA
 
 
-def line_of(index: int) -> int:
-    """The file line of a raw frame's row (its index; see read_raw)."""
-    return int(index)
-
-
 # ---------------------------------------------------------------- codebook rules (pandera)
 
 
@@ -206,7 +201,7 @@ def codebook_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Probl
         problems = []
         for case in exc.failure_cases.itertuples(index=False):
             column = case.column if isinstance(case.column, str) else ""
-            line = line_of(case.index) if pd.notna(case.index) else 0
+            line = int(case.index) if pd.notna(case.index) else 0
             if case.check in ("column_in_dataframe", "column_in_schema"):
                 column = str(case.failure_case)
             problems.append(Problem(rel, line, column,
@@ -223,7 +218,7 @@ def text_problems(frame: pd.DataFrame, rel: str) -> list[Problem]:
         for i, value in frame[column].items():
             m = CONTROL.search(value) if isinstance(value, str) else None
             if m:
-                out.append(Problem(rel, line_of(i), str(column), kind="control", message=(
+                out.append(Problem(rel, int(i), str(column), kind="control", message=(
                     f"holds the control character U+{ord(m.group()):04X} at character "
                     f"{m.start() + 1}; allowed: printable text on one line (no tab, line break "
                     "or line separator)")))
@@ -258,7 +253,7 @@ def source_problems(frame: pd.DataFrame, rel: str, keys: set[str]) -> list[Probl
     for i, row in _rows(frame):
         key = _cell(row, "source")
         if key and key not in keys:
-            out.append(Problem(rel, line_of(i), "source",
+            out.append(Problem(rel, int(i), "source",
                                f"'{key}' is not a key in references.bib; allowed: "
                                f"{', '.join(sorted(keys))}, or add an entry there",
                                kind="source"))
@@ -270,7 +265,7 @@ def date_order_problems(frame: pd.DataFrame, rel: str, start: str, end: str) -> 
     for i, row in _rows(frame):
         a, b = parse_date(_cell(row, start) or ""), parse_date(_cell(row, end) or "")
         if a and b and a[0] > b[1]:
-            out.append(Problem(rel, line_of(i), end,
+            out.append(Problem(rel, int(i), end,
                                f"'{row[end]}' is before {start} '{row[start]}'; "
                                f"allowed: a date on or after {start}", kind="date_order"))
     return out
@@ -290,7 +285,7 @@ def future_problems(frame: pd.DataFrame, table: Table, rel: str,
             window = table.columns[column].range or (None, None)
             if parsed and parsed[0] > today and (window[1] is None
                                                  or parsed[0].year <= window[1]):
-                out.append(Problem(rel, line_of(i), column,
+                out.append(Problem(rel, int(i), column,
                                    f"'{text}' is after today ({today:%Y-%m-%d}); allowed: a date "
                                    "no later than today", kind="future"))
     return out
@@ -303,12 +298,12 @@ def poll_link_problems(results: pd.DataFrame, polls: pd.DataFrame, rel: str) -> 
         ids = split_ids(_cell(row, "poll_id") or "")
         missing = [p for p in ids if p not in known]
         for p in missing:
-            out.append(Problem(rel, line_of(i), "poll_id",
+            out.append(Problem(rel, int(i), "poll_id",
                                f"'{p}' is not a poll_id in data/polls.csv; allowed: one of its "
                                "poll_ids, several joined by ';'", kind="poll_link"))
         countries = {known[p] for p in ids if p in known and pd.notna(known[p])}
         if len(countries) > 1:
-            out.append(Problem(rel, line_of(i), "poll_id",
+            out.append(Problem(rel, int(i), "poll_id",
                                f"names polls of several countries ({', '.join(sorted(countries))}); "
                                "allowed: waves of polls in one country", kind="poll_link"))
     return out
@@ -327,7 +322,7 @@ def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
         lo = parse_number(_cell(row, "share_low") or "")
         hi_text = _cell(row, "share_high")
         hi = parse_number(hi_text or "")
-        line = line_of(i)
+        line = int(i)
 
         def problem(column, message, kind="bounds", line=line):
             out.append(Problem(rel, line, column, message, kind=kind))
@@ -419,7 +414,7 @@ def sum_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
             continue  # a share out of range is reported as such; its sum would blame the others
         total, limit = group["value"].sum(), 100 + ROUNDING_PER_OPTION * len(group)
         if total > limit:
-            out.append(Problem(rel, line_of(group.index.max()), "share_low",
+            out.append(Problem(rel, int(group.index.max()), "share_low",
                                f"exact shares of poll '{poll}', question '{question}' add up to "
                                f"{total:g}%; allowed: at most {limit:g}% (100 plus rounding)",
                                kind="sum"))
@@ -435,7 +430,7 @@ def record_problems(frame: pd.DataFrame, rel: str, registry: codes.Codes) -> lis
         complete = [c for c in frame[column].dropna().unique() if c not in gaps]
         for i, value in frame[column].items():
             if isinstance(value, str) and value in gaps:
-                out.append(Problem(rel, line_of(i), column, kind="record", message=(
+                out.append(Problem(rel, int(i), column, kind="record", message=(
                     f"'{value}' is in data/codebook.yaml but the report cannot use it yet: it "
                     f"lacks {gaps[value]}; allowed: a code with a complete record "
                     f"({', '.join(c for c in sorted(set(complete)))})")))
@@ -495,11 +490,6 @@ def read_all(proj: Project) -> tuple[dict[str, pd.DataFrame | None], list[Proble
     return frames, problems
 
 
-def bib_keys_or_problem(path: Path, rel: str) -> tuple[set[str] | None, list[Problem]]:
-    """The keys of references.bib (None if it cannot be read) and its problems."""
-    return bib.check_file(path, rel)
-
-
 def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None,
           bib_keys: set[str] | None = None) -> list[Problem]:
     """Every problem in the project's data/ and references.bib (or in frames given instead)."""
@@ -508,7 +498,7 @@ def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None
     if frames is None:
         frames, problems = read_all(proj)
     if bib_keys is None:
-        bib_keys, found = bib_keys_or_problem(proj.bib, proj.rel(proj.bib))
+        bib_keys, found = bib.check_file(proj.bib, proj.rel(proj.bib))
         problems += found
     names = {n: proj.rel(proj.data / t.file) for n, t in tables.items()}
     registry = codes.registry(proj.codebook)
