@@ -241,3 +241,40 @@ def test_a_second_build_waits_for_the_first(tmp_path):
     assert "_build/ is in use by another unionstate command" in refused.stderr
     assert "Running report.qmd" not in refused.output
     assert {k: v for k, v in tree(proj.root).items() if not k.startswith("_build")} == before
+
+
+READER = HOLDER.replace("store.writing(", "store.reading(")
+
+
+def test_readers_share_data_and_a_writer_waits_for_them(tmp_path, states):
+    """While another process reads data/ (a build's kernel, a check), `check` reads it too at
+    once, but add-poll refuses after its --wait; the lock leaves no file in the project."""
+    root = make_copy(tmp_path)
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(root), "30"],
+                              stdout=subprocess.PIPE, text=True, env=env())
+    try:
+        assert reader.stdout.readline().strip() == "locked"
+        shared = run("check", "--root", root, "--wait", "0.5")
+        refused = run("add-poll", GOOD, "--root", root, "--wait", "0.5")
+    finally:
+        reader.kill()
+        reader.wait()
+    assert shared.exit_code == 0, shared.output
+    assert refused.exit_code == 3, refused.output
+    assert "is in use by another unionstate command" in refused.stderr
+    assert tree(root) == states["before"]
+
+
+def test_a_writer_keeps_readers_out(tmp_path, states):
+    root = make_copy(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root), "30"],
+                              stdout=subprocess.PIPE, text=True, env=env())
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        refused = run("check", "--root", root, "--wait", "0.5")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert refused.exit_code == 3, refused.output
+    assert "data/ is in use by another unionstate command" in refused.stderr
+    assert tree(root) == states["before"]

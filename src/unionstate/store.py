@@ -8,11 +8,12 @@ for a missing value.
 A change to several files (add-poll writes polls.csv, results.csv, references.bib and
 CHANGELOG.md) is one transaction, under an exclusive lock on data/:
 
-1. `lock`: an exclusive flock(2) on the data/ folder itself, held for the whole
-   read-check-write. Readers (check, build, diff) take a shared one while they read.
-   A second writer waits up to `wait` seconds, then gets BusyError; nothing is lost.
-   The kernel drops the lock when its process ends, however it ends (no stale lock file,
-   and no lock file at all: data/ stays byte-identical after a refusal).
+1. `writing`: an exclusive lock on data/, held for the whole read-check-write. Readers
+   (check, build, diff) take a shared one while they read. A second writer waits up to
+   `wait` seconds, then gets BusyError; nothing is lost. The lock (portalocker, the same
+   shared and exclusive modes on Linux, macOS and Windows) is taken on a file in the
+   system's temporary folder, never in the project: data/ stays byte-identical after a
+   refusal. The system drops it when the process ends, however it ends (no stale lock).
 2. The journal, data/.transaction/: for each file, its new text (k.new) and its old bytes
    (k.old), fsynced; then `manifest.json` is renamed into place. Before the rename nothing
    has changed; after it the change is committed.
@@ -41,10 +42,13 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import portalocker
 
 from .codebook import Table
 from .paths import Project
@@ -127,52 +131,47 @@ def _busy(proj: Project, wait: float, folder: Path | None = None) -> BusyError:
                      "finished.")
 
 
-if sys.platform != "win32":
-    import fcntl
+def _lock_file(folder: Path) -> int:
+    """A descriptor of the lock file of `folder`: in the system's temporary folder, named after
+    the folder's absolute path, so that no lock ever writes a file into the project."""
+    key = hashlib.sha256(str(folder.resolve()).encode("utf-8")).hexdigest()[:24]
+    path = Path(tempfile.gettempdir()) / f"unionstate-{key}.lock"
+    try:  # another user's lock file in a shared /tmp can be opened, not created again
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return os.open(path, os.O_RDONLY | os.O_CREAT, 0o444)
 
-    @contextlib.contextmanager
-    def _flock(proj: Project, exclusive: bool, wait: float,
-               folder: Path | None = None) -> Iterator[Callable[[bool], None]]:
-        """flock(2) on `folder` itself (data/ by default): no lock file is ever left behind."""
-        fd = os.open(folder or proj.data, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
 
-        def take(excl: bool) -> None:
-            mode = (fcntl.LOCK_EX if excl else fcntl.LOCK_SH) | fcntl.LOCK_NB
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, mode)
-                    return
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise _busy(proj, wait, folder) from None
-                    time.sleep(0.05)
+@contextlib.contextmanager
+def _lock(proj: Project, exclusive: bool, wait: float,
+          folder: Path | None = None) -> Iterator[Callable[[bool], None]]:
+    """A shared or exclusive lock on `folder` (data/ by default), through portalocker: flock(2)
+    on Linux and macOS, LockFileEx on Windows. Yields a function that turns it into the other
+    kind. The system drops the lock when the process ends, however it ends."""
+    fd = _lock_file(folder or proj.data)
+    held = False
 
-        try:
-            take(exclusive)
-            yield take
-        finally:
-            os.close(fd)  # closing the only descriptor releases the lock
-else:  # pragma: no cover - Windows has no flock: one exclusive lock on a file in data/
-    import msvcrt
-
-    @contextlib.contextmanager
-    def _flock(proj: Project, exclusive: bool, wait: float,
-               folder: Path | None = None) -> Iterator[Callable[[bool], None]]:
-        handle = open((folder or proj.data) / f"{JOURNAL}.lock", "a+b")  # noqa: SIM115
+    def take(excl: bool) -> None:
+        nonlocal held
+        if held:  # Windows cannot convert a lock in place; release it, then take the other
+            portalocker.unlock(fd)
+        flags = portalocker.LockFlags.EXCLUSIVE if excl else portalocker.LockFlags.SHARED
         deadline = time.monotonic() + wait
-        try:
-            while True:
-                try:
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-                    break
-                except OSError:
-                    if time.monotonic() >= deadline:
-                        raise _busy(proj, wait, folder) from None
-                    time.sleep(0.05)
-            yield lambda excl: None
-        finally:
-            handle.close()
+        while True:
+            try:
+                portalocker.lock(fd, flags | portalocker.LockFlags.NON_BLOCKING)
+                held = True
+                return
+            except portalocker.AlreadyLocked:
+                if time.monotonic() >= deadline:
+                    raise _busy(proj, wait, folder) from None
+                time.sleep(0.05)
+
+    try:
+        take(exclusive)
+        yield take
+    finally:
+        os.close(fd)  # closing the only descriptor releases the lock
 
 
 def _say_stderr(message: str) -> None:
@@ -185,7 +184,7 @@ def reading(proj: Project, say: Callable[[str], None] | None = None,
     """Hold data/ for reading (shared with other readers), after finishing any interrupted
     change to it (and saying so)."""
     say = say or _say_stderr
-    with _flock(proj, exclusive=False, wait=wait) as take:
+    with _lock(proj, exclusive=False, wait=wait) as take:
         if needs_recovery(proj):
             take(True)
             message = recover(proj)
@@ -201,7 +200,7 @@ def writing(proj: Project, say: Callable[[str], None] | None = None,
     """Hold data/ alone, for a whole read-check-write; any interrupted change is finished
     first (and said so)."""
     say = say or _say_stderr
-    with _flock(proj, exclusive=True, wait=wait):
+    with _lock(proj, exclusive=True, wait=wait):
         message = recover(proj)
         if message:
             say(message)
@@ -216,7 +215,7 @@ def building(proj: Project, say: Callable[[str], None] | None = None,
     and figures/ at once, and add-poll waits until the build has finished."""
     with reading(proj, say=say, wait=wait):
         proj.build.mkdir(exist_ok=True)
-        with _flock(proj, exclusive=True, wait=wait, folder=proj.build):
+        with _lock(proj, exclusive=True, wait=wait, folder=proj.build):
             yield
 
 
