@@ -1,4 +1,4 @@
-"""Validation of data/: the codebook's column rules (through pandera) and the cross-table rules.
+"""Validation of data/: the codebook's column rules and the cross-table rules.
 
 Every rule reports a Problem that names the file, the line, the column, what is wrong and
 what is allowed. Nothing here raises on bad data and nothing writes to disk.
@@ -9,12 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
 from . import bib, codes
 from .codebook import Column, Table
@@ -92,7 +91,7 @@ def _cell_value(text: str):
     return text if text else pd.NA
 
 
-# ---------------------------------------------------------------- codebook rules (pandera)
+# ---------------------------------------------------------------- codebook rules
 
 
 def _year(v) -> int | None:
@@ -100,48 +99,52 @@ def _year(v) -> int | None:
     return parsed[0].year if parsed else None
 
 
-def _checks(col: Column) -> list[pa.Check]:
-    checks = []
+def _rules(col: Column) -> list[tuple[str, Callable[[str], bool], Callable[[str], str]]]:
+    """The codebook's rules for a filled cell of `col`: (kind, test, what is wrong and what
+    is allowed, after the quoted value)."""
+    rules = []
     if col.pattern:
         pattern = re.compile(col.pattern)
-        checks.append(pa.Check(lambda v, p=pattern: bool(p.fullmatch(v)), element_wise=True,
-                               name="pattern"))
+        rules.append(("pattern", lambda v: bool(pattern.fullmatch(v)), lambda v: (
+            f"is not of the allowed form (lower-case slug matching {col.pattern})")))
     if col.codes:
-        allowed = set(col.codes)
-        checks.append(pa.Check(lambda v, a=allowed: v in a, element_wise=True, name="codes"))
+        rules.append(("codes", lambda v: v in col.codes,
+                      lambda v: f"is not an allowed code; allowed: {', '.join(col.codes)}"))
     if col.type == "number":
-        checks.append(pa.Check(lambda v: parse_number(v) is not None, element_wise=True,
-                               name="number"))
+        rules.append(("number", lambda v: parse_number(v) is not None, lambda v: (
+            "is not a number; allowed: a decimal number such as 62 or 16.67, in ASCII digits "
+            "with a point")))
     if col.type == "integer":
-        checks.append(pa.Check(lambda v: parse_integer(v) is not None, element_wise=True,
-                               name="integer"))
+        rules.append(("integer", lambda v: parse_integer(v) is not None, lambda v: (
+            "is not a positive whole number; allowed: a positive integer in ASCII digits, or "
+            "empty if unknown")))
     if col.type in ("number", "integer"):
         # One spelling per value, so that a file's bytes change only when a value does.
-        checks.append(pa.Check(lambda v: shortest(v) in (None, v), element_wise=True,
-                               name="shortest"))
+        rules.append(("shortest", lambda v: shortest(v) in (None, v), lambda v: (
+            f"is not written the one way data/ writes numbers; allowed: '{shortest(v)}' (no "
+            "leading zeros, no trailing zeros after the point, no spaces)")))
     if col.type == "date":
-        checks.append(pa.Check(lambda v: parse_date(v) is not None, element_wise=True,
-                               name="date"))
+        rules.append(("date", lambda v: parse_date(v) is not None, lambda v: (
+            "is not a valid date; allowed: ISO 8601 as YYYY, YYYY-MM or YYYY-MM-DD, in ASCII "
+            "digits")))
     if col.range:
         lo, hi = col.range
         # A date's range is a window of years; a number's, of values.
         read = {"date": _year, "integer": parse_integer}.get(col.type, parse_number)
 
-        def within(v, lo=lo, hi=hi, read=read):
+        def within(v):
             x = read(v)
             return x is None or ((lo is None or x >= lo) and (hi is None or x <= hi))
 
-        checks.append(pa.Check(within, element_wise=True, name="range"))
-    return checks
-
-
-def schema(table: Table) -> pa.DataFrameSchema:
-    """The pandera schema of one codebook table, over the raw string cells."""
-    columns = {
-        name: pa.Column(None, nullable=not col.required, unique=col.unique, checks=_checks(col))
-        for name, col in table.columns.items()
-    }
-    return pa.DataFrameSchema(columns, strict=True, ordered=False, name=table.name)
+        if col.type == "date":
+            allowed = (f"is outside the years allowed; allowed: a date from "
+                       f"{'any year' if lo is None else lo} to {'any year' if hi is None else hi}"
+                       " (data/codebook.yaml)")
+        else:
+            allowed = f"is out of range; allowed: {'-∞' if lo is None else lo} to " \
+                      f"{'∞' if hi is None else hi}"
+        rules.append(("range", within, lambda v: allowed))
+    return rules
 
 
 def empty_message(col: Column | None, missing: bool = False) -> str:
@@ -151,64 +154,31 @@ def empty_message(col: Column | None, missing: bool = False) -> str:
     return f"is {'missing' if missing else 'empty'}; a value is required here{allowed}"
 
 
-def _describe(table: Table, column: str | None, check: str, value) -> str:
-    col = table.columns.get(column) if column else None
-    shown = f"'{value}'"
-    if check == "column_in_dataframe":
-        return f"column '{value}' is missing; required columns: {', '.join(table.columns)}"
-    if check == "column_in_schema":
-        return f"column '{value}' is not in the codebook; allowed columns: {', '.join(table.columns)}"
-    if check == "not_nullable":
-        return empty_message(col)
-    if check == "field_uniqueness":
-        return f"{shown} appears more than once; each value must be unique"
-    if check == "codes" and col:
-        return f"{shown} is not an allowed code; allowed: {', '.join(col.codes)}"
-    if check == "pattern" and col:
-        return f"{shown} is not of the allowed form (lower-case slug matching {col.pattern})"
-    if check == "number":
-        return (f"{shown} is not a number; allowed: a decimal number such as 62 or 16.67, "
-                "in ASCII digits with a point")
-    if check == "integer":
-        return (f"{shown} is not a positive whole number; allowed: a positive integer in ASCII digits, "
-                "or empty if unknown")
-    if check == "shortest":
-        return (f"{shown} is not written the one way data/ writes numbers; allowed: "
-                f"'{shortest(str(value))}' (no leading zeros, no trailing zeros after the point, "
-                "no spaces)")
-    if check == "date":
-        return (f"{shown} is not a valid date; allowed: ISO 8601 as YYYY, YYYY-MM or YYYY-MM-DD, "
-                "in ASCII digits")
-    if check == "range" and col and col.range:
-        lo, hi = col.range
-        if col.type == "date":
-            return (f"{shown} is outside the years allowed; allowed: a date from "
-                    f"{lo if lo is not None else 'any year'} to {hi if hi is not None else 'any year'}"
-                    " (data/codebook.yaml)")
-        return f"{shown} is out of range; allowed: {lo if lo is not None else '-∞'} to " \
-               f"{hi if hi is not None else '∞'}"
-    return f"{shown} fails check {check}"
-
-
-KINDS = {"column_in_dataframe": "column", "column_in_schema": "column", "not_nullable": "empty",
-         "field_uniqueness": "unique"}
-
-
 def codebook_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Problem]:
-    try:
-        schema(table).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        problems = []
-        for case in exc.failure_cases.itertuples(index=False):
-            column = case.column if isinstance(case.column, str) else ""
-            line = int(case.index) if pd.notna(case.index) else 0
-            if case.check in ("column_in_dataframe", "column_in_schema"):
-                column = str(case.failure_case)
-            problems.append(Problem(rel, line, column,
-                                    _describe(table, column, case.check, case.failure_case),
-                                    kind=KINDS.get(case.check, case.check)))
-        return problems
-    return []
+    """The codebook's rules: every column there and no other, required cells filled, unique
+    ones unique, and each filled cell of the column's form, codes, type and range."""
+    out = [Problem(rel, 0, c, f"column '{c}' is not in the codebook; allowed columns: "
+                              f"{', '.join(table.columns)}", kind="column")
+           for c in frame.columns if c not in table.columns]
+    for name, col in table.columns.items():
+        if name not in frame.columns:
+            out.append(Problem(rel, 0, name, f"column '{name}' is missing; required columns: "
+                                             f"{', '.join(table.columns)}", kind="column"))
+            continue
+        cells = frame[name]
+        twice = cells.duplicated(keep=False) & col.unique
+        rules = _rules(col)
+        for line, value, dup in zip(cells.index, cells, twice, strict=True):
+            if pd.isna(value):
+                if col.required:
+                    out.append(Problem(rel, int(line), name, empty_message(col), kind="empty"))
+                continue
+            if dup:
+                out.append(Problem(rel, int(line), name, f"'{value}' appears more than once; "
+                                                         "each value must be unique", kind="unique"))
+            out += [Problem(rel, int(line), name, f"'{value}' {message(value)}", kind=kind)
+                    for kind, test, message in rules if not test(value)]
+    return out
 
 
 def text_problems(frame: pd.DataFrame, rel: str) -> list[Problem]:
