@@ -391,10 +391,11 @@ def sum_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
     return out
 
 
-def record_problems(frame: pd.DataFrame, rel: str, registry: codes.Codes) -> list[Problem]:
+def record_problems(frame: pd.DataFrame, rel: str,
+                    incomplete: dict[str, dict[str, str]]) -> list[Problem]:
     """Rows using a codebook code that has no complete record (see unionstate.codes)."""
     out = []
-    for column, gaps in registry.incomplete.items():
+    for column, gaps in incomplete.items():
         if column not in frame.columns or not gaps:
             continue
         complete = [c for c in frame[column].dropna().unique() if c not in gaps]
@@ -412,7 +413,7 @@ def record_problems(frame: pd.DataFrame, rel: str, registry: codes.Codes) -> lis
 
 def problems_in(frames: Mapping[str, pd.DataFrame | None], tables: Mapping[str, Table],
                 bib_keys: set[str] | None, names: Mapping[str, str],
-                registry: codes.Codes | None = None) -> list[Problem]:
+                incomplete: dict[str, dict[str, str]] | None = None) -> list[Problem]:
     """Every problem in raw frames (None where unreadable); `names` gives each file's label.
 
     `bib_keys` is None where references.bib could not be read: sources are then not checked.
@@ -442,10 +443,10 @@ def problems_in(frames: Mapping[str, pd.DataFrame | None], tables: Mapping[str, 
             out += poll_link_problems(usable["results"], usable["polls"], names["results"])
         out += bounds_problems(usable["results"], names["results"])
         out += sum_problems(usable["results"], names["results"])
-    if registry is not None:
+    if incomplete is not None:
         for name, frame in usable.items():
             if name in ("results", "indicators"):
-                out += record_problems(frame, names[name], registry)
+                out += record_problems(frame, names[name], incomplete)
     return sorted(set(out))
 
 
@@ -471,5 +472,5 @@ def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None
         bib_keys, found = bib.check_file(proj.bib, proj.rel(proj.bib))
         problems += found
     names = {n: proj.rel(proj.data / t.file) for n, t in tables.items()}
-    registry = codes.registry(proj.codebook)
-    return sorted(set(problems) | set(problems_in(frames, tables, bib_keys, names, registry)))
+    incomplete = codes.incomplete(proj.codebook)
+    return sorted(set(problems) | set(problems_in(frames, tables, bib_keys, names, incomplete)))
