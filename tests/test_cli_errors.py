@@ -151,8 +151,8 @@ def repo(tmp_path) -> Path:
 
 @pytest.mark.parametrize(("rev", "words"), [
     ("HEAD~2", ("has no data/codebook.yaml",)),
-    ("HEAD~1", ("codebook",)),
-    ("no-such-revision", ("Cannot compare with revision 'no-such-revision'",)),
+    ("HEAD~1", ("its codebook does not describe the report's tables",)),
+    ("no-such-revision", ("it is not a commit, branch or tag", "such as HEAD~1")),
 ])
 def test_diff_on_revisions_it_cannot_read(repo, rev, words):
     before = tree(repo)
