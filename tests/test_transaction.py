@@ -159,6 +159,53 @@ def test_error_while_replacing_rolls_back_in_process(tmp_path, states, monkeypat
     assert tree(root) == states["before"]
 
 
+def _journal(root: Path, manifest: str, staged: dict[str, bytes]) -> None:
+    journal = root / "data" / store.JOURNAL
+    journal.mkdir()
+    for name, data in staged.items():
+        (journal / name).write_bytes(data)
+    (journal / "manifest.json").write_text(manifest, encoding="utf-8")
+
+
+def _entry(target: str, new: bytes) -> dict:
+    import hashlib
+
+    return {"target": target, "new": "1.new", "old": None,
+            "new_sha256": hashlib.sha256(new).hexdigest(), "old_sha256": None}
+
+
+@pytest.mark.parametrize("case", ["not-json", "outside-the-project", "new-text-lost"])
+def test_a_journal_that_cannot_be_finished_is_refused_not_guessed(tmp_path, case):
+    """A journal the next command cannot trust (unreadable, naming a file outside the project,
+    or committed but with a file neither staged nor written) stops the command with a message
+    (exit 2) that says how to restore data/, and nothing is written anywhere."""
+    import json
+
+    root = make_copy(tmp_path / "project")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the project's\n", encoding="utf-8")
+    new = b"overwritten\n"
+    if case == "not-json":
+        _journal(root, "{half a manifest", {"1.new": new})
+    elif case == "outside-the-project":
+        _journal(root, json.dumps({"label": "x", "files": [_entry("../outside.txt", new)]}),
+                 {"1.new": new})
+    else:  # committed, but 1.new is gone and data/polls.csv does not hold it
+        _journal(root, json.dumps({"label": "x", "files": [_entry("data/polls.csv", new)]}), {})
+    before = tree(tmp_path)
+    result = run("check", "--root", root)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    unreadable = f"data/{store.JOURNAL}/manifest.json: the journal of an interrupted change " \
+                 "cannot be read"
+    starts = {"not-json": unreadable, "outside-the-project": f"{unreadable} (../outside.txt)",
+              "new-text-lost": f"data/{store.JOURNAL}: the interrupted change cannot be "
+                               "completed: data/polls.csv is neither its new text nor staged"}
+    assert result.stderr.startswith(starts[case]), result.stderr
+    assert "restore data/ from git" in result.stderr
+    assert tree(tmp_path) == before
+
+
 # ---------------------------------------------------------------- concurrency
 
 
