@@ -132,10 +132,12 @@ def _busy(proj: Project, wait: float, folder: Path | None = None) -> BusyError:
 
 
 def _lock_file(folder: Path) -> int:
-    """A descriptor of the lock file of `folder`: in the system's temporary folder, named after
-    the folder's absolute path, so that no lock ever writes a file into the project."""
-    key = hashlib.sha256(str(folder.resolve()).encode("utf-8")).hexdigest()[:24]
-    path = Path(tempfile.gettempdir()) / f"unionstate-{key}.lock"
+    """A descriptor of the lock file of `folder`: in the system's temporary folder, so that no
+    lock ever writes a file into the project, and named after the folder's device and inode,
+    which are the same whatever path reaches it (a link, or another letter case on macOS and
+    Windows)."""
+    st = os.stat(folder)
+    path = Path(tempfile.gettempdir()) / f"unionstate-{st.st_dev:x}-{st.st_ino:x}.lock"
     try:  # another user's lock file in a shared /tmp can be opened, not created again
         return os.open(path, os.O_RDONLY)
     except FileNotFoundError:
