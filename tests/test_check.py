@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from unionstate.bib import check_file
 from unionstate.cli import main
-from unionstate.validate import Problem, bib_keys_or_problem, check
+from unionstate.validate import Problem, check
 
 RESULTS, POLLS, EVENTS, BIB = "data/results.csv", "data/polls.csv", "data/events.csv", "references.bib"
 
@@ -33,7 +34,7 @@ def baseline(repo_project) -> set[Problem]:
 @pytest.fixture(scope="session")
 def real_bib(repo_project) -> tuple[bytes, set[str] | None]:
     """The real references.bib and its keys (None unless it reads without a problem)."""
-    keys, problems = bib_keys_or_problem(repo_project.bib, "references.bib")
+    keys, problems = check_file(repo_project.bib, "references.bib")
     return repo_project.bib.read_bytes(), (keys if not problems else None)
 
 
@@ -309,6 +310,31 @@ def test_derived_bounds_not_following_the_rule(project_copy, set_cell, new_probl
     })
 
 
+def test_derivation_from_a_figure_of_other_polls(project_copy, set_cell, new_problems):
+    # The parent is a figure of both Levada waves; the derived row names only the first.
+    line = set_cell(project_copy, "results.csv", "rus-levada-region", "poll_id", "levada-2019-12")
+    expect(new_problems(project_copy), {
+        (RESULTS, line, "derivation"): ("a figure of other polls (levada-2019-12;levada-2020-08)",
+                                        "allowed: a figure of the same polls"),
+    })
+
+
+def test_derivation_from_a_result_id_given_twice(project_copy, set_cell, read_rows,
+                                                 new_problems):
+    first = set_cell(project_copy, "results.csv", "blr-zois-2021-one-state", "result_id",
+                     "rus-levada-political")
+    second = next(n for n, row in read_rows(project_copy, "results.csv")[1]
+                  if row["result_id"] == "rus-levada-political" and n != first)
+    derived = _line(read_rows, project_copy, "results.csv", "rus-levada-region")
+    twice = ("'rus-levada-political' appears more than once",)
+    expect(new_problems(project_copy), {
+        (RESULTS, first, "result_id"): twice,
+        (RESULTS, second, "result_id"): twice,
+        (RESULTS, derived, "derivation"): ("refers to 'rus-levada-political', which is not one "
+                                           "result_id",),
+    })
+
+
 def test_derived_bounds_follow_a_changed_parent(project_copy, set_cell, read_rows, new_problems):
     # 'about the same as' copies the parent's bounds: a changed parent breaks the child.
     child = _line(read_rows, project_copy, "results.csv", "rus-vciom-equal-union")
@@ -387,6 +413,15 @@ def test_invalid_date(project_copy, set_cell, new_problems, name, key, column, v
     line = set_cell(project_copy, name, key, column, value)
     expect(new_problems(project_copy), {
         (f"data/{name}", line, column): (f"'{value}' is not a valid date", "YYYY-MM-DD"),
+    })
+
+
+def test_a_year_past_the_codebook_window_is_one_problem(project_copy, set_cell, new_problems):
+    # 2999 is also after today; the window's message alone names what is wrong.
+    line = set_cell(project_copy, "polls.csv", "nasb-2020-06", "fieldwork_end", "2999-01")
+    expect(new_problems(project_copy), {
+        (POLLS, line, "fieldwork_end"): ("'2999-01' is outside the years allowed",
+                                         "1900 to 2100"),
     })
 
 
@@ -475,6 +510,23 @@ def test_unreadable_csv(project_copy, overwrite, fixtures_dir, new_problems):
     expect(new_problems(project_copy), {
         (EVENTS, 0, ""): ("is not a readable CSV table", "Expected 8 fields in line 4, saw 9"),
     })
+
+
+def test_a_column_named_twice_in_the_header(project_copy, overwrite, new_problems):
+    text = (project_copy.data / "events.csv").read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    overwrite(project_copy, "events.csv", header.replace(",label,", ",source,", 1) + "\n" + rest)
+    expect(new_problems(project_copy), {
+        (EVENTS, 0, ""): ("is not a readable CSV table", "column 'source' appears twice"),
+    })
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(project_copy, overwrite,
+                                                            new_problems):
+    """Excel's "CSV UTF-8" starts the file with a byte order mark."""
+    text = (project_copy.data / "polls.csv").read_text(encoding="utf-8")
+    overwrite(project_copy, "polls.csv", "\ufeff" + text)
+    assert new_problems(project_copy) == []
 
 
 def test_empty_csv(project_copy, overwrite, new_problems):

@@ -62,6 +62,17 @@ BROKEN_CODEBOOKS = [
      ("has no column 'qualifier'",)),
     (lambda t: t.replace("codes_from: results.stance", "codes_from: results.stances"),
      ("codes_from", "names no column")),
+    (lambda t: t.replace("order: [country, fieldwork_start, poll_id]",
+                         "order: [country, fieldwork, poll_id]"),
+     ("tables.polls.order", "allowed: a list of its columns (poll_id, country")),
+    (lambda t: t.replace("min_rows: 1", "min_rows: -1", 1),
+     ("tables.polls.min_rows", "allowed: a whole number, 0 or more")),
+    (lambda t: t.replace("    min_rows: 1\n", "    min_row: 1\n", 1),
+     ("tables.polls.min_row", "is not a table key", "allowed: file, description, order")),
+    (lambda t: t.replace("file: polls.csv", "file: ../polls.csv"),
+     ("tables.polls.file", "allowed: a file name in data/ ending in .csv")),
+    (lambda t: t.replace("unique: true", "unique: yes please", 1),
+     ("poll_id.unique", "allowed: true or false")),
 ]
 
 
@@ -151,8 +162,8 @@ def repo(tmp_path) -> Path:
 
 @pytest.mark.parametrize(("rev", "words"), [
     ("HEAD~2", ("has no data/codebook.yaml",)),
-    ("HEAD~1", ("codebook",)),
-    ("no-such-revision", ("Cannot compare with revision 'no-such-revision'",)),
+    ("HEAD~1", ("its codebook does not describe the report's tables",)),
+    ("no-such-revision", ("it is not a commit, branch or tag", "such as HEAD~1")),
 ])
 def test_diff_on_revisions_it_cannot_read(repo, rev, words):
     before = tree(repo)

@@ -22,7 +22,8 @@ def make(tmp_path, authors_yaml: str = "  - name: Example Maintainers\n") -> Pro
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nlicense = { text = "MIT" }\n')
     (tmp_path / "data" / "CHANGELOG.md").write_text(
         "# Changes\n\nSome text dated 2099-01-01 in prose is not a change line.\n\n"
-        "- 2026-11-23: re-ordered.\n- 2027-02-03: added poll x.\n")
+        "- 2026-11-23: re-ordered.\n- 2027-02-03: added poll x.\n"
+        "- 2026-12-01: an entry out of order; the latest date counts, not the last line.\n")
     (tmp_path / "data" / "polls.csv").write_text(
         "poll_id,fieldwork_end\na,2019-08\nb,2021-03\nc,2020\n")
     (tmp_path / "data" / "results.csv").write_text("result_id\nr1\nr2\nr3\n")

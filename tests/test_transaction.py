@@ -159,14 +159,51 @@ def test_error_while_replacing_rolls_back_in_process(tmp_path, states, monkeypat
     assert tree(root) == states["before"]
 
 
-def test_stray_temporary_files_of_old_versions_are_removed(tmp_path, states):
-    root = make_copy(tmp_path)
-    (root / "data" / ".polls.csv.abc123.tmp").write_text("half", encoding="utf-8")
-    (root / ".references.bib.xyz789.tmp").write_text("half", encoding="utf-8")
+def _journal(root: Path, manifest: str, staged: dict[str, bytes]) -> None:
+    journal = root / "data" / store.JOURNAL
+    journal.mkdir()
+    for name, data in staged.items():
+        (journal / name).write_bytes(data)
+    (journal / "manifest.json").write_text(manifest, encoding="utf-8")
+
+
+def _entry(target: str, new: bytes) -> dict:
+    import hashlib
+
+    return {"target": target, "new": "1.new", "old": None,
+            "new_sha256": hashlib.sha256(new).hexdigest(), "old_sha256": None}
+
+
+@pytest.mark.parametrize("case", ["not-json", "outside-the-project", "new-text-lost"])
+def test_a_journal_that_cannot_be_finished_is_refused_not_guessed(tmp_path, case):
+    """A journal the next command cannot trust (unreadable, naming a file outside the project,
+    or committed but with a file neither staged nor written) stops the command with a message
+    (exit 2) that says how to restore data/, and nothing is written anywhere."""
+    import json
+
+    root = make_copy(tmp_path / "project")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the project's\n", encoding="utf-8")
+    new = b"overwritten\n"
+    if case == "not-json":
+        _journal(root, "{half a manifest", {"1.new": new})
+    elif case == "outside-the-project":
+        _journal(root, json.dumps({"label": "x", "files": [_entry("../outside.txt", new)]}),
+                 {"1.new": new})
+    else:  # committed, but 1.new is gone and data/polls.csv does not hold it
+        _journal(root, json.dumps({"label": "x", "files": [_entry("data/polls.csv", new)]}), {})
+    before = tree(tmp_path)
     result = run("check", "--root", root)
-    assert result.exit_code == 0
-    assert "removed data/.polls.csv.abc123.tmp" in result.stderr
-    assert tree(root) == states["before"]
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    unreadable = f"data/{store.JOURNAL}/manifest.json: the journal of an interrupted change " \
+                 "cannot be read"
+    starts = {"not-json": unreadable, "outside-the-project": f"{unreadable} (../outside.txt)",
+              "new-text-lost": f"data/{store.JOURNAL}: the interrupted change cannot be "
+                               "completed: data/polls.csv is neither its new text nor staged"}
+    assert result.stderr.startswith(starts[case]), result.stderr
+    assert "restore data/ from git" in result.stderr
+    assert tree(tmp_path) == before
 
 
 # ---------------------------------------------------------------- concurrency
@@ -251,3 +288,40 @@ def test_a_second_build_waits_for_the_first(tmp_path):
     assert "_build/ is in use by another unionstate command" in refused.stderr
     assert "Running report.qmd" not in refused.output
     assert {k: v for k, v in tree(proj.root).items() if not k.startswith("_build")} == before
+
+
+READER = HOLDER.replace("store.writing(", "store.reading(")
+
+
+def test_readers_share_data_and_a_writer_waits_for_them(tmp_path, states):
+    """While another process reads data/ (a build's kernel, a check), `check` reads it too at
+    once, but add-poll refuses after its --wait; the lock leaves no file in the project."""
+    root = make_copy(tmp_path)
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(root), "30"],
+                              stdout=subprocess.PIPE, text=True, env=env())
+    try:
+        assert reader.stdout.readline().strip() == "locked"
+        shared = run("check", "--root", root, "--wait", "0.5")
+        refused = run("add-poll", GOOD, "--root", root, "--wait", "0.5")
+    finally:
+        reader.kill()
+        reader.wait()
+    assert shared.exit_code == 0, shared.output
+    assert refused.exit_code == 3, refused.output
+    assert "is in use by another unionstate command" in refused.stderr
+    assert tree(root) == states["before"]
+
+
+def test_a_writer_keeps_readers_out(tmp_path, states):
+    root = make_copy(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root), "30"],
+                              stdout=subprocess.PIPE, text=True, env=env())
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        refused = run("check", "--root", root, "--wait", "0.5")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert refused.exit_code == 3, refused.output
+    assert "data/ is in use by another unionstate command" in refused.stderr
+    assert tree(root) == states["before"]

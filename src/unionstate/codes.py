@@ -10,10 +10,9 @@ the package does with it, and nothing else in the package special-cases a code:
 * a stance has no behaviour of its own here: its record is its codebook entry, and its
   visual encoding (colour, legend text) lives in style.py, keyed by the same code.
 
-`registry(codebook_path)` joins the codebook's codes with these rules: `Codes.qualifiers`,
-`Codes.stances` (codebook order), `Codes.derivations`. A code the codebook lists but this
-module (or style.py, for what is drawn) has no record for is *incomplete*: `check` refuses
-any row using it, so that a new code fails with a message rather than a KeyError in a chart.
+A code the codebook lists but this module (or style.py, for what is drawn) has no record for
+is *incomplete* (`incomplete(codebook_path)`): `check` refuses any row using it, so that a new
+code fails with a message rather than a KeyError in a chart.
 """
 
 from __future__ import annotations
@@ -77,58 +76,25 @@ def parse_derivation(cell: str) -> tuple[str, DerivationRule, str] | None:
     return (m.group(1), DERIVATION_RULES[m.group(1)], m.group(2)) if m else None
 
 
-@dataclass(frozen=True)
-class Qualifier:
-    code: str
-    meaning: str  # data/codebook.yaml
-    rule: QualifierRule
-
-
-@dataclass(frozen=True)
-class Stance:
-    code: str
-    meaning: str  # data/codebook.yaml (definition and the source options mapped to it)
-
-
-@dataclass(frozen=True)
-class Codes:
-    """The codebook's codes joined with their rules; `incomplete` lists codes without one."""
-
-    qualifiers: dict[str, Qualifier]
-    stances: dict[str, Stance]
-    derivations: dict[str, DerivationRule]
-    incomplete: dict[str, dict[str, str]]  # column -> {code: what its record lacks}
-
-
-def _visual_gaps(column: str, codes: list[str]) -> dict[str, str]:
-    """Codes of `column` that style.py cannot draw (style.py owns the visual encoding and
-    says which codes it has a record for: `style.encoded`)."""
+def incomplete(codebook: Path) -> dict[str, dict[str, str]]:
+    """The codes of results.qualifier and results.stance in the codebook at `codebook` that
+    lack a record here or a visual encoding in style.py (`style.encoded`): column -> {code:
+    what its record lacks}."""
     from . import style
 
-    have = style.encoded(column)
-    return {c: "a visual encoding in style.py" for c in codes
-            if c not in have}
-
-
-def registry(codebook: Path) -> Codes:
-    """The records of every qualifier, stance and derivation code of the codebook at `codebook`."""
     results = load_codebook(codebook)["results"].columns
-    q_codes, s_codes = results["qualifier"].codes, results["stance"].codes
-    incomplete: dict[str, dict[str, str]] = {"qualifier": {}, "stance": {}}
-    for code in q_codes:
-        if code not in QUALIFIER_RULES:
-            incomplete["qualifier"][code] = "a rule in unionstate/codes.py (QUALIFIER_RULES)"
-    for column, codes in (("qualifier", q_codes), ("stance", s_codes)):
-        for code, lack in _visual_gaps(column, list(codes)).items():
-            have = incomplete[column].get(code)
-            incomplete[column][code] = f"{have} and {lack}" if have else lack
-    return Codes(
-        qualifiers={c: Qualifier(c, m, QUALIFIER_RULES[c]) for c, m in q_codes.items()
-                    if c in QUALIFIER_RULES},
-        stances={c: Stance(c, m) for c, m in s_codes.items()},
-        derivations=dict(DERIVATION_RULES),
-        incomplete=incomplete,
-    )
+    out: dict[str, dict[str, str]] = {"qualifier": {}, "stance": {}}
+    for column, lacks in out.items():
+        drawn = style.encoded(column)
+        for code in results[column].codes:
+            gaps = []
+            if column == "qualifier" and code not in QUALIFIER_RULES:
+                gaps.append("a rule in unionstate/codes.py (QUALIFIER_RULES)")
+            if code not in drawn:
+                gaps.append("a visual encoding in style.py")
+            if gaps:
+                lacks[code] = " and ".join(gaps)
+    return out
 
 
 def rule(code: str) -> QualifierRule:

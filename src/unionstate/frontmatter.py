@@ -27,14 +27,13 @@ from typing import TYPE_CHECKING
 import yaml
 
 from .bib import author_name, entries
+from .parse import MONTHS
 from .paths import Project
 
 if TYPE_CHECKING:
     from .text import Md
 
 CITATION_FILE = "CITATION.cff"
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December"]
 
 
 class FrontMatterError(Exception):

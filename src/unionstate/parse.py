@@ -15,6 +15,9 @@ from datetime import date
 ISO_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", re.ASCII)
 DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 WHOLE = re.compile(r"[0-9]+", re.ASCII)
+# Month names as the report writes them (not the locale's, which calendar.month_name gives).
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
 
 
 def parse_date(text: str) -> tuple[date, date, str] | None:

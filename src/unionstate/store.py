@@ -3,18 +3,17 @@
 Every table is written the same way, so that a rewrite changes only the rows that changed:
 the codebook's column order, rows sorted by the table's `order` keys (stable, so a table
 without keys keeps its order), UTF-8, "\\n" line endings, minimal quoting, and an empty cell
-for a missing value. A file is replaced atomically: the new text goes to a temporary file
-in the same folder, is flushed and fsynced, and then os.replace() swaps it in, so a reader
-(or a crash) sees either the old file whole or the new one whole.
+for a missing value.
 
 A change to several files (add-poll writes polls.csv, results.csv, references.bib and
 CHANGELOG.md) is one transaction, under an exclusive lock on data/:
 
-1. `lock`: an exclusive flock(2) on the data/ folder itself, held for the whole
-   read-check-write. Readers (check, build, diff) take a shared one while they read.
-   A second writer waits up to `wait` seconds, then gets BusyError; nothing is lost.
-   The kernel drops the lock when its process ends, however it ends (no stale lock file,
-   and no lock file at all: data/ stays byte-identical after a refusal).
+1. `writing`: an exclusive lock on data/, held for the whole read-check-write. Readers
+   (check, build, diff) take a shared one while they read. A second writer waits up to
+   `wait` seconds, then gets BusyError; nothing is lost. The lock (portalocker, the same
+   shared and exclusive modes on Linux, macOS and Windows) is taken on a file in the
+   system's temporary folder, never in the project: data/ stays byte-identical after a
+   refusal. The system drops it when the process ends, however it ends (no stale lock).
 2. The journal, data/.transaction/: for each file, its new text (k.new) and its old bytes
    (k.old), fsynced; then `manifest.json` is renamed into place. Before the rename nothing
    has changed; after it the change is committed.
@@ -48,6 +47,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import portalocker
 
 from .codebook import Table
 from .paths import Project
@@ -114,42 +115,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _stage(path: Path, text: str) -> Path:
-    """Write `text` to a new temporary file next to `path`, flushed and fsynced."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private (0600); keep the mode the replaced file had, or the
-        # mode a new file gets under the user's umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace `path` by `text` (UTF-8, line endings as given) atomically."""
-    path = Path(path)
-    tmp = _stage(path, text)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write `frame` as it stands (call canonical() first) to `path` atomically."""
-    write_text_atomic(path, csv_text(frame))
-
-
 # ---------------------------------------------------------------- the lock
 
 
@@ -166,52 +131,49 @@ def _busy(proj: Project, wait: float, folder: Path | None = None) -> BusyError:
                      "finished.")
 
 
-if sys.platform != "win32":
-    import fcntl
+def _lock_file(folder: Path) -> int:
+    """A descriptor of the lock file of `folder`: in the system's temporary folder, so that no
+    lock ever writes a file into the project, and named after the folder's device and inode,
+    which are the same whatever path reaches it (a link, or another letter case on macOS and
+    Windows)."""
+    st = os.stat(folder)
+    path = Path(tempfile.gettempdir()) / f"unionstate-{st.st_dev:x}-{st.st_ino:x}.lock"
+    try:  # another user's lock file in a shared /tmp can be opened, not created again
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return os.open(path, os.O_RDONLY | os.O_CREAT, 0o444)
 
-    @contextlib.contextmanager
-    def _flock(proj: Project, exclusive: bool, wait: float,
-               folder: Path | None = None) -> Iterator[Callable[[bool], None]]:
-        """flock(2) on `folder` itself (data/ by default): no lock file is ever left behind."""
-        fd = os.open(folder or proj.data, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
 
-        def take(excl: bool) -> None:
-            mode = (fcntl.LOCK_EX if excl else fcntl.LOCK_SH) | fcntl.LOCK_NB
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, mode)
-                    return
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise _busy(proj, wait, folder) from None
-                    time.sleep(0.05)
+@contextlib.contextmanager
+def _lock(proj: Project, exclusive: bool, wait: float,
+          folder: Path | None = None) -> Iterator[Callable[[bool], None]]:
+    """A shared or exclusive lock on `folder` (data/ by default), through portalocker: flock(2)
+    on Linux and macOS, LockFileEx on Windows. Yields a function that turns it into the other
+    kind. The system drops the lock when the process ends, however it ends."""
+    fd = _lock_file(folder or proj.data)
+    held = False
 
-        try:
-            take(exclusive)
-            yield take
-        finally:
-            os.close(fd)  # closing the only descriptor releases the lock
-else:  # pragma: no cover - Windows has no flock: one exclusive lock on a file in data/
-    import msvcrt
-
-    @contextlib.contextmanager
-    def _flock(proj: Project, exclusive: bool, wait: float,
-               folder: Path | None = None) -> Iterator[Callable[[bool], None]]:
-        handle = open((folder or proj.data) / f"{JOURNAL}.lock", "a+b")  # noqa: SIM115
+    def take(excl: bool) -> None:
+        nonlocal held
+        if held:  # Windows cannot convert a lock in place; release it, then take the other
+            portalocker.unlock(fd)
+        flags = portalocker.LockFlags.EXCLUSIVE if excl else portalocker.LockFlags.SHARED
         deadline = time.monotonic() + wait
-        try:
-            while True:
-                try:
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-                    break
-                except OSError:
-                    if time.monotonic() >= deadline:
-                        raise _busy(proj, wait, folder) from None
-                    time.sleep(0.05)
-            yield lambda excl: None
-        finally:
-            handle.close()
+        while True:
+            try:
+                portalocker.lock(fd, flags | portalocker.LockFlags.NON_BLOCKING)
+                held = True
+                return
+            except portalocker.AlreadyLocked:
+                if time.monotonic() >= deadline:
+                    raise _busy(proj, wait, folder) from None
+                time.sleep(0.05)
+
+    try:
+        take(exclusive)
+        yield take
+    finally:
+        os.close(fd)  # closing the only descriptor releases the lock
 
 
 def _say_stderr(message: str) -> None:
@@ -224,7 +186,7 @@ def reading(proj: Project, say: Callable[[str], None] | None = None,
     """Hold data/ for reading (shared with other readers), after finishing any interrupted
     change to it (and saying so)."""
     say = say or _say_stderr
-    with _flock(proj, exclusive=False, wait=wait) as take:
+    with _lock(proj, exclusive=False, wait=wait) as take:
         if needs_recovery(proj):
             take(True)
             message = recover(proj)
@@ -240,7 +202,7 @@ def writing(proj: Project, say: Callable[[str], None] | None = None,
     """Hold data/ alone, for a whole read-check-write; any interrupted change is finished
     first (and said so)."""
     say = say or _say_stderr
-    with _flock(proj, exclusive=True, wait=wait):
+    with _lock(proj, exclusive=True, wait=wait):
         message = recover(proj)
         if message:
             say(message)
@@ -255,7 +217,7 @@ def building(proj: Project, say: Callable[[str], None] | None = None,
     and figures/ at once, and add-poll waits until the build has finished."""
     with reading(proj, say=say, wait=wait):
         proj.build.mkdir(exist_ok=True)
-        with _flock(proj, exclusive=True, wait=wait, folder=proj.build):
+        with _lock(proj, exclusive=True, wait=wait, folder=proj.build):
             yield
 
 
@@ -402,53 +364,40 @@ def _entries(proj: Project, state: Path) -> tuple[str, list[dict]]:
     return str(data.get("label", "a change")), entries
 
 
-def _stray(proj: Project) -> list[Path]:
-    """Temporary files that earlier versions of this module could leave behind."""
-    return [p for folder, pattern in ((proj.data, ".*.csv.*.tmp"), (proj.data, ".*.md.*.tmp"),
-                                      (proj.root, f".{proj.bib.name}.*.tmp"))
-            for p in folder.glob(pattern) if p.is_file()]
-
-
 def needs_recovery(proj: Project) -> bool:
-    return (proj.data / JOURNAL).exists() or bool(_stray(proj))
+    return (proj.data / JOURNAL).exists()
 
 
 def recover(proj: Project) -> str | None:
     """Finish a change to data/ that a killed process left half done; a message, or None.
 
-    The caller holds the exclusive lock. Also removes temporary files that earlier versions
-    of this module could leave behind (.polls.csv.XXXX.tmp).
+    The caller holds the exclusive lock.
     """
     journal = proj.data / JOURNAL
-    said = []
-    for p in _stray(proj):
-        p.unlink()
-        said.append(f"removed {proj.rel(p)}, left behind by an interrupted write")
-    if journal.exists():
-        names = [p.name for p in journal.iterdir()] if journal.is_dir() else []
-        files = ", ".join(sorted(names))
-        if "done.json" in names:
-            label, entries = _entries(proj, journal / "done.json")
-            _remove_journal(journal)
-            said.append(f"{label} had been written whole; its journal was removed")
-        elif "manifest.json" in names:
-            label, entries = _entries(proj, journal / "manifest.json")
-            _roll_forward(proj, journal, entries)
-            targets = ", ".join(e["target"] for e in entries)
-            said.append(f"{label} was interrupted after it was committed; it has now been "
-                        f"completed: {targets} hold its new text")
-        elif "rollback.json" in names:
-            label, entries = _entries(proj, journal / "rollback.json")
-            _roll_back(proj, journal, entries)
-            said.append(f"{label} failed while writing; it has now been rolled back: every "
-                        "file holds its text from before it")
-        else:
-            if journal.is_dir():
-                shutil.rmtree(journal)
-            else:
-                journal.unlink()
-            said.append(f"an interrupted change to data/ had not been committed ({files or 'no files'} "
-                        "in its journal); it was rolled back: no data file had changed")
-    if not said:
+    if not journal.exists():
         return None
-    return "Recovered data/: " + "; ".join(said) + "."
+    names = [p.name for p in journal.iterdir()] if journal.is_dir() else []
+    if "done.json" in names:
+        label, entries = _entries(proj, journal / "done.json")
+        _remove_journal(journal)
+        said = f"{label} had been written whole; its journal was removed"
+    elif "manifest.json" in names:
+        label, entries = _entries(proj, journal / "manifest.json")
+        _roll_forward(proj, journal, entries)
+        targets = ", ".join(e["target"] for e in entries)
+        said = (f"{label} was interrupted after it was committed; it has now been completed: "
+                f"{targets} hold its new text")
+    elif "rollback.json" in names:
+        label, entries = _entries(proj, journal / "rollback.json")
+        _roll_back(proj, journal, entries)
+        said = (f"{label} failed while writing; it has now been rolled back: every file holds "
+                "its text from before it")
+    else:
+        if journal.is_dir():
+            shutil.rmtree(journal)
+        else:
+            journal.unlink()
+        said = (f"an interrupted change to data/ had not been committed "
+                f"({', '.join(sorted(names)) or 'no files'} in its journal); it was rolled back: "
+                "no data file had changed")
+    return f"Recovered data/: {said}."

@@ -17,7 +17,7 @@ from .style import COUNTRY_NAMES, qualifier
 from .text import EN_DASH, Md
 from .views import cite, latest, organisation, period_text, results_view
 
-PACKAGES = ["unionstate", "pandas", "seaborn", "matplotlib", "pandera", "nbclient", "ipykernel", "tabulate"]
+PACKAGES = ["unionstate", "pandas", "seaborn", "matplotlib", "nbclient", "ipykernel", "tabulate"]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Validation of data/: the codebook's column rules (through pandera) and the cross-table rules.
+"""Validation of data/: the codebook's column rules and the cross-table rules.
 
 Every rule reports a Problem that names the file, the line, the column, what is wrong and
 what is allowed. Nothing here raises on bad data and nothing writes to disk.
@@ -9,12 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
 from . import bib, codes
 from .codebook import Column, Table
@@ -92,12 +91,7 @@ def _cell_value(text: str):
     return text if text else pd.NA
 
 
-def line_of(index: int) -> int:
-    """The file line of a raw frame's row (its index; see read_raw)."""
-    return int(index)
-
-
-# ---------------------------------------------------------------- codebook rules (pandera)
+# ---------------------------------------------------------------- codebook rules
 
 
 def _year(v) -> int | None:
@@ -105,48 +99,52 @@ def _year(v) -> int | None:
     return parsed[0].year if parsed else None
 
 
-def _checks(col: Column) -> list[pa.Check]:
-    checks = []
+def _rules(col: Column) -> list[tuple[str, Callable[[str], bool], Callable[[str], str]]]:
+    """The codebook's rules for a filled cell of `col`: (kind, test, what is wrong and what
+    is allowed, after the quoted value)."""
+    rules = []
     if col.pattern:
         pattern = re.compile(col.pattern)
-        checks.append(pa.Check(lambda v, p=pattern: bool(p.fullmatch(v)), element_wise=True,
-                               name="pattern"))
+        rules.append(("pattern", lambda v: bool(pattern.fullmatch(v)), lambda v: (
+            f"is not of the allowed form (lower-case slug matching {col.pattern})")))
     if col.codes:
-        allowed = set(col.codes)
-        checks.append(pa.Check(lambda v, a=allowed: v in a, element_wise=True, name="codes"))
+        rules.append(("codes", lambda v: v in col.codes,
+                      lambda v: f"is not an allowed code; allowed: {', '.join(col.codes)}"))
     if col.type == "number":
-        checks.append(pa.Check(lambda v: parse_number(v) is not None, element_wise=True,
-                               name="number"))
+        rules.append(("number", lambda v: parse_number(v) is not None, lambda v: (
+            "is not a number; allowed: a decimal number such as 62 or 16.67, in ASCII digits "
+            "with a point")))
     if col.type == "integer":
-        checks.append(pa.Check(lambda v: parse_integer(v) is not None, element_wise=True,
-                               name="integer"))
+        rules.append(("integer", lambda v: parse_integer(v) is not None, lambda v: (
+            "is not a positive whole number; allowed: a positive integer in ASCII digits, or "
+            "empty if unknown")))
     if col.type in ("number", "integer"):
         # One spelling per value, so that a file's bytes change only when a value does.
-        checks.append(pa.Check(lambda v: shortest(v) in (None, v), element_wise=True,
-                               name="shortest"))
+        rules.append(("shortest", lambda v: shortest(v) in (None, v), lambda v: (
+            f"is not written the one way data/ writes numbers; allowed: '{shortest(v)}' (no "
+            "leading zeros, no trailing zeros after the point, no spaces)")))
     if col.type == "date":
-        checks.append(pa.Check(lambda v: parse_date(v) is not None, element_wise=True,
-                               name="date"))
+        rules.append(("date", lambda v: parse_date(v) is not None, lambda v: (
+            "is not a valid date; allowed: ISO 8601 as YYYY, YYYY-MM or YYYY-MM-DD, in ASCII "
+            "digits")))
     if col.range:
         lo, hi = col.range
         # A date's range is a window of years; a number's, of values.
         read = {"date": _year, "integer": parse_integer}.get(col.type, parse_number)
 
-        def within(v, lo=lo, hi=hi, read=read):
+        def within(v):
             x = read(v)
             return x is None or ((lo is None or x >= lo) and (hi is None or x <= hi))
 
-        checks.append(pa.Check(within, element_wise=True, name="range"))
-    return checks
-
-
-def schema(table: Table) -> pa.DataFrameSchema:
-    """The pandera schema of one codebook table, over the raw string cells."""
-    columns = {
-        name: pa.Column(None, nullable=not col.required, unique=col.unique, checks=_checks(col))
-        for name, col in table.columns.items()
-    }
-    return pa.DataFrameSchema(columns, strict=True, ordered=False, name=table.name)
+        if col.type == "date":
+            allowed = (f"is outside the years allowed; allowed: a date from "
+                       f"{'any year' if lo is None else lo} to {'any year' if hi is None else hi}"
+                       " (data/codebook.yaml)")
+        else:
+            allowed = f"is out of range; allowed: {'-∞' if lo is None else lo} to " \
+                      f"{'∞' if hi is None else hi}"
+        rules.append(("range", within, lambda v: allowed))
+    return rules
 
 
 def empty_message(col: Column | None, missing: bool = False) -> str:
@@ -156,64 +154,31 @@ def empty_message(col: Column | None, missing: bool = False) -> str:
     return f"is {'missing' if missing else 'empty'}; a value is required here{allowed}"
 
 
-def _describe(table: Table, column: str | None, check: str, value) -> str:
-    col = table.columns.get(column) if column else None
-    shown = f"'{value}'"
-    if check == "column_in_dataframe":
-        return f"column '{value}' is missing; required columns: {', '.join(table.columns)}"
-    if check == "column_in_schema":
-        return f"column '{value}' is not in the codebook; allowed columns: {', '.join(table.columns)}"
-    if check == "not_nullable":
-        return empty_message(col)
-    if check == "field_uniqueness":
-        return f"{shown} appears more than once; each value must be unique"
-    if check == "codes" and col:
-        return f"{shown} is not an allowed code; allowed: {', '.join(col.codes)}"
-    if check == "pattern" and col:
-        return f"{shown} is not of the allowed form (lower-case slug matching {col.pattern})"
-    if check == "number":
-        return (f"{shown} is not a number; allowed: a decimal number such as 62 or 16.67, "
-                "in ASCII digits with a point")
-    if check == "integer":
-        return (f"{shown} is not a positive whole number; allowed: a positive integer in ASCII digits, "
-                "or empty if unknown")
-    if check == "shortest":
-        return (f"{shown} is not written the one way data/ writes numbers; allowed: "
-                f"'{shortest(str(value))}' (no leading zeros, no trailing zeros after the point, "
-                "no spaces)")
-    if check == "date":
-        return (f"{shown} is not a valid date; allowed: ISO 8601 as YYYY, YYYY-MM or YYYY-MM-DD, "
-                "in ASCII digits")
-    if check == "range" and col and col.range:
-        lo, hi = col.range
-        if col.type == "date":
-            return (f"{shown} is outside the years allowed; allowed: a date from "
-                    f"{lo if lo is not None else 'any year'} to {hi if hi is not None else 'any year'}"
-                    " (data/codebook.yaml)")
-        return f"{shown} is out of range; allowed: {lo if lo is not None else '-∞'} to " \
-               f"{hi if hi is not None else '∞'}"
-    return f"{shown} fails check {check}"
-
-
-KINDS = {"column_in_dataframe": "column", "column_in_schema": "column", "not_nullable": "empty",
-         "field_uniqueness": "unique"}
-
-
 def codebook_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Problem]:
-    try:
-        schema(table).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        problems = []
-        for case in exc.failure_cases.itertuples(index=False):
-            column = case.column if isinstance(case.column, str) else ""
-            line = line_of(case.index) if pd.notna(case.index) else 0
-            if case.check in ("column_in_dataframe", "column_in_schema"):
-                column = str(case.failure_case)
-            problems.append(Problem(rel, line, column,
-                                    _describe(table, column, case.check, case.failure_case),
-                                    kind=KINDS.get(case.check, case.check)))
-        return problems
-    return []
+    """The codebook's rules: every column there and no other, required cells filled, unique
+    ones unique, and each filled cell of the column's form, codes, type and range."""
+    out = [Problem(rel, 0, c, f"column '{c}' is not in the codebook; allowed columns: "
+                              f"{', '.join(table.columns)}", kind="column")
+           for c in frame.columns if c not in table.columns]
+    for name, col in table.columns.items():
+        if name not in frame.columns:
+            out.append(Problem(rel, 0, name, f"column '{name}' is missing; required columns: "
+                                             f"{', '.join(table.columns)}", kind="column"))
+            continue
+        cells = frame[name]
+        twice = cells.duplicated(keep=False) & col.unique
+        rules = _rules(col)
+        for line, value, dup in zip(cells.index, cells, twice, strict=True):
+            if pd.isna(value):
+                if col.required:
+                    out.append(Problem(rel, int(line), name, empty_message(col), kind="empty"))
+                continue
+            if dup:
+                out.append(Problem(rel, int(line), name, f"'{value}' appears more than once; "
+                                                         "each value must be unique", kind="unique"))
+            out += [Problem(rel, int(line), name, f"'{value}' {message(value)}", kind=kind)
+                    for kind, test, message in rules if not test(value)]
+    return out
 
 
 def text_problems(frame: pd.DataFrame, rel: str) -> list[Problem]:
@@ -223,7 +188,7 @@ def text_problems(frame: pd.DataFrame, rel: str) -> list[Problem]:
         for i, value in frame[column].items():
             m = CONTROL.search(value) if isinstance(value, str) else None
             if m:
-                out.append(Problem(rel, line_of(i), str(column), kind="control", message=(
+                out.append(Problem(rel, int(i), str(column), kind="control", message=(
                     f"holds the control character U+{ord(m.group()):04X} at character "
                     f"{m.start() + 1}; allowed: printable text on one line (no tab, line break "
                     "or line separator)")))
@@ -258,7 +223,7 @@ def source_problems(frame: pd.DataFrame, rel: str, keys: set[str]) -> list[Probl
     for i, row in _rows(frame):
         key = _cell(row, "source")
         if key and key not in keys:
-            out.append(Problem(rel, line_of(i), "source",
+            out.append(Problem(rel, int(i), "source",
                                f"'{key}' is not a key in references.bib; allowed: "
                                f"{', '.join(sorted(keys))}, or add an entry there",
                                kind="source"))
@@ -270,7 +235,7 @@ def date_order_problems(frame: pd.DataFrame, rel: str, start: str, end: str) -> 
     for i, row in _rows(frame):
         a, b = parse_date(_cell(row, start) or ""), parse_date(_cell(row, end) or "")
         if a and b and a[0] > b[1]:
-            out.append(Problem(rel, line_of(i), end,
+            out.append(Problem(rel, int(i), end,
                                f"'{row[end]}' is before {start} '{row[start]}'; "
                                f"allowed: a date on or after {start}", kind="date_order"))
     return out
@@ -290,7 +255,7 @@ def future_problems(frame: pd.DataFrame, table: Table, rel: str,
             window = table.columns[column].range or (None, None)
             if parsed and parsed[0] > today and (window[1] is None
                                                  or parsed[0].year <= window[1]):
-                out.append(Problem(rel, line_of(i), column,
+                out.append(Problem(rel, int(i), column,
                                    f"'{text}' is after today ({today:%Y-%m-%d}); allowed: a date "
                                    "no later than today", kind="future"))
     return out
@@ -303,12 +268,12 @@ def poll_link_problems(results: pd.DataFrame, polls: pd.DataFrame, rel: str) -> 
         ids = split_ids(_cell(row, "poll_id") or "")
         missing = [p for p in ids if p not in known]
         for p in missing:
-            out.append(Problem(rel, line_of(i), "poll_id",
+            out.append(Problem(rel, int(i), "poll_id",
                                f"'{p}' is not a poll_id in data/polls.csv; allowed: one of its "
                                "poll_ids, several joined by ';'", kind="poll_link"))
         countries = {known[p] for p in ids if p in known and pd.notna(known[p])}
         if len(countries) > 1:
-            out.append(Problem(rel, line_of(i), "poll_id",
+            out.append(Problem(rel, int(i), "poll_id",
                                f"names polls of several countries ({', '.join(sorted(countries))}); "
                                "allowed: waves of polls in one country", kind="poll_link"))
     return out
@@ -327,7 +292,7 @@ def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
         lo = parse_number(_cell(row, "share_low") or "")
         hi_text = _cell(row, "share_high")
         hi = parse_number(hi_text or "")
-        line = line_of(i)
+        line = int(i)
 
         def problem(column, message, kind="bounds", line=line):
             out.append(Problem(rel, line, column, message, kind=kind))
@@ -419,23 +384,24 @@ def sum_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
             continue  # a share out of range is reported as such; its sum would blame the others
         total, limit = group["value"].sum(), 100 + ROUNDING_PER_OPTION * len(group)
         if total > limit:
-            out.append(Problem(rel, line_of(group.index.max()), "share_low",
+            out.append(Problem(rel, int(group.index.max()), "share_low",
                                f"exact shares of poll '{poll}', question '{question}' add up to "
                                f"{total:g}%; allowed: at most {limit:g}% (100 plus rounding)",
                                kind="sum"))
     return out
 
 
-def record_problems(frame: pd.DataFrame, rel: str, registry: codes.Codes) -> list[Problem]:
+def record_problems(frame: pd.DataFrame, rel: str,
+                    incomplete: dict[str, dict[str, str]]) -> list[Problem]:
     """Rows using a codebook code that has no complete record (see unionstate.codes)."""
     out = []
-    for column, gaps in registry.incomplete.items():
+    for column, gaps in incomplete.items():
         if column not in frame.columns or not gaps:
             continue
         complete = [c for c in frame[column].dropna().unique() if c not in gaps]
         for i, value in frame[column].items():
             if isinstance(value, str) and value in gaps:
-                out.append(Problem(rel, line_of(i), column, kind="record", message=(
+                out.append(Problem(rel, int(i), column, kind="record", message=(
                     f"'{value}' is in data/codebook.yaml but the report cannot use it yet: it "
                     f"lacks {gaps[value]}; allowed: a code with a complete record "
                     f"({', '.join(c for c in sorted(set(complete)))})")))
@@ -447,7 +413,7 @@ def record_problems(frame: pd.DataFrame, rel: str, registry: codes.Codes) -> lis
 
 def problems_in(frames: Mapping[str, pd.DataFrame | None], tables: Mapping[str, Table],
                 bib_keys: set[str] | None, names: Mapping[str, str],
-                registry: codes.Codes | None = None) -> list[Problem]:
+                incomplete: dict[str, dict[str, str]] | None = None) -> list[Problem]:
     """Every problem in raw frames (None where unreadable); `names` gives each file's label.
 
     `bib_keys` is None where references.bib could not be read: sources are then not checked.
@@ -477,10 +443,10 @@ def problems_in(frames: Mapping[str, pd.DataFrame | None], tables: Mapping[str, 
             out += poll_link_problems(usable["results"], usable["polls"], names["results"])
         out += bounds_problems(usable["results"], names["results"])
         out += sum_problems(usable["results"], names["results"])
-    if registry is not None:
+    if incomplete is not None:
         for name, frame in usable.items():
             if name in ("results", "indicators"):
-                out += record_problems(frame, names[name], registry)
+                out += record_problems(frame, names[name], incomplete)
     return sorted(set(out))
 
 
@@ -495,11 +461,6 @@ def read_all(proj: Project) -> tuple[dict[str, pd.DataFrame | None], list[Proble
     return frames, problems
 
 
-def bib_keys_or_problem(path: Path, rel: str) -> tuple[set[str] | None, list[Problem]]:
-    """The keys of references.bib (None if it cannot be read) and its problems."""
-    return bib.check_file(path, rel)
-
-
 def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None,
           bib_keys: set[str] | None = None) -> list[Problem]:
     """Every problem in the project's data/ and references.bib (or in frames given instead)."""
@@ -508,8 +469,8 @@ def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None
     if frames is None:
         frames, problems = read_all(proj)
     if bib_keys is None:
-        bib_keys, found = bib_keys_or_problem(proj.bib, proj.rel(proj.bib))
+        bib_keys, found = bib.check_file(proj.bib, proj.rel(proj.bib))
         problems += found
     names = {n: proj.rel(proj.data / t.file) for n, t in tables.items()}
-    registry = codes.registry(proj.codebook)
-    return sorted(set(problems) | set(problems_in(frames, tables, bib_keys, names, registry)))
+    incomplete = codes.incomplete(proj.codebook)
+    return sorted(set(problems) | set(problems_in(frames, tables, bib_keys, names, incomplete)))

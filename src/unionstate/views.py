@@ -7,11 +7,8 @@ import weakref
 import pandas as pd
 
 from .data import Dataset
-from .parse import split_ids
+from .parse import MONTHS, split_ids
 from .text import share_text
-
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December"]
 
 
 def period_text(start: str, end: str, short: bool = False) -> str:
