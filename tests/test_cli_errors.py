@@ -210,6 +210,8 @@ def test_the_console_script_is_the_entry_point():
 # initialisation, Python aborts while shutting down (exit 134, "Fatal Python error").
 SIGINT_IN_FT2FONT = """
 import builtins, os, signal, sys
+# As in a terminal: Python's own handler (a pytest-xdist worker's children inherit SIG_IGN).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 real = builtins.__import__
 state = {"inside": False, "sent": False}
 

@@ -10,7 +10,8 @@ from importlib import resources
 
 import nbformat
 
-from .bib import entries
+from .bib import WEB_ADDRESS, entries
+from .markup import md
 
 STYLESHEET = "report.css"
 
@@ -19,8 +20,9 @@ DIV_CLOSE = re.compile(r"^:::+\s*$")
 # Any ATX heading: its marks, its text and its attributes if it has any
 # ("## Limitations {#sec-limitations}").
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
-XREF = re.compile(r"@((?:fig|tbl|sec)-[\w-]*\w)")
-CITATION = re.compile(r"\[([^\[\]]*@[\w:.-]+[^\[\]]*)\]")
+# Not after a backslash: "\@" and "\[" are text (unionstate.markup escapes data so).
+XREF = re.compile(r"(?<!\\)@((?:fig|tbl|sec)-[\w-]*\w)")
+CITATION = re.compile(r"(?<!\\)\[([^\[\]]*(?<!\\)@[\w:.-]+[^\[\]]*)\]")
 # One item of a Pandoc citation group: prefix, @key, suffix ("cited in @shraibman, para. 8").
 CITE_ITEM = re.compile(r"^\s*(.*?)(-?)@([\w:.-]*\w)(?:,\s*(.*?))?\s*$", re.S)
 REFS_DIV = re.compile(r"^:::+\s*\{#refs\}\s*$")
@@ -80,16 +82,18 @@ def author_year(entry: dict) -> tuple[str, str]:
 
 
 def _reference(entry: dict) -> str:
-    author = entry.get("author", "").replace("{", "").replace("}", "")
-    title = entry.get("title", "").replace("{", "").replace("}", "").replace("--", "–")
-    parts = [author, (entry.get("date") or entry.get("year") or "n.d.")[:10], f"“{title}.”"]
+    """One entry of the reference list, as Markdown (its fields escaped: text, not markup)."""
+    author = md(entry.get("author", "").replace("{", "").replace("}", ""))
+    title = md(entry.get("title", "").replace("{", "").replace("}", "").replace("--", "–"))
+    parts = [author, md((entry.get("date") or entry.get("year") or "n.d.")[:10]), f"“{title}.”"]
     for key in ("journaltitle", "organization", "institution"):
         if entry.get(key):
-            parts.append(entry[key].replace("{", "").replace("}", "") + ".")
+            parts.append(md(entry[key].replace("{", "").replace("}", "")) + ".")
     if entry.get("url"):
-        parts.append(f"<{entry['url']}>.")
+        url = entry["url"].strip()
+        parts.append(f"<{url}>." if WEB_ADDRESS.fullmatch(url) else f"{md(url)}.")
     if entry.get("note"):
-        parts.append(entry["note"].replace("--", "–").replace("{", "").replace("}", "") + ".")
+        parts.append(md(entry["note"].replace("--", "–").replace("{", "").replace("}", "")) + ".")
     return " ".join(p for p in parts if p)
 
 
@@ -159,7 +163,7 @@ def plain(nb: nbformat.NotebookNode, bib_text_path) -> nbformat.NotebookNode:
             prefix, key, suffix = k.group(1).strip(), k.group(3), k.group(4)
             cited.add(key)
             author, year = author_year(bib[key])
-            parts.append((f"{prefix} " if prefix else "") + f"{author} {year}"
+            parts.append((f"{prefix} " if prefix else "") + f"{md(author)} {md(year)}"
                          + (f", {suffix}" if suffix else ""))
         return "(" + "; ".join(parts) + ")"
 
