@@ -239,6 +239,16 @@ def test_check_does_not_read_a_fifo_or_an_endless_file(root):
                              "file saved on disk") for line in lines), lines
 
 
+def test_check_does_not_read_a_bibliography_that_never_ends(root):
+    bib = root / "references.bib"
+    bib.unlink()
+    os.mkfifo(bib)
+    done = unionstate("check", "--root", root, timeout=60)
+    assert done.returncode == 1
+    assert "references.bib: is a pipe (FIFO), not a regular file; allowed: a file saved on " \
+           "disk" in done.stderr.splitlines()
+
+
 def test_check_refuses_a_data_file_over_its_size_limit(root):
     events = root / "data" / "events.csv"
     with events.open("a", encoding="utf-8") as handle:
@@ -247,3 +257,19 @@ def test_check_refuses_a_data_file_over_its_size_limit(root):
     assert result.exit_code == 1
     assert "data/events.csv: is larger than 20 MB; allowed: at most 20 MB" in \
         result.stderr.splitlines()
+
+
+def test_a_lone_surrogate_never_reaches_a_file(root):
+    """store.commit refuses, before its journal, a text with no UTF-8 form (add-poll refuses
+    it earlier, naming the field; this is the last line of defence for every writer)."""
+    from unionstate.problems import TransactionError
+    from unionstate.store import commit
+
+    proj = Project(root)
+    before = tree(root)
+    with pytest.raises(TransactionError, match=r"data/CHANGELOG.md: cannot be written as "
+                                               r"UTF-8: U\+D800 at character 2"):
+        commit(proj, {proj.data / "polls.csv": "ok\n", proj.data / "CHANGELOG.md": "a\ud800b"},
+               label="test")
+    assert tree(root) == before
+    assert not (proj.data / ".transaction").exists()

@@ -14,6 +14,7 @@ from pathlib import Path
 import bibtexparser
 from bibtexparser.bparser import BibTexParser
 
+from . import limits
 from .problems import Problem
 
 ENTRY = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(][ \t]*([^,\s{}()]*)", re.M)
@@ -76,10 +77,12 @@ def check_text(text: str, rel: str) -> tuple[set[str] | None, list[Problem]]:
 
 def check_file(path: Path, rel: str) -> tuple[set[str] | None, list[Problem]]:
     """check_text of the file at `path`, or the problem that stops it being read."""
-    if not Path(path).is_file():
+    if not Path(path).exists():
         return None, [Problem(rel, message="file is missing", kind="missing")]
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        text = limits.read_bytes(path, limits.DATA_FILE_BYTES).decode("utf-8")
+    except limits.LimitError as exc:
+        return None, [Problem(rel, message=str(exc), kind="bib")]
     except UnicodeDecodeError as exc:
         return None, [Problem(rel, message=f"cannot be parsed as BibTeX: not utf-8 text "
                                            f"({exc.reason} at byte {exc.start})", kind="bib")]
