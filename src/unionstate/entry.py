@@ -35,9 +35,10 @@ def interrupts_held():
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(signal.SIGINT, caught[0])
+        # None: a handler not set from Python, which cannot be put back; Python's default.
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+        if caught and (previous is None or callable(previous)):
+            (previous or signal.default_int_handler)(signal.SIGINT, caught[0])
         elif caught and previous == signal.SIG_DFL:
             signal.raise_signal(signal.SIGINT)
 
