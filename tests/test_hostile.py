@@ -2,7 +2,8 @@
 an edition are shown as the characters typed, and add no element or attribute to the page.
 
 A copy of the report gets a hostile string in each such field (the qualitative CSVs, a poll
-and its figure, a references.bib entry, CITATION.cff's author) and is built. Its preview,
+and its figure, a references.bib entry, CITATION.cff's author, a qualifier's meaning in the
+codebook) and is built. Its preview,
 _build/report.html, is parsed and compared with the preview of the unchanged project (the
 shared build, conftest.built): the same elements with the same attributes, and each string
 in the text shown. The strings are typed here. Strings with "$" stay out of the fields the
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -76,9 +78,12 @@ FIELDS = [
 ]
 BIB_TITLE = f"{SCRIPT} {LINK} *b* @shraibman b1"  # nasb2020's title: in the reference list
 AUTHOR = f"{IMG} *Ed* & {MATH} c1"  # CITATION.cff: in "About this edition"
+# The codebook's meaning of a qualifier (data/codebook.yaml): in the table of qualifiers.
+MEANING = f"{HTML} {PANDOC} {CITE} q1"
+MEANING_LINE = """          exact: "A single percentage ('62%'). low = high."\n"""
 # Values shown by the table rather than in running text only, and where: a table cell that
 # holds exactly the value, or holds it after its heading ("**claim.** agree").
-CELLS = {f"{SCRIPT} g1", f"{MATH} g2", f"{HEADING} g3", f"{LINK} e1", f"{IMG} e2",
+CELLS = {MEANING, f"{SCRIPT} g1", f"{MATH} g2", f"{HEADING} g3", f"{LINK} e1", f"{IMG} e2",
          f"{EMPHASIS} a1", f"{MATH} i2", f"{HTML} i1", f"{MATH} {TYPST} p2"}
 
 
@@ -105,6 +110,10 @@ def _hostile_copy(dest: Path):
     start = text.index("title", entry)
     line_end = text.index("\n", start)
     bib.write_text(f"{text[:start]}title = {{{BIB_TITLE}}},{text[line_end:]}", encoding="utf-8")
+    codebook = proj.codebook.read_text(encoding="utf-8")
+    assert MEANING_LINE in codebook
+    proj.codebook.write_text(codebook.replace(
+        MEANING_LINE, f"          exact: {json.dumps(MEANING)}\n"), encoding="utf-8")
     cff = proj.root / "CITATION.cff"
     cff.write_text(cff.read_text(encoding="utf-8").replace(
         "  - name: Seed 1029aaf3 maintainers", f"  - name: '{AUTHOR}'"), encoding="utf-8")
@@ -140,7 +149,7 @@ def _shown(soup: BeautifulSoup) -> str:
 def _expected() -> list[str]:
     """The values as a reader sees them: a poll's locator opens with the citing author's
     name, which the report prints as the citation of that work (tables.cited_in)."""
-    return [v.removeprefix("Shraibman, ") for *_, v in FIELDS] + [BIB_TITLE, AUTHOR]
+    return [v.removeprefix("Shraibman, ") for *_, v in FIELDS] + [BIB_TITLE, AUTHOR, MEANING]
 
 
 def test_hostile_text_adds_no_element_or_attribute_to_the_preview(hostile, built):
