@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,44 @@ def test_the_console_script_is_the_entry_point():
 
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert scripts["project"]["scripts"] == {"unionstate": "unionstate.entry:run"}
+
+
+# A real SIGINT, sent while matplotlib's font library (matplotlib.ft2font, a pybind11
+# extension) initialises: the signal is raised from inside the first import that its
+# initialisation makes. Then the console script's entry point runs `check`, which imports
+# matplotlib (through pandera). Without the entry point's hold on Ctrl-C during extension
+# initialisation, Python aborts while shutting down (exit 134, "Fatal Python error").
+SIGINT_IN_FT2FONT = """
+import builtins, os, signal, sys
+# As in a terminal: Python's own handler (a pytest-xdist worker's children inherit SIG_IGN).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+real = builtins.__import__
+state = {"inside": False, "sent": False}
+
+def hook(name, globals=None, locals=None, fromlist=(), level=0):
+    if fromlist and "ft2font" in fromlist:
+        state["inside"] = True
+    elif state["inside"] and not state["sent"]:
+        state["sent"] = True
+        os.kill(os.getpid(), signal.SIGINT)
+    return real(name, globals, locals, fromlist, level)
+
+builtins.__import__ = hook
+sys.argv = ["unionstate", "check", "--root", sys.argv[1]]
+from unionstate.entry import run
+try:
+    run()
+finally:
+    print("signal sent:", state["sent"])
+"""
+
+
+def test_ctrl_c_while_matplotlib_loads_its_font_library(tmp_path):
+    root = make_copy(tmp_path / "copy")
+    before = tree(root)
+    done = subprocess.run([sys.executable, "-c", SIGINT_IN_FT2FONT, str(root)],
+                          capture_output=True, text=True, timeout=120)
+    assert "signal sent: True" in done.stdout  # the interrupt really came during the import
+    assert done.stderr == "Interrupted; nothing was changed.\n"
+    assert done.returncode == 130
+    assert tree(root) == before

@@ -57,9 +57,11 @@ def parse(md: str) -> tuple[list[str], list[int], list[list[str]]]:
 
 
 def printed(text: str, names: dict[str, str]) -> str:
-    """Roughly what a reader sees: citations resolved to names, no Markdown emphasis."""
-    text = re.sub(r"@([\w-]+)", lambda m: names[m.group(1)], text)
-    return text.replace("[", "(").replace("]", ")").replace("**", "")
+    """Roughly what a reader sees: citations resolved to names, no Markdown emphasis, escaped
+    text as its characters (unionstate.markup)."""
+    text = re.sub(r"(?<!\\)@([\w-]+)", lambda m: names[m.group(1)], text)
+    text = text.replace("[", "(").replace("]", ")").replace("**", "")
+    return re.sub(r"\\(.)", r"\1", text).replace("&#92;", "\\")
 
 
 def words(text: str) -> list[str]:

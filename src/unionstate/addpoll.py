@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import bib, store
+from . import bib, limits, store
 from .codebook import Table
 from .codebook import load as load_codebook
 from .parse import parse_date, split_ids, yaml_error
@@ -93,22 +93,72 @@ TextLoader.yaml_implicit_resolvers = {
 
 
 def load_yaml(path: Path, label: str) -> dict:
-    """The YAML mapping in `path`; YamlError if it cannot be read or is not a mapping."""
+    """The YAML mapping in `path`; YamlError if it cannot be read or is not a mapping, or is
+    beyond a limit of unionstate.limits (size, regular file, nesting, value length, lone
+    surrogates). Read before any lock is taken: a slow or hostile file holds up no one."""
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        text = limits.read_bytes(path, limits.POLL_FILE_BYTES).decode("utf-8")
+    except limits.LimitError as exc:
+        raise YamlError(f"{label}: {exc}") from None
     except OSError as exc:
         raise YamlError(f"{label}: cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise YamlError(f"{label}: is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
+        _check_depth(text, label)
         doc = yaml.load(text, Loader=TextLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise YamlError(f"{label}: is not readable YAML: {yaml_error(exc)}") from None
+    _check_values(doc, label)
     if not isinstance(doc, dict):
         kind = "an empty file" if doc is None else f"a {_kind(doc)}"
         raise YamlError(f"{label}: is {kind}, not a mapping of a poll's fields; "
                         f"see {EXAMPLE} for the format")
     return doc
+
+
+def _check_depth(text: str, label: str) -> None:
+    """YamlError if collections nest deeper than limits.DEPTH, found from the parser's
+    events before the (recursive) composer could run out of stack."""
+    depth = 0
+    for event in yaml.parse(text, Loader=TextLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > limits.DEPTH:
+                mark = event.start_mark
+                raise YamlError(f"{label}: line {mark.line + 1}, column {mark.column + 1}: "
+                                f"lists or mappings nest more than {limits.DEPTH} levels deep; "
+                                "allowed: the fields of a poll and a list of results "
+                                f"(see {EXAMPLE})")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_values(doc, label: str) -> None:
+    """YamlError for a text value (or key) that is too long or holds a lone
+    surrogate, naming its field ("results[2].option"). Each list or mapping is visited once,
+    however often YAML aliases repeat it."""
+    seen: set[int] = set()
+    todo = [("", doc)]
+    while todo:
+        where, value = todo.pop()
+        if isinstance(value, dict | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if isinstance(value, list):
+                todo += [(f"{where}[{i}]", v) for i, v in enumerate(value, start=1)]
+                continue
+            for key, item in value.items():
+                wrong = isinstance(key, str) and (limits.long_value(key)
+                                                  or limits.lone_surrogate(key))
+                if wrong:
+                    raise YamlError(f"{label}, {where or 'top level'}: a key {wrong}")
+                todo.append((f"{where}.{key}" if where else str(key), item))
+        elif isinstance(value, str):
+            wrong = limits.long_value(value) or limits.lone_surrogate(value)
+            if wrong:
+                raise YamlError(f"{label}, {where}: {wrong}")
 
 
 def _kind(value) -> str:
@@ -215,6 +265,11 @@ def _bibtex(doc: dict, old_text: str, old_keys: set[str], cited: set[str],
         entries = bib.parse(raw)
     except Exception as exc:  # noqa: BLE001 - any parser failure is the user's text
         add.problem("bibtex", f"cannot be parsed as BibTeX: {exc}")
+        return None
+    refused = bib.single_entry_problems(raw)
+    if refused:
+        for message in refused:
+            add.problem("bibtex", message)
         return None
     if len(entries) != 1:
         add.problem("bibtex", f"holds {len(entries)} valid BibTeX entries; allowed: exactly "
@@ -432,14 +487,16 @@ def render(proj: Project, doc: dict, cur: Current, merged: Merged, add: Addition
     add.texts[log] = f"{old_log}{sep}{add.changelog_line}\n"
 
 
-def plan(proj: Project, yaml_path: Path, label: str | None = None) -> Addition:
+def plan(proj: Project, yaml_path: Path, label: str | None = None,
+         doc: dict | None = None) -> Addition:
     """Read and check an addition; raise YamlError for a file that is not a YAML mapping.
+    `doc`: the file as load_yaml read it already (the command reads it before the lock).
 
     The caller holds the lock on data/ (store.writing, or store.reading for a dry run) from
     before this call until after `write`.
     """
     label = label or str(yaml_path)
-    doc = load_yaml(yaml_path, label)
+    doc = load_yaml(yaml_path, label) if doc is None else doc
     add = Addition(label)
     cur = read_current(proj, add)
     if cur is None:

@@ -14,10 +14,23 @@ from pathlib import Path
 import bibtexparser
 from bibtexparser.bparser import BibTexParser
 
+from . import limits
 from .problems import Problem
 
 ENTRY = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(][ \t]*([^,\s{}()]*)", re.M)
 NON_ENTRIES = {"comment", "string", "preamble"}
+# Anywhere in a text, not only at a line's start: bibtexparser reads `@string{...}` after
+# an entry on the same line.
+NON_ENTRY = re.compile(r"@[ \t]*(comment|string|preamble)[ \t]*[{(]", re.I)
+# A LaTeX command in a field (Pandoc turns \href{javascript:...}{x} into a link, \ensuremath
+# into math); the escapes of BibTeX's special characters (\$ \& \% \# \_ \{ \}) are text.
+COMMAND = re.compile(r"\\(?![$&%#_{}])")
+UNESCAPED_MATH = re.compile(r"(?<!\\)\$")
+# A key the report can cite as Pandoc reads citations (@key) and print as text: a letter or
+# digit, then letters, digits and _ : . - (no markup, no spaces).
+KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:.-]*", re.ASCII)
+KEY_RULE = "a key of letters, digits and _ : . - (starting with a letter or digit)"
+WEB_ADDRESS = re.compile(r"https?://[^\s<>\"{}\\^`|]+", re.I)
 
 
 def parse(text: str) -> dict[str, dict[str, str]]:
@@ -61,6 +74,10 @@ def check_text(text: str, rel: str) -> tuple[set[str] | None, list[Problem]]:
     problems = []
     for m in ENTRY.finditer(text):
         kind, key = m.group(1).lower(), m.group(2)
+        if kind not in NON_ENTRIES and key in found and not KEY.fullmatch(key):
+            problems.append(Problem(rel, text.count("\n", 0, m.start()) + 1, kind="bib",
+                                    message=f"entry key '{key}' cannot be cited; allowed: "
+                                            f"{KEY_RULE}"))
         if kind not in NON_ENTRIES and key not in found:
             name = f"'{key}'" if key else "without a key"
             problems.append(Problem(rel, text.count("\n", 0, m.start()) + 1, kind="bib", message=(
@@ -71,11 +88,42 @@ def check_text(text: str, rel: str) -> tuple[set[str] | None, list[Problem]]:
 
 def check_file(path: Path, rel: str) -> tuple[set[str] | None, list[Problem]]:
     """check_text of the file at `path`, or the problem that stops it being read."""
-    if not Path(path).is_file():
+    if not Path(path).exists():
         return None, [Problem(rel, message="file is missing", kind="missing")]
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        text = limits.read_bytes(path, limits.DATA_FILE_BYTES).decode("utf-8")
+    except limits.LimitError as exc:
+        return None, [Problem(rel, message=str(exc), kind="bib")]
     except UnicodeDecodeError as exc:
         return None, [Problem(rel, message=f"cannot be parsed as BibTeX: not utf-8 text "
                                            f"({exc.reason} at byte {exc.start})", kind="bib")]
     return check_text(text, rel)
+
+
+def single_entry_problems(text: str) -> list[str]:
+    """What makes a BibTeX text (add-poll's `bibtex:` block) more than one plain entry:
+    @string, @preamble or @comment blocks (a macro defined in one entry changes how others
+    read; a preamble reaches LaTeX), LaTeX commands or math in a field, or a url that is not
+    a web address. Its text reaches every edition through the citations."""
+    out = []
+    for m in NON_ENTRY.finditer(text):
+        out.append(f"holds a @{m.group(1).lower()} block; allowed: exactly one entry, such as "
+                   "@misc{key, author = {...}, title = {...}}, and nothing else")
+    try:
+        found = parse(text)
+    except Exception:  # noqa: BLE001 - reported by the caller's parse
+        return out
+    for key, fields in found.items():
+        if not KEY.fullmatch(key):
+            out.append(f"entry key '{key}' cannot be cited; allowed: {KEY_RULE}")
+        for name, value in fields.items():
+            if name in ("ID", "ENTRYTYPE") or not isinstance(value, str):
+                continue
+            if name == "url" and not WEB_ADDRESS.fullmatch(value.strip()):
+                out.append(f"entry '{key}', field url: '{value}' is not a web address; allowed: "
+                           "an address starting with http:// or https://")
+            elif COMMAND.search(value) or UNESCAPED_MATH.search(value):
+                out.append(f"entry '{key}', field {name}: holds a LaTeX command or math "
+                           "('\\' or '$'); allowed: plain text, with \\$ \\& \\% \\# \\_ for "
+                           "those characters and braces {...} to keep capitals")
+    return out

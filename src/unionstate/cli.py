@@ -234,16 +234,17 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float)
     second add-poll waits (--wait seconds, then gives up, changing nothing). An add-poll
     that is killed is finished or rolled back by the next unionstate command.
     """
-    from .addpoll import YamlError, describe, plan, write
+    from .addpoll import YamlError, describe, load_yaml, plan, write
     from .store import reading, writing
 
     proj = _project(root)
     hold = reading if dry_run else writing
+    try:  # read before the lock: a slow file (a pipe, a terminal) holds up no other command
+        doc = load_yaml(yaml_file, str(yaml_file))
+    except YamlError as exc:
+        _fail(f"{exc}\nNothing was changed.", 2)
     with hold(proj, say=lambda m: click.echo(m, err=True), wait=wait):
-        try:
-            addition = plan(proj, yaml_file, str(yaml_file))
-        except YamlError as exc:
-            _fail(f"{exc}\nNothing was changed.", 2)
+        addition = plan(proj, yaml_file, str(yaml_file), doc=doc)
         if addition.problems:
             for line in addition.problems:
                 click.echo(line, err=True)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from .bib import author_name, entries
+from .markup import md
 from .parse import MONTHS
 from .paths import Project
 
@@ -131,7 +132,9 @@ def _join(names: list[str]) -> str:
 def computed(proj: Project, today: date | None = None) -> dict:
     """Extra YAML front-matter keys for report.qmd (see the module docstring)."""
     today = today or date.today()
-    names = authors(proj)
+    # Markdown, as Pandoc reads metadata and the "About this edition" section prints them:
+    # a name from CITATION.cff shows as typed (unionstate.markup).
+    names = [str(md(n)) for n in authors(proj)]
     ver = version(proj)
     changed = data_date(proj)
     polls = _rows(proj.data / "polls.csv")

@@ -20,8 +20,9 @@ DIV_CLOSE = re.compile(r"^:::+\s*$")
 # Any ATX heading: its marks, its text and its attributes if it has any
 # ("## Limitations {#sec-limitations}").
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
-XREF = re.compile(r"@((?:fig|tbl|sec)-[\w-]*\w)")
-CITATION = re.compile(r"\[([^\[\]]*@[\w:.-]+[^\[\]]*)\]")
+# Not after a backslash: "\@" and "\[" are text (unionstate.markup escapes data so).
+XREF = re.compile(r"(?<!\\)@((?:fig|tbl|sec)-[\w-]*\w)")
+CITATION = re.compile(r"(?<!\\)\[([^\[\]]*(?<!\\)@[\w:.-]+[^\[\]]*)\]")
 # One item of a Pandoc citation group: prefix, @key, suffix ("cited in @shraibman, para. 8").
 CITE_ITEM = re.compile(r"^\s*(.*?)(-?)@([\w:.-]*\w)(?:,\s*(.*?))?\s*$", re.S)
 REFS_DIV = re.compile(r"^:::+\s*\{#refs\}\s*$")

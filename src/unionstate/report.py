@@ -20,7 +20,7 @@ from . import charts, figures, tables
 from .data import Dataset, load
 from .paths import FIGURES_ENV, Project, project
 from .style import COUNTRY_LABELS
-from .text import Md
+from .text import Md, md
 from .views import latest, published_in_month, results_view, when
 
 # label -> chart function; the chapters cite them by these labels.
@@ -104,7 +104,8 @@ class Report:
         as a list in words, or 'none'."""
         from .bib import entries
 
-        return Md("; ".join(published_in_month(self.ds, entries(self.proj.bib))) or "none")
+        return Md("; ".join(md(p) for p in published_in_month(self.ds, entries(self.proj.bib)))
+                  or "none")
 
     @cached_property
     def facts(self):
@@ -122,12 +123,13 @@ class Report:
             row = latest(self.view, str(ind.country), str(ind.stance))
             public = COUNTRY_LABELS[str(ind.country)]
             if row is None:
-                out[ind.indicator_id] = Md(f"No poll in the dataset yet measures {ind.label.lower()} "
-                                           f"among {public}.")
+                out[ind.indicator_id] = Md(f"No poll in the dataset yet measures "
+                                           f"{md(ind.label.lower())} among {md(public)}.")
                 continue
             out[ind.indicator_id] = Md(
-                f"The latest reading of {ind.label[0].lower() + ind.label[1:]} among {public} "
-                f"is {row['text']} ({row['organisation']}, {self.when[row['result_id']]}) "
+                f"The latest reading of {md(ind.label[0].lower() + ind.label[1:])} among "
+                f"{md(public)} is {md(row['text'])} ({md(row['organisation'])}, "
+                f"{self.when[row['result_id']]}) "
                 f"{tables.poll_citation(self.ds, row)}."
             )
         return out

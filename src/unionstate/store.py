@@ -255,21 +255,32 @@ def _publish(journal: Path, name: str, data: dict) -> None:
     _fsync_dir(journal)
 
 
+def _utf8(proj: Project, path: Path, text: str) -> bytes:
+    """`text` as UTF-8; TransactionError, before anything is written, for a text that has no
+    UTF-8 form (a lone surrogate, such as YAML's "\\ud800", is half a UTF-16 pair)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TransactionError(
+            f"{proj.rel(path)}: cannot be written as UTF-8: U+{ord(text[exc.start]):04X} at "
+            f"character {exc.start + 1} is half of a UTF-16 surrogate pair, no character; "
+            "nothing was changed") from None
+
+
 def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
     """Write every file of `texts` as one transaction (see the module's docstring).
 
     The caller holds `writing(proj)`. On an error the change is rolled back and the error
     raised again; if even that fails, the journal stays for the next command to finish.
     """
+    encoded = {Path(path): _utf8(proj, Path(path), text) for path, text in texts.items()}
     journal = proj.data / JOURNAL
     journal.mkdir()
     _fsync_dir(proj.data)
     _fault("journal")
     entries = []
     try:
-        for k, (path, text) in enumerate(texts.items(), start=1):
-            path = Path(path)
-            new = text.encode("utf-8")
+        for k, (path, new) in enumerate(encoded.items(), start=1):
             old = path.read_bytes() if path.exists() else None
             mode = _mode(path)
             _write_file(journal / f"{k}.new", new, mode)

@@ -1,4 +1,8 @@
-"""The report's tables, as Markdown pipe tables built from data/ (tabulate does the layout)."""
+"""The report's tables, as Markdown pipe tables built from data/ (tabulate does the layout).
+
+A cell is text, shown as the characters it holds (text.md escapes it), unless it is an Md:
+Markdown the package wrote (a citation, emphasis, a code span), in which any text from data/
+was escaped with text.md where it was put in."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from .codebook import load as load_codebook
 from .data import Dataset
 from .paths import Project
 from .style import COUNTRY_NAMES, qualifier
-from .text import EN_DASH, Md
+from .text import EN_DASH, Md, md
 from .views import cite, latest, organisation, period_text, results_view
 
 PACKAGES = ["unionstate", "pandas", "seaborn", "matplotlib", "nbclient", "ipykernel", "tabulate"]
@@ -35,8 +39,8 @@ class Layout:
 
 
 def _cell(value) -> str:
-    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-    return " ".join(text.split()).replace("|", "\\|")
+    """A cell's Markdown: an Md as written (on one line), anything else as escaped text."""
+    return " ".join(value.split()) if isinstance(value, Md) else md(value)
 
 
 def _row(cells) -> str:
@@ -64,8 +68,8 @@ def _laid_out(frame: pd.DataFrame, layout: Layout) -> Md:
 
 def markdown(frame: pd.DataFrame) -> Md:
     """A pipe table of the frame, laid out as frame.attrs["layout"] says (column widths,
-    heading rows) or, without a layout, every column at the width tabulate gives it; cell
-    text is cleaned of newlines and pipes."""
+    heading rows) or, without a layout, every column at the width tabulate gives it; cells
+    are written by _cell (text escaped, Md kept, each on one line)."""
     layout = frame.attrs.get("layout")
     if layout is not None:
         return _laid_out(frame, layout)
@@ -83,11 +87,13 @@ def locator(text: str) -> str:
     return re.sub(r"(?<=\d)-(?=\d)", EN_DASH, str(text))
 
 
-def _cite_at(key: str, loc: str) -> str:
-    return f"[@{key}, {locator(loc)}]"
+def _cite_at(key: str, loc: str) -> Md:
+    """A Pandoc citation at a locator; the key is a checked references.bib key (bib.KEY),
+    the locator text from data/."""
+    return Md(f"[@{key}, {md(locator(loc))}]")
 
 
-def _source_column(frame: pd.DataFrame) -> list[str]:
+def _source_column(frame: pd.DataFrame) -> list[Md]:
     """Each row's source and locator as a Pandoc citation."""
     return [_cite_at(s, loc) for s, loc in zip(frame["source"], frame["locator"], strict=True)]
 
@@ -100,7 +106,7 @@ def read_sources(ds: Dataset) -> set[str]:
     return keys
 
 
-def cited_in(key: str, locator_text: str, read: set[str]) -> str:
+def cited_in(key: str, locator_text: str, read: set[str]) -> Md:
     """A citation of a poll's own publication, known only through the work that reports it,
     in Chicago's indirect form: '[@nasb2020; cited in @shraibman, para. 8, note 77]'.
 
@@ -109,13 +115,13 @@ def cited_in(key: str, locator_text: str, read: set[str]) -> str:
     A poll whose publication the report read itself is cited directly.
     """
     if key in read:
-        return f"[@{key}, {locator(locator_text)}]" if locator_text else f"[@{key}]"
+        return _cite_at(key, locator_text) if locator_text else Md(f"[@{key}]")
     author, _, rest = str(locator_text).partition(", ")
     citing = sorted(k for k in read if k.lower().startswith(author.lower()))
     if author and len(citing) == 1:
-        return f"[@{key}; cited in @{citing[0]}, {locator(rest)}]" if rest else \
-            f"[@{key}; cited in @{citing[0]}]"
-    return f"[@{key}]; {locator(locator_text)}"
+        return Md(f"[@{key}; cited in @{citing[0]}, {md(locator(rest))}]" if rest else
+                  f"[@{key}; cited in @{citing[0]}]")
+    return Md(f"[@{key}]; {md(locator(locator_text))}")
 
 
 def citing_work(ds: Dataset, key: str) -> str | None:
@@ -176,28 +182,28 @@ def arguments(ds: Dataset) -> pd.DataFrame:
     return _with(pd.DataFrame({
         "Claim": a["claim"],
         "Where they agree": a["agree"],
-        "Claim, and common ground": [f"**{_cell(c)}.** {_cell(g)}" for c, g in
+        "Claim, and common ground": [Md(f"**{md(c)}.** {md(g)}") for c, g in
                                         zip(a["claim"], a["agree"], strict=True)],
         "Where they differ": a["differ"],
-        "Shraibman's evidence": [f"{ev} {_cite_at('shraibman', loc)}" for ev, loc in
+        "Shraibman's evidence": [Md(f"{md(ev)} {_cite_at('shraibman', loc)}") for ev, loc in
                                  zip(a["evidence_shraibman"], a["locator_shraibman"], strict=True)],
-        "Melyantsou's evidence": [f"{ev} {_cite_at('melyantsou2021', loc)}" for ev, loc in
-                                  zip(a["evidence_melyantsou"], a["locator_melyantsou"],
-                                      strict=True)],
+        "Melyantsou's evidence": [Md(f"{md(ev)} {_cite_at('melyantsou2021', loc)}") for ev, loc
+                                  in zip(a["evidence_melyantsou"], a["locator_melyantsou"],
+                                         strict=True)],
     }), Layout({"Claim, and common ground": 24, "Where they differ": 26,
                 "Shraibman's evidence": 25, "Melyantsou's evidence": 25}))
 
 
-def poll_citation(ds: Dataset, row: pd.Series) -> str:
+def poll_citation(ds: Dataset, row: pd.Series) -> Md:
     """The citation of one figure (a row of views.results_view): the polls' own publications
     marked as cited in the work the figure is taken from, at its locator:
     '[@vciom2019; @vciom2020; cited in @shraibman, para. 11, notes 82–83]'."""
     source = str(ds.result(row["result_id"])["source"])
     own = sorted(set(str(row["sources"]).split(";")) - {source})
     if not own or source not in read_sources(ds):
-        return cite(str(row["sources"]).split(";"))
-    return "[" + "; ".join(f"@{k}" for k in own) + \
-        f"; cited in @{source}, {locator(row['locator'])}]"
+        return Md(cite(str(row["sources"]).split(";")))
+    return Md("[" + "; ".join(f"@{k}" for k in own) +
+              f"; cited in @{source}, {md(locator(row['locator']))}]")
 
 
 def indicators(ds: Dataset) -> pd.DataFrame:
@@ -210,7 +216,7 @@ def indicators(ds: Dataset) -> pd.DataFrame:
             "Public": COUNTRY_NAMES[str(ind.country)],
             "Latest reading": "no reading yet" if last is None else last["text"],
             "Poll": "" if last is None else
-            f"{last['organisation']}, {last['when']} {poll_citation(ds, last)}",
+            Md(f"{md(last['organisation'])}, {md(last['when'])} {poll_citation(ds, last)}"),
             "Why watch it": ind.why,
         })
     return _with(pd.DataFrame(rows),
@@ -245,7 +251,7 @@ def polls(ds: Dataset) -> pd.DataFrame:
                                                             strict=True)],
     })
     frame["Pollster (commissioner), date"] = [
-        f"{who}, {when} (`{poll}`)" for who, when, poll in zip(
+        Md(f"{md(who)}, {md(when)} (`{poll}`)") for who, when, poll in zip(
             frame["Pollster (commissioner)"], frame["Date"], frame["Poll"], strict=True)]
     return _with(frame, Layout({"Pollster (commissioner), date": 31, "Population": 22,
                                 "Mode; sample": 15, "Figures": 13, "Source": 19},
@@ -274,7 +280,7 @@ def reproducibility(proj: Project) -> pd.DataFrame:
     rows = []
     for path in sorted([*proj.data.glob("*.csv"), proj.codebook, proj.bib]):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        rows.append({"Item": proj.rel(path), "Version or SHA-256": f"`{digest}`"})
+        rows.append({"Item": proj.rel(path), "Version or SHA-256": Md(f"`{digest}`")})
     rows.append({"Item": "Python", "Version or SHA-256": platform.python_version()})
     for name in PACKAGES:
         rows.append({"Item": name, "Version or SHA-256": metadata.version(name)})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import codes
+from .markup import Md, md  # noqa: F401  (re-exported: text.Md, text.md)
 
 EN_DASH = "\u2013"
 NUMBER_WORDS = {
@@ -54,10 +55,3 @@ def share_text(row: pd.Series, results: pd.DataFrame | None = None) -> str:
         derived = rule.words.format(parent=share_text(parent, results))
     return wording.format(bounds=bounds_text(low, high), low=f"{number(low)}%",
                           one_in=one_in(low) if "{one_in}" in wording else "", derived=derived)
-
-
-class Md(str):
-    """A string that Jupyter (and so Quarto) shows as Markdown: inline citations, tables."""
-
-    def _repr_markdown_(self) -> str:
-        return str(self)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import bib, codes
+from . import bib, codes, limits
 from .codebook import Column, Table
 from .codebook import load as load_codebook
 from .parse import parse_date, parse_integer, parse_number, shortest, split_ids
@@ -40,10 +40,12 @@ def read_raw(path: Path, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     The frame's index is the file line each row starts on (the header is line 1), so that
     a problem names the right line even where the file has blank lines.
     """
-    if not path.is_file():
+    if not path.exists():
         return None, [Problem(rel, message="file is missing", kind="missing")]
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = limits.read_bytes(path, limits.DATA_FILE_BYTES).decode("utf-8")
+    except limits.LimitError as exc:
+        return None, [Problem(rel, message=str(exc), kind="unreadable")]
     except UnicodeDecodeError as exc:
         return None, [Problem(rel, message=f"is not UTF-8 text ({exc.reason} at byte {exc.start})",
                               kind="unreadable")]
@@ -69,6 +71,10 @@ def parse_csv(text: str, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
                 records.append((line, cells))
             line = reader.line_num + 1
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):  # Python's csv module: 131,072
+            return unreadable(f"a value on line {reader.line_num} is longer than "
+                              f"{csv.field_size_limit():,} characters; allowed: at most "
+                              f"{limits.VALUE_CHARS:,} characters per value")
         return unreadable(f"{exc} (line {reader.line_num})")
     if not records:
         return unreadable("no header row")
@@ -182,10 +188,14 @@ def codebook_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Probl
 
 
 def text_problems(frame: pd.DataFrame, rel: str) -> list[Problem]:
-    """Cells holding a control character or a Unicode line or paragraph separator."""
+    """Cells holding a control character or a Unicode line or paragraph separator, or
+    longer than limits.VALUE_CHARS."""
     out = []
     for column in frame.columns:
         for i, value in frame[column].items():
+            too_long = limits.long_value(value) if isinstance(value, str) else None
+            if too_long:
+                out.append(Problem(rel, int(i), str(column), too_long, kind="length"))
             m = CONTROL.search(value) if isinstance(value, str) else None
             if m:
                 out.append(Problem(rel, int(i), str(column), kind="control", message=(
