@@ -14,6 +14,7 @@ from .bib import entries
 from .citeproc import format_citations
 
 STYLESHEET = "report.css"
+SCRIPT = "provenance.html"
 
 DIV_OPEN = re.compile(r"^:::+\s*\{#((?:fig|tbl)-[\w-]+)[^}]*\}\s*$")
 DIV_CLOSE = re.compile(r"^:::+\s*$")
@@ -37,13 +38,22 @@ def stylesheet() -> str:
     return resources.files(__package__).joinpath(STYLESHEET).read_text(encoding="utf-8")
 
 
+def script() -> str:
+    """The script that opens each figure's provenance (provenance.html, which _quarto.yml
+    includes after the body of report.html)."""
+    return resources.files(__package__).joinpath(SCRIPT).read_text(encoding="utf-8")
+
+
 def styled(page: str) -> str:
     """The preview page with the report's stylesheet in a <style> at the end of its <head>, after
-    JupyterLab's own styles, so that the report's rules win where both set a property."""
+    JupyterLab's own styles, so that the report's rules win where both set a property, and the
+    provenance script at the end of its <body>, as Quarto includes it."""
     head_end = page.find("</head>")
     if head_end < 0:
         raise ValueError("the preview page has no </head> to put the report's stylesheet in")
-    return f"{page[:head_end]}<style>\n{stylesheet()}</style>\n{page[head_end:]}"
+    page = f"{page[:head_end]}<style>\n{stylesheet()}</style>\n{page[head_end:]}"
+    body_end = page.rfind("</body>")
+    return page if body_end < 0 else f"{page[:body_end]}{script()}\n{page[body_end:]}"
 
 
 def _html(markdown: str) -> str:
@@ -170,8 +180,8 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
         if cell.cell_type == "code":  # tables are Markdown outputs that cite too
             for output in cell.get("outputs", []):
                 data = output.get("data", {})
-                if "text/markdown" in data:
-                    data["text/markdown"] = CITATION.sub(cite, data["text/markdown"])
+                if "text/markdown" in data:  # tables, and the provenance entries' charts
+                    data["text/markdown"] = XREF.sub(xref, CITATION.sub(cite, data["text/markdown"]))
                 if open_table and open_table not in table_outputs and (
                         "text/markdown" in data or "text/html" in data):
                     table_outputs[open_table] = output

@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 
 from . import charts, figures, tables
 from .data import Dataset, load
-from .paths import FIGURES_ENV, Project, project
+from .paths import FIGURES_ENV, REVIEW_ENV, Project, project
+from .provenance import Shown, shown
 from .style import COUNTRY_LABELS
 from .text import Md, md
 from .views import latest, published_in_month, results_view, when
@@ -89,9 +90,26 @@ class Report:
         return results_view(self.ds)
 
     @cached_property
-    def shares(self) -> dict[str, Md]:
-        """result_id -> the figure at its source's precision ('62%', 'one in six')."""
-        return {r.result_id: Md(r.text) for r in self.view.itertuples()}
+    def shares(self) -> dict[str, Shown]:
+        """result_id -> the figure at its source's precision ('62%', 'one in six'): plain text
+        as a string, and in the report an element that opens its provenance
+        (unionstate.provenance.shown)."""
+        return {r.result_id: Shown(r.text, r.result_id) for r in self.view.itertuples()}
+
+    @cached_property
+    def provenance(self) -> dict:
+        """result_id -> its provenance record (unionstate.provenance.records)."""
+        from .provenance import records
+
+        return records(self)
+
+    def provenance_appendix(self) -> Md:
+        """Every figure shown, in the order it first appears, with its provenance; in the
+        review edition (the kernel's environment names the reviewed revision) the figures
+        changed since that revision are marked."""
+        from .provenance import appendix
+
+        return appendix(self, os.environ.get(REVIEW_ENV) or None)
 
     @cached_property
     def when(self) -> dict[str, Md]:
@@ -128,7 +146,7 @@ class Report:
                 continue
             out[ind.indicator_id] = Md(
                 f"The latest reading of {md(ind.label[0].lower() + ind.label[1:])} among "
-                f"{md(public)} is {md(row['text'])} ({md(row['organisation'])}, "
+                f"{md(public)} is {shown(row['result_id'], row['text'])} ({md(row['organisation'])}, "
                 f"{self.when[row['result_id']]}) "
                 f"{tables.poll_citation(self.ds, row)}."
             )

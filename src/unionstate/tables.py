@@ -17,6 +17,7 @@ import pandas as pd
 from .codebook import load as load_codebook
 from .data import Dataset
 from .paths import Project
+from .provenance import shown
 from .style import COUNTRY_NAMES, qualifier
 from .text import EN_DASH, Md, md
 from .views import cite, latest, organisation, period_text, results_view
@@ -214,7 +215,8 @@ def indicators(ds: Dataset) -> pd.DataFrame:
         rows.append({
             "Indicator": ind.label,
             "Public": COUNTRY_NAMES[str(ind.country)],
-            "Latest reading": "no reading yet" if last is None else last["text"],
+            "Latest reading": "no reading yet" if last is None else
+            shown(last["result_id"], last["text"]),
             "Poll": "" if last is None else
             Md(f"{md(last['organisation'])}, {md(last['when'])} {poll_citation(ds, last)}"),
             "Why watch it": ind.why,
@@ -268,7 +270,8 @@ def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
         rows.append({
             "Qualifier": q,
             "Meaning and storage": meaning,
-            "Example in this report": "none yet" if example.empty else example.iloc[0]["text"],
+            "Example in this report": "none yet" if example.empty else
+            shown(example.iloc[0]["result_id"], example.iloc[0]["text"]),
             "Drawn as": f"{mark.drawn}; legend: {mark.legend}",
         })
     return _with(pd.DataFrame(rows), Layout({"Qualifier": 28, "Meaning and storage": 35,

@@ -1,0 +1,268 @@
+"""Where each figure the report shows comes from: one provenance record per result.
+
+`records(report)` holds, for every row of data/results.csv, the record that every place
+showing the figure reads, so that they cannot disagree:
+
+* the figure in prose and tables (`shown`): an element carrying `data-result="<result_id>"`
+  that links to the figure's entry in the appendix, whose panel (provenance.html, in both
+  HTML editions) shows that entry in place;
+* the appendix list of every figure shown, in the order it first appears (`appendix`), in
+  every edition; the review edition marks there the figures changed since the reviewed
+  revision;
+* `unionstate diff`, which names each number by its record (`Provenance.what`).
+
+A record holds the figure as the report writes it at its source's precision and what its
+qualifier means in words (data/codebook.yaml), the poll or waves with pollster, commissioner
+and date as the source gives them, the question and option (marked as paraphrased where the
+codebook says they are), the work and locator that state the figure (its polls' own
+publications "cited in" that work where the report knows them second-hand), and the charts
+that draw it. Text from data/ is escaped (unionstate.markup.md) wherever it lands.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .codebook import load as load_codebook
+from .markup import Md, md
+from .parse import split_ids
+from .views import organisation, period_text
+
+ANCHOR = "prov-"
+# Where a figure is shown in report.qmd and its chapters, in the calls they make.
+_SHOWN = re.compile(r'\bS\[\s*"(?P<share>[^"]+)"\s*\]'
+                    r'|\b(?:L|r\.latest)\[\s*"(?P<latest>[^"]+)"\s*\]'
+                    r'|\br\.(?P<call>figure|table)\(\s*"(?P<label>[^"]+)"')
+
+
+@dataclass(frozen=True)
+class Poll:
+    poll_id: str
+    organisation: str  # the pollster, or "<commissioner> survey" where none is named
+    pollster: str | None
+    commissioned_by: str | None
+    date: str  # as the source gives it: "June 2020", "2018"
+    population: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    result_id: str
+    figure: str  # as the report writes it: "about 30%", "one in six", "half of 23–24%"
+    qualifier: str
+    meaning: str  # the qualifier in words (data/codebook.yaml)
+    derived_from: str | None  # the result_id a derived figure follows from
+    polls: tuple[Poll, ...]
+    question: str
+    option: str
+    paraphrased: tuple[str, ...]  # which of "question", "option" the codebook says are
+    source: str  # the bib key of the work that states the figure
+    locator: str
+    citation: Md  # Pandoc citation: "[@nasb2020; cited in @shraibman, para. 8, note 77]"
+    notes: str | None
+    charts: tuple[str, ...]  # fig- labels of the charts that draw it
+
+    @property
+    def anchor(self) -> str:
+        return ANCHOR + self.result_id
+
+    @property
+    def what(self) -> str:
+        """The figure named for a reader, in plain text: 'Levada Center, Dec 2019 and Aug
+        2020, “Deeper political integration”' (what `diff` lists)."""
+        first = self.polls[0]
+        dates = [p.date for p in self.polls]
+        return f"{first.organisation}, {' and '.join(dates)}, \u201c{self.option}\u201d"
+
+
+def _text(value) -> str | None:
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def _meanings(proj) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Each qualifier's meaning in words (the first sentence of its codebook entry, without
+    how it is stored), and the result columns the codebook calls paraphrased."""
+    columns = load_codebook(proj.codebook)["results"].columns
+    meanings = {q: re.sub(r"\s*\([^)]*\)", "", text.split(". ")[0]).rstrip(".")
+                for q, text in columns["qualifier"].codes.items()}
+    paraphrased = tuple(c for c in ("question", "option")
+                        if "paraphrased" in columns[c].description.lower())
+    return meanings, paraphrased
+
+
+def records(report) -> dict[str, Provenance]:
+    """result_id -> its provenance record, for every result of the report's data."""
+    from . import tables
+    from .report import CHARTS
+    from .views import _fieldwork
+
+    ds = report.ds
+    meanings, paraphrased = _meanings(report.proj)
+    polls = ds.polls.set_index("poll_id")
+    fieldwork = _fieldwork(ds)
+    drawn: dict[str, list[str]] = {}
+    for label in CHARTS:
+        rows = report.results_drawn(label)
+        for rid in ([] if rows is None else dict.fromkeys(rows["result_id"])):
+            drawn.setdefault(rid, []).append(label)
+    out = {}
+    for row in report.view.itertuples(index=False):
+        rid = row.result_id
+        result = ds.result(rid)
+        waves = []
+        for pid in split_ids(row.poll_id):
+            p = polls.loc[pid]
+            waves.append(Poll(pid, organisation(p), _text(p["pollster"]),
+                              _text(p["commissioned_by"]), period_text(*fieldwork[pid]),
+                              str(p["population"])))
+        derivation = _text(result["derivation"])
+        out[rid] = Provenance(
+            result_id=rid, figure=row.text, qualifier=row.qualifier,
+            meaning=meanings.get(row.qualifier, row.qualifier),
+            derived_from=derivation.split()[-1] if derivation else None,
+            polls=tuple(waves), question=str(row.question), option=str(row.option),
+            paraphrased=paraphrased, source=str(result["source"]), locator=str(row.locator),
+            citation=Md(tables.poll_citation(ds, row._asdict())), notes=_text(result["notes"]),
+            charts=tuple(drawn.get(rid, [])))
+    return out
+
+
+def order(report) -> list[str]:
+    """The result_ids the report shows, in the order each first appears in report.qmd and
+    its chapters: inline figures (S[...]) and latest readings (L[...]), the figures of the
+    tables that show figures (tbl-indicators, tbl-qualifiers) and of each chart."""
+    from . import qmd
+    from .report import CHARTS
+    from .views import latest
+
+    def latest_id(ind) -> list[str]:
+        row = latest(report.view, str(ind.country), str(ind.stance))
+        return [] if row is None else [str(row["result_id"])]
+
+    indicators = {str(i.indicator_id): i for i in report.ds.indicators.itertuples()}
+    known = set(report.view["result_id"])
+    seen: dict[str, None] = {}
+    for line in qmd.expand(report.proj.report, report.proj.root):
+        for m in _SHOWN.finditer(line.text):
+            ids: list[str] = []
+            if m["share"]:
+                ids = [m["share"]]
+            elif m["latest"] and m["latest"] in indicators:
+                ids = latest_id(indicators[m["latest"]])
+            elif m["call"] == "figure" and m["label"] in CHARTS:
+                rows = report.results_drawn(m["label"])
+                ids = [] if rows is None else list(rows["result_id"])
+            elif m["label"] == "tbl-indicators":
+                ids = [rid for ind in indicators.values() for rid in latest_id(ind)]
+            elif m["label"] == "tbl-qualifiers":
+                ids = [str(report.view[report.view["qualifier"] == q].iloc[0]["result_id"])
+                       for q in report.view["qualifier"].drop_duplicates()]
+            seen.update((i, None) for i in ids if i in known)
+    return list(seen)
+
+
+def shown(result_ids: list[str] | str, text: str) -> Md:
+    """A figure as the prose and tables show it: `text` (escaped) linked to the appendix
+    entry of the first result, in an element naming every result it shows. Pandoc reads the
+    <span> as a Span (its attributes kept in HTML, its content alone in Typst and DOCX), and
+    the link as an internal link to the entry (a Typst label, a DOCX bookmark)."""
+    ids = [result_ids] if isinstance(result_ids, str) else list(result_ids)
+    attr = html.escape(" ".join(ids), quote=True)
+    return Md(f'<span class="result" data-result="{attr}">'
+              f"[{md(text)}](#{ANCHOR}{ids[0]})</span>")
+
+
+class Shown(str):
+    """A figure's text ('62%') that Jupyter, and so the report, shows as `shown` markup: its
+    str() stays the plain text (for `diff`, the nbval cards, and any sentence built from it)."""
+
+    result_ids: tuple[str, ...] = ()
+
+    def __new__(cls, text: str, result_ids):
+        obj = super().__new__(cls, text)
+        obj.result_ids = (result_ids,) if isinstance(result_ids, str) else tuple(result_ids)
+        return obj
+
+    def _repr_markdown_(self) -> str:
+        return str(shown(list(self.result_ids), str(self)))
+
+
+def _list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
+          change: str | None = None) -> Md:
+    """The appendix entry of one figure, as Markdown: a <div> whose id the figure links to,
+    each value from data/ escaped. `change` (review edition) is said first, in bold."""
+    def para(label: str, text: str) -> str:
+        return f"{label}{' (paraphrased)' if label.lower() in rec.paraphrased else ''}: {text}."
+
+    polls = []
+    for p in rec.polls:
+        who = md(p.organisation)
+        if p.pollster and p.commissioned_by:
+            who = Md(f"{who}, commissioned by {md(p.commissioned_by)}")
+        polls.append(f"{who}, {md(p.date)} (`{p.poll_id}`)")
+    meaning = md(rec.meaning[:1].lower() + rec.meaning[1:])
+    parent = (records_by_id or {}).get(rec.derived_from or "")
+    if parent:
+        meaning = Md(f"derived, as the source words it, from the figure for "
+                     f"\u201c{md(parent.option)}\u201d ({md(parent.figure)})")
+    lines = [
+        (f"**{md(change)}** " if change else "")
+        + f"**{md(rec.figure)}**: {meaning}.",
+        f"{'Polls' if len(rec.polls) > 1 else 'Poll'}: {'; '.join(polls)}.",
+        para("Question", md(rec.question)),
+        para("Option", md(rec.option)),
+        f"Source: {rec.citation}.",
+    ]
+    if rec.charts:
+        lines.append(f"Drawn in {_list(['@' + c for c in rec.charts])}.")
+    if rec.notes:
+        lines.append(f"Note: {md(rec.notes)}")
+    body = " ".join(lines)
+    return Md(f'<div id="{rec.anchor}" class="provenance-entry" data-result="{rec.result_id}">'
+              f"\n\n{body}\n\n</div>")
+
+
+def changed_since(report, rev: str) -> dict[str, str]:
+    """result_id -> how its figure changed since git revision `rev`, in words, for every
+    figure whose record differs ('new since REV', 'was 60% at REV', 'its source or poll
+    changed since REV'). Raises changes.RevisionError where the data at `rev` cannot be read."""
+    import tempfile
+
+    from .changes import RevisionError, data_at
+    from .problems import CodebookError, DataError
+    from .report import Report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            old = records(Report.load(data_at(report.proj, rev, Path(tmp)).root))
+        except (CodebookError, DataError) as exc:
+            raise RevisionError(f"the data at {rev} cannot be read: {exc}") from None
+    out = {}
+    for rid, rec in records(report).items():
+        before = old.get(rid)
+        if before is None:
+            out[rid] = f"New since {rev}."
+        elif before.figure != rec.figure:
+            out[rid] = f"Changed since {rev} (was {before.figure})."
+        elif before != rec:
+            out[rid] = f"Its poll, wording or source changed since {rev}."
+    return out
+
+
+def appendix(report, review: str | None = None) -> Md:
+    """Every figure the report shows, in the order it first appears, each with its
+    provenance; with `review` (a git revision), the figures changed since it marked."""
+    recs = records(report)
+    changes = changed_since(report, review) if review else {}
+    ids = order(report)
+    ids += [rid for rid in recs if rid not in ids]  # drawn nowhere the scan sees: still listed
+    return Md("\n\n".join(entry(recs[rid], recs, changes.get(rid)) for rid in ids))
