@@ -261,6 +261,64 @@ def test_the_previews_tables_read_like_quartos(shown):
     assert not split, f"cells narrower than a word they hold: {split}"
 
 
+FIGURE = "span.result[data-result] > a[href^='#prov-']"
+OPEN_PANEL = ".provenance-panel:not([hidden]), [data-tippy-root]"
+
+
+def tab_to(page, selector: str, presses: int = 400) -> str:
+    """Press Tab from the top of the page until an element matching `selector` has the focus;
+    its text. Fails if Tab never reaches one."""
+    page.locator("body").focus()
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => document.activeElement.matches({selector!r})"):
+            return page.evaluate("() => document.activeElement.textContent")
+    raise AssertionError(f"Tab reached no {selector} in {presses} presses")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("which", PAGES)
+@needs_build
+def test_a_figure_opens_its_provenance_by_keyboard_and_touch(which, viewport, browser, request):
+    """The first poll figure is reached with Tab and announced as a link named by the figure;
+    focus opens its panel (the figure's appendix entry, and a link to it), which axe-core
+    finds no fault with and which fits the viewport; Tab goes into the panel; Escape closes
+    it and puts the focus back on the figure; a tap opens it without leaving the page."""
+    page = open_page(browser, request.getfixturevalue(which), VIEWPORTS[viewport])
+    try:
+        figure = tab_to(page, FIGURE)
+        rid = page.evaluate("() => document.activeElement.parentElement.dataset.result")
+        role = page.evaluate("() => document.activeElement.tagName")
+        assert role == "A" and figure.strip(), (role, figure)
+        panel = page.locator(OPEN_PANEL)
+        panel.first.wait_for(state="visible", timeout=3000)
+        text = panel.first.inner_text()
+        entry = page.locator(f"#prov-{rid}").inner_text()
+        assert entry.split(":")[0] in text and "Source:" in text, (text, entry)
+        to_entry = panel.first.locator(f"a[href='#prov-{rid}']")
+        assert to_entry.count() == 1, "the panel should link to the figure's appendix entry"
+        box = panel.first.bounding_box()
+        width = VIEWPORTS[viewport]["width"]
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, (box, width)
+        found = violations(page)
+        assert not found, f"axe-core with a panel open, {which} at {viewport}:\n{describe(found)}"
+        page.keyboard.press("Tab")
+        assert page.evaluate("(sel) => !!document.activeElement.closest(sel)",
+                             ".provenance-panel, [data-tippy-root]"), \
+            "Tab from the figure should go into its panel"
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(400)
+        assert page.locator(OPEN_PANEL).filter(visible=True).count() == 0, "Escape left it open"
+        assert page.evaluate("(sel) => document.activeElement.matches(sel)", FIGURE), \
+            "Escape should put the focus back on the figure"
+        url = page.url
+        page.locator(FIGURE).first.click()
+        page.locator(OPEN_PANEL).first.wait_for(state="visible", timeout=3000)
+        assert page.url == url, "a tap on a figure should open its panel, not leave the place"
+    finally:
+        page.close()
+
+
 def test_the_audit_fails_on_the_old_styles_and_the_stylesheet_fixes_them(browser):
     """The old caption links and table wrapper (a reduced copy of report.html before report.css)
     fail the audit; with report.css added, they pass. So the audit would catch them again."""

@@ -59,6 +59,8 @@ def parse(md: str) -> tuple[list[str], list[int], list[list[str]]]:
 def printed(text: str, names: dict[str, str]) -> str:
     """Roughly what a reader sees: citations resolved to names, no Markdown emphasis, escaped
     text as its characters (unionstate.markup)."""
+    # A figure that opens its provenance (text.shown) prints as its text.
+    text = re.sub(r'<span class="result"[^>]*>\[(.*?)\]\(#[^)]*\)</span>', r"\1", text)
     text = re.sub(r"(?<!\\)@([\w-]+)", lambda m: names[m.group(1)], text)
     text = text.replace("[", "(").replace("]", ")").replace("**", "")
     return re.sub(r"\\(.)", r"\1", text).replace("&#92;", "\\")

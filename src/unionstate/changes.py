@@ -9,11 +9,14 @@ git revision with the working tree; the build prints the same comparison against
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 from pathlib import Path
 
-from .paths import Project
+from . import provenance
+from .markup import Md
+from .paths import REVIEW_ENV, Project
 from .problems import CodebookError, DataError
 from .report import CHARTS, Report
 from .tables import polls as poll_table
@@ -116,3 +119,32 @@ def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
             raise RevisionError(f"its data does not pass today's rules, so its numbers cannot "
                                 f"be computed:\n{_summary(exc)}") from None
     return compare(old, numbers(Report.load(proj.root)))
+
+
+def changed_figures(report, rev: str) -> dict[str, str]:
+    """result_id -> how its figure changed since git revision `rev`, in words, for every
+    figure whose record differs ('new since REV', 'was 60% at REV', 'its source or poll
+    changed since REV'). Raises changes.RevisionError where the data at `rev` cannot be read."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            old = provenance.records(Report.load(data_at(report.proj, rev, Path(tmp)).root))
+        except (CodebookError, DataError) as exc:
+            raise RevisionError(f"the data at {rev} cannot be read: {exc}") from None
+    out = {}
+    for rid, rec in provenance.records(report).items():
+        before = old.get(rid)
+        if before is None:
+            out[rid] = f"New since {rev}."
+        elif before.figure != rec.figure:
+            out[rid] = f"Changed since {rev} (was {before.figure})."
+        elif before != rec:
+            out[rid] = f"Its poll, wording or source changed since {rev}."
+    return out
+
+
+def provenance_appendix(report) -> Md:
+    """The appendix list of every figure shown with its provenance (provenance.appendix); in
+    the review edition (the kernel's environment names the reviewed revision, as for
+    review.appendix) each figure changed since that revision is marked in its entry."""
+    rev = os.environ.get(REVIEW_ENV)
+    return provenance.appendix(report, changed_figures(report, rev) if rev else None)

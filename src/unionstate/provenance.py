@@ -21,17 +21,15 @@ that draw it. Text from data/ is escaped (unionstate.markup.md) wherever it land
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from .codebook import load as load_codebook
 from .markup import Md, md
 from .parse import split_ids
+from .text import ANCHOR
 from .views import organisation, period_text
 
-ANCHOR = "prov-"
 # Where a figure is shown in report.qmd and its chapters, in the calls they make.
 _SHOWN = re.compile(r'\bS\[\s*"(?P<share>[^"]+)"\s*\]'
                     r'|\b(?:L|r\.latest)\[\s*"(?P<latest>[^"]+)"\s*\]'
@@ -166,32 +164,6 @@ def order(report) -> list[str]:
     return list(seen)
 
 
-def shown(result_ids: list[str] | str, text: str) -> Md:
-    """A figure as the prose and tables show it: `text` (escaped) linked to the appendix
-    entry of the first result, in an element naming every result it shows. Pandoc reads the
-    <span> as a Span (its attributes kept in HTML, its content alone in Typst and DOCX), and
-    the link as an internal link to the entry (a Typst label, a DOCX bookmark)."""
-    ids = [result_ids] if isinstance(result_ids, str) else list(result_ids)
-    attr = html.escape(" ".join(ids), quote=True)
-    return Md(f'<span class="result" data-result="{attr}">'
-              f"[{md(text)}](#{ANCHOR}{ids[0]})</span>")
-
-
-class Shown(str):
-    """A figure's text ('62%') that Jupyter, and so the report, shows as `shown` markup: its
-    str() stays the plain text (for `diff`, the nbval cards, and any sentence built from it)."""
-
-    result_ids: tuple[str, ...] = ()
-
-    def __new__(cls, text: str, result_ids):
-        obj = super().__new__(cls, text)
-        obj.result_ids = (result_ids,) if isinstance(result_ids, str) else tuple(result_ids)
-        return obj
-
-    def _repr_markdown_(self) -> str:
-        return str(shown(list(self.result_ids), str(self)))
-
-
 def _list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -231,38 +203,12 @@ def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
               f"\n\n{body}\n\n</div>")
 
 
-def changed_since(report, rev: str) -> dict[str, str]:
-    """result_id -> how its figure changed since git revision `rev`, in words, for every
-    figure whose record differs ('new since REV', 'was 60% at REV', 'its source or poll
-    changed since REV'). Raises changes.RevisionError where the data at `rev` cannot be read."""
-    import tempfile
-
-    from .changes import RevisionError, data_at
-    from .problems import CodebookError, DataError
-    from .report import Report
-
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            old = records(Report.load(data_at(report.proj, rev, Path(tmp)).root))
-        except (CodebookError, DataError) as exc:
-            raise RevisionError(f"the data at {rev} cannot be read: {exc}") from None
-    out = {}
-    for rid, rec in records(report).items():
-        before = old.get(rid)
-        if before is None:
-            out[rid] = f"New since {rev}."
-        elif before.figure != rec.figure:
-            out[rid] = f"Changed since {rev} (was {before.figure})."
-        elif before != rec:
-            out[rid] = f"Its poll, wording or source changed since {rev}."
-    return out
-
-
-def appendix(report, review: str | None = None) -> Md:
+def appendix(report, changes: dict[str, str] | None = None) -> Md:
     """Every figure the report shows, in the order it first appears, each with its
-    provenance; with `review` (a git revision), the figures changed since it marked."""
+    provenance; `changes` (the review edition: changes.changed_figures) says first in an
+    entry how its figure changed since the reviewed revision."""
     recs = records(report)
-    changes = changed_since(report, review) if review else {}
+    changes = changes or {}
     ids = order(report)
     ids += [rid for rid in recs if rid not in ids]  # drawn nowhere the scan sees: still listed
     return Md("\n\n".join(entry(recs[rid], recs, changes.get(rid)) for rid in ids))

@@ -18,10 +18,9 @@ from matplotlib.figure import Figure
 
 from . import charts, figures, tables
 from .data import Dataset, load
-from .paths import FIGURES_ENV, REVIEW_ENV, Project, project
-from .provenance import Shown, shown
+from .paths import FIGURES_ENV, Project, project
 from .style import COUNTRY_LABELS
-from .text import Md, md
+from .text import Md, Shown, md, shown
 from .views import latest, published_in_month, results_view, when
 
 # label -> chart function; the chapters cite them by these labels.
@@ -95,21 +94,6 @@ class Report:
         as a string, and in the report an element that opens its provenance
         (unionstate.provenance.shown)."""
         return {r.result_id: Shown(r.text, r.result_id) for r in self.view.itertuples()}
-
-    @cached_property
-    def provenance(self) -> dict:
-        """result_id -> its provenance record (unionstate.provenance.records)."""
-        from .provenance import records
-
-        return records(self)
-
-    def provenance_appendix(self) -> Md:
-        """Every figure shown, in the order it first appears, with its provenance; in the
-        review edition (the kernel's environment names the reviewed revision) the figures
-        changed since that revision are marked."""
-        from .provenance import appendix
-
-        return appendix(self, os.environ.get(REVIEW_ENV) or None)
 
     @cached_property
     def when(self) -> dict[str, Md]:

@@ -17,9 +17,8 @@ import pandas as pd
 from .codebook import load as load_codebook
 from .data import Dataset
 from .paths import Project
-from .provenance import shown
 from .style import COUNTRY_NAMES, qualifier
-from .text import EN_DASH, Md, md
+from .text import EN_DASH, Md, md, shown
 from .views import cite, latest, organisation, period_text, results_view
 
 PACKAGES = ["unionstate", "pandas", "seaborn", "matplotlib", "nbclient", "ipykernel", "tabulate"]

@@ -7,10 +7,14 @@ report goes through it.
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 
 from . import codes
 from .markup import Md, md  # noqa: F401  (re-exported: text.Md, text.md)
+
+ANCHOR = "prov-"  # a figure's entry in the appendix: #prov-<result_id> (unionstate.provenance)
 
 EN_DASH = "\u2013"
 NUMBER_WORDS = {
@@ -55,3 +59,29 @@ def share_text(row: pd.Series, results: pd.DataFrame | None = None) -> str:
         derived = rule.words.format(parent=share_text(parent, results))
     return wording.format(bounds=bounds_text(low, high), low=f"{number(low)}%",
                           one_in=one_in(low) if "{one_in}" in wording else "", derived=derived)
+
+
+def shown(result_ids: list[str] | str, text: str) -> Md:
+    """A figure as the prose and tables show it: `text` (escaped) linked to the appendix
+    entry of the first result, in an element naming every result it shows. Pandoc reads the
+    <span> as a Span (its attributes kept in HTML, its content alone in Typst and DOCX), and
+    the link as an internal link to the entry (a Typst label, a DOCX bookmark)."""
+    ids = [result_ids] if isinstance(result_ids, str) else list(result_ids)
+    attr = html.escape(" ".join(ids), quote=True)
+    return Md(f'<span class="result" data-result="{attr}">'
+              f"[{md(text)}](#{ANCHOR}{ids[0]})</span>")
+
+
+class Shown(str):
+    """A figure's text ('62%') that Jupyter, and so the report, shows as `shown` markup: its
+    str() stays the plain text (for `diff`, the nbval cards, and any sentence built from it)."""
+
+    result_ids: tuple[str, ...] = ()
+
+    def __new__(cls, text: str, result_ids):
+        obj = super().__new__(cls, text)
+        obj.result_ids = (result_ids,) if isinstance(result_ids, str) else tuple(result_ids)
+        return obj
+
+    def _repr_markdown_(self) -> str:
+        return str(shown(list(self.result_ids), str(self)))
