@@ -8,6 +8,7 @@ Most tests read the one build of the session (`built`, in conftest.py)."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -552,3 +553,21 @@ def test_quarto_typesets_again_when_an_edition_is_not_as_recorded(built, tmp_pat
     assert (root / "report.pdf").read_text() == fake_output("typst")
     assert second.skipped == ["cells, figures and preview (no input changed, outputs as "
                               "recorded)"]
+
+
+def test_the_build_writes_files_readable_as_any_other_file(tmp_path):
+    """outputs.write_atomic's temporary file is created 0600: the file it becomes has the mode
+    the umask gives a new file (or the mode the file had), not 0600."""
+    from unionstate.outputs import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        new = write_atomic(tmp_path / "new.html", "x")
+        kept = tmp_path / "kept.html"
+        kept.write_text("old", encoding="utf-8")
+        kept.chmod(0o640)
+        write_atomic(kept, "new")
+    finally:
+        os.umask(old)
+    assert new.stat().st_mode & 0o777 == 0o644
+    assert kept.stat().st_mode & 0o777 == 0o640

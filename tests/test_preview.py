@@ -62,7 +62,9 @@ QUARTO_CITED = [
 
 
 def _squeezed(markup: str) -> str:
-    return re.sub(r"\s+", " ", markup).strip()
+    """The HTML with spaces collapsed and each character reference read as its character
+    (the preview writes the punctuation of Pandoc's text as references: citeproc._inert)."""
+    return html.unescape(re.sub(r"\s+", " ", markup).strip())
 
 
 def test_citations_and_references_are_those_quarto_printed():

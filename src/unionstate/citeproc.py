@@ -66,7 +66,20 @@ def format_citations(citations: list[str], bib: Path, options: dict | None = Non
         out = pypandoc.convert_text(source, "html", format="markdown", extra_args=args)
     except RuntimeError as exc:
         raise CiteprocError(f"Pandoc could not format the citations of {bib.name}: {exc}") from exc
-    found = {int(i): text.strip() for i, text in _CITED.findall(out)}
+    found = {int(i): _inert(text.strip()) for i, text in _CITED.findall(out)}
     refs = _REFS.search(out)
-    return Formatted({c: found.get(i, html.escape(c)) for i, c in enumerate(unique)},
-                     refs.group(0).strip() if refs else "")
+    return Formatted({c: found.get(i, _inert(html.escape(c))) for i, c in enumerate(unique)},
+                     _inert(refs.group(0).strip()) if refs else "")
+
+
+def _inert(fragment: str) -> str:
+    """Pandoc's HTML with each ASCII punctuation mark of its text written as a character
+    reference: the preview puts this HTML into Markdown, whose reader would otherwise take a
+    bracket, a tilde or an asterisk that Pandoc printed as text (from a locator or a title in
+    data/) for markup. Tags and character references are kept as they are."""
+    return _TEXT.sub(lambda m: m.group(0) if m.group(0).startswith(("<", "&"))
+                     else _PUNCT.sub(lambda c: f"&#{ord(c.group())};", m.group(0)), fragment)
+
+
+_TEXT = re.compile(r"<[^>]*>|&#?\w+;|[^<&]+|&")
+_PUNCT = re.compile(r"[\\`*_{}\[\]#+!|~^$@=:-]")

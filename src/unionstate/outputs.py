@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from .paths import Project
+from .store import file_mode
 
 PREVIOUS = "figures-previous"  # in _build/: figures/ while the new one is moved in
 NOTEBOOK = "report.ipynb"
@@ -76,6 +77,7 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, file_mode(path))
         os.replace(tmp, path)
     except OSError as exc:  # named after the file the user knows, not the temporary one
         Path(tmp).unlink(missing_ok=True)

@@ -23,8 +23,13 @@ DIV_CLOSE = re.compile(r"^:::+\s*$")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
 # Not after a backslash: "\@" and "\[" are text (unionstate.markup escapes data so).
 XREF = re.compile(r"(?<!\\)@((?:fig|tbl|sec)-[\w-]*\w)")
-CITATION = re.compile(r"(?<!\\)\[([^\[\]]*(?<!\\)@[\w:.-]+[^\[\]]*)\]")
+# A citation group; a bracket escaped by a backslash (text from data/, unionstate.markup) is
+# part of it, as Pandoc reads it.
+CITATION = re.compile(r"(?<!\\)\[((?:[^\[\]\\]|\\.)*?(?<!\\)@[\w:.-]+(?:[^\[\]\\]|\\.)*)\]")
 # One item of a Pandoc citation group: prefix, @key, suffix ("cited in @shraibman, para. 8").
+# The items of a citation group: split at each semicolon that is neither escaped ("\\;") nor
+# the end of a character reference ("&#92;"), as Pandoc splits them.
+CITE_ITEMS = re.compile(r"(?:\\.|&#?\w+;|[^;])+")
 CITE_ITEM = re.compile(r"^\s*(.*?)(-?)@([\w:.-]*\w)(?:,\s*(.*?))?\s*$", re.S)
 REFS_DIV = re.compile(r"^:::+\s*\{#refs\}\s*$")
 FENCE = re.compile(r"^\s*(```|~~~)")
@@ -112,7 +117,7 @@ def _citations(nb: nbformat.NotebookNode, bib: dict) -> list[str]:
     found = []
     for text in texts:
         for m in CITATION.finditer(text):
-            items = [CITE_ITEM.match(item) for item in m.group(1).split(";")]
+            items = [CITE_ITEM.match(item) for item in CITE_ITEMS.findall(m.group(1))]
             if all(k and k.group(3) in bib for k in items):
                 found.append(m.group(0))
     return found

@@ -236,7 +236,9 @@ def _write_file(path: Path, data: bytes, mode: int) -> None:
     os.chmod(path, mode)
 
 
-def _mode(path: Path) -> int:
+def file_mode(path: Path) -> int:
+    """The permissions a rewrite of `path` keeps: its own, or those the umask gives a new file
+    (a temporary file is created 0600)."""
     umask = os.umask(0)
     os.umask(umask)
     return path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask
@@ -282,7 +284,7 @@ def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
     try:
         for k, (path, new) in enumerate(encoded.items(), start=1):
             old = path.read_bytes() if path.exists() else None
-            mode = _mode(path)
+            mode = file_mode(path)
             _write_file(journal / f"{k}.new", new, mode)
             if old is not None:
                 _write_file(journal / f"{k}.old", old, mode)
