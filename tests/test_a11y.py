@@ -283,7 +283,8 @@ def test_a_figure_opens_its_provenance_by_keyboard_and_touch(which, viewport, br
     """The first poll figure is reached with Tab and announced as a link named by the figure;
     focus opens its panel (the figure's appendix entry, and a link to it), which axe-core
     finds no fault with and which fits the viewport; Tab goes into the panel; Escape closes
-    it and puts the focus back on the figure; a tap opens it without leaving the page."""
+    it and puts the focus back on the figure; a tap opens it without leaving the page; the
+    printed page shows no panel."""
     page = open_page(browser, request.getfixturevalue(which), VIEWPORTS[viewport])
     try:
         figure = tab_to(page, FIGURE)
@@ -315,6 +316,8 @@ def test_a_figure_opens_its_provenance_by_keyboard_and_touch(which, viewport, br
         page.locator(FIGURE).first.click()
         page.locator(OPEN_PANEL).first.wait_for(state="visible", timeout=3000)
         assert page.url == url, "a tap on a figure should open its panel, not leave the place"
+        page.emulate_media(media="print")
+        assert page.locator(OPEN_PANEL).filter(visible=True).count() == 0, "printed a panel"
     finally:
         page.close()
 
