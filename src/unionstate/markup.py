@@ -26,11 +26,11 @@ class Md(str):
 # The backslash itself is written as the character reference &#92; (read as "\" by both),
 # because nbconvert's math reader takes an escaped backslash before a bracket, "\\(", as
 # the start of math. A semicolon is escaped too: inside a citation's locator it would
-# end the citation item ("[@a, x; y]"); so are quotes, hyphens and a period before another,
+# end the citation item ("[@a, x; y]"); so are quotes, and a hyphen or period before another,
 # which Pandoc's smart typography would otherwise print as curly quotes, dashes and an
 # ellipsis ("--", "...") in the Quarto editions: the reader sees the characters typed.
 # Parentheses make no markup without a bracket before them.
-MARKUP = re.compile(r"[\\`*_{}\[\]<>#+!|~^$@&=:;'\"-]|\.(?=\.)")
+MARKUP = re.compile(r"[\\`*_{}\[\]<>#+!|~^$@&=:;'\"]|\.(?=\.)|-(?=-)")
 
 
 def _escaped(m: re.Match) -> str:
