@@ -291,12 +291,15 @@ def card(report, rid: str, charts: Iterable[str]) -> None:
 
     `report` is a unionstate.report.Report; charts are figure labels such as "fig-mirror".
     """
+    from unionstate.provenance import records
+
     charts = list(charts)
     row = report.ds.result(rid)
-    view = report.view.set_index("result_id").loc[rid]
-    poll = f"{view['organisation']}, {report.when[rid]}"
+    # The header reads the figure's provenance record, the one its panel and appendix entry
+    # in the report show (unionstate.provenance): the card checks it against the source.
+    rec = records(report)[rid]
     print(f"{rid} {bounds(_float(row['share_low']), _float(row['share_high']))} "
-          f"{row['qualifier']} | {poll} | {row['source']}, {row['locator']}")
+          f"{rec.qualifier} | {rec.poll} | {rec.source}, {rec.locator}")
     print(f"  prose: {report.shares[rid]}")
     width = max(len(c) for c in charts)
     for label in charts:

@@ -9,6 +9,9 @@ showing the figure reads, so that they cannot disagree:
 * the appendix list of every figure shown, in the order it first appears (`appendix`), in
   every edition; the review edition marks there the figures changed since the reviewed
   revision;
+* the header of each nbval card (tests/readback.py `card`: qualifier, poll, source and
+  locator), whose stored output is typed from the source, so that the record is checked
+  against the source on every test run;
 * `unionstate diff`, which names each number by its record (`Provenance.what`).
 
 A record holds the figure as the report writes it at its source's precision and what its
@@ -28,7 +31,7 @@ from .codebook import load as load_codebook
 from .markup import Md, md
 from .parse import split_ids
 from .text import ANCHOR
-from .views import organisation, period_text
+from .views import organisation, period_text, poll_when
 
 # Where a figure is shown in report.qmd and its chapters, in the calls they make.
 _SHOWN = re.compile(r'\bS\[\s*"(?P<share>[^"]+)"\s*\]'
@@ -54,6 +57,8 @@ class Provenance:
     meaning: str  # the qualifier in words (data/codebook.yaml)
     derived_from: str | None  # the result_id a derived figure follows from
     polls: tuple[Poll, ...]
+    when: str  # fieldwork of its poll or waves in words: "August and December 2019"
+    when_short: str  # the same with short months, as the charts label polls: "Aug and Dec 2019"
     question: str
     option: str
     paraphrased: tuple[str, ...]  # which of "question", "option" the codebook says are
@@ -71,9 +76,12 @@ class Provenance:
     def what(self) -> str:
         """The figure named for a reader, in plain text: 'Levada Center, Dec 2019 and Aug
         2020, “Deeper political integration”' (what `diff` lists)."""
-        first = self.polls[0]
-        dates = [p.date for p in self.polls]
-        return f"{first.organisation}, {' and '.join(dates)}, \u201c{self.option}\u201d"
+        return f"{self.polls[0].organisation}, {self.when_short}, \u201c{self.option}\u201d"
+
+    @property
+    def poll(self) -> str:
+        """Its poll or waves in words: 'Belarusian Academy of Sciences, June 2020'."""
+        return f"{self.polls[0].organisation}, {self.when}"
 
 
 def _text(value) -> str | None:
@@ -123,7 +131,8 @@ def records(report) -> dict[str, Provenance]:
             result_id=rid, figure=row.text, qualifier=row.qualifier,
             meaning=meanings.get(row.qualifier, row.qualifier),
             derived_from=derivation.split()[-1] if derivation else None,
-            polls=tuple(waves), question=str(row.question), option=str(row.option),
+            polls=tuple(waves), when=poll_when(ds, split_ids(row.poll_id), fieldwork=fieldwork),
+            when_short=str(row.when), question=str(row.question), option=str(row.option),
             paraphrased=paraphrased, source=str(result["source"]), locator=str(row.locator),
             citation=Md(tables.poll_citation(ds, row._asdict())), notes=_text(result["notes"]),
             charts=tuple(drawn.get(rid, [])))

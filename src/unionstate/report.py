@@ -20,7 +20,7 @@ from . import charts, figures, tables
 from .data import Dataset, load
 from .paths import FIGURES_ENV, Project, project
 from .style import COUNTRY_LABELS
-from .text import Md, Shown, md, shown
+from .text import Marked, Md, Shown, md, shown
 from .views import latest, published_in_month, results_view, when
 
 # label -> chart function; the chapters cite them by these labels.
@@ -128,12 +128,16 @@ class Report:
                 out[ind.indicator_id] = Md(f"No poll in the dataset yet measures "
                                            f"{md(ind.label.lower())} among {md(public)}.")
                 continue
-            out[ind.indicator_id] = Md(
-                f"The latest reading of {md(ind.label[0].lower() + ind.label[1:])} among "
-                f"{md(public)} is {shown(row['result_id'], row['text'])} ({md(row['organisation'])}, "
-                f"{self.when[row['result_id']]}) "
-                f"{tables.poll_citation(self.ds, row)}."
-            )
+            rid = str(row["result_id"])
+
+            def sentence(figure: str, row=row, ind=ind, public=public, rid=rid) -> str:
+                return (f"The latest reading of {md(ind.label[0].lower() + ind.label[1:])} "
+                        f"among {md(public)} is {figure} ({md(row['organisation'])}, "
+                        f"{self.when[rid]}) {tables.poll_citation(self.ds, row)}.")
+
+            # Plain as a string (diff); in the report, the figure opens its provenance.
+            out[ind.indicator_id] = Marked(sentence(md(row["text"])),
+                                           sentence(shown(rid, row["text"])))
         return out
 
     @cached_property
