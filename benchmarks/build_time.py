@@ -22,7 +22,7 @@ reported, as medians over the rounds, with the ratios the targets are stated in:
 full build <= 3x floor (moonshot 2x), no-op build <= 20% of a full one, suite <= 60 s.
 
 Bytecode: the machines set PYTHONDONTWRITEBYTECODE=1, so a module is only fast to import if
-uv compiled it at install (`[tool.uv] compile-bytecode = true` in pyproject.toml). The
+it was compiled at install (`uv sync --compile-bytecode`, as .ci/run does). The
 benchmark refuses to run if pandas has no compiled bytecode, since every number would then
 measure compilation.
 """
@@ -103,8 +103,8 @@ def main() -> None:
     parser.add_argument("--suite", action="store_true", help="also time the test suite once")
     args = parser.parse_args()
     if not bytecode_compiled():
-        sys.exit("pandas has no compiled bytecode in this environment: run `uv sync` "
-                 "(pyproject.toml sets [tool.uv] compile-bytecode = true) and try again.")
+        sys.exit("pandas has no compiled bytecode in this environment: run `uv sync "
+                 "--compile-bytecode` (as .ci/run does) and try again.")
     # No Quarto: the targets are about the build before typesetting.
     env = {**os.environ, "PATH": os.pathsep.join(
         p for p in os.environ.get("PATH", "").split(os.pathsep)
