@@ -20,7 +20,7 @@ from unionstate.report import Report
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "tests" / "notebooks"
-CARD = re.compile(r'^card\(\s*r\s*,\s*"([a-z0-9]+(?:-[a-z0-9]+)*)"\s*,\s*\[([^\]]*)\]\s*\)',
+CARD = re.compile(r'^(?:card|verified)\(\s*r\s*,\s*"([a-z0-9]+(?:-[a-z0-9]+)*)"\s*,\s*\[([^\]]*)\]\s*\)',
                   re.MULTILINE)
 # nbval's comment markers and cell tags that stop it comparing a cell's outputs.
 UNCHECKED_MARKERS = ("NBVAL_IGNORE_OUTPUT", "PYTEST_VALIDATE_IGNORE_OUTPUT", "NBVAL_SKIP",

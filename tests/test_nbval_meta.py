@@ -59,7 +59,7 @@ from unionstate.validate import check
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "tests" / "notebooks"
-CARD = re.compile(r'^card\(\s*r\s*,\s*"([a-z0-9]+(?:-[a-z0-9]+)*)"', re.MULTILINE)
+CARD = re.compile(r'^(?:card|verified)\(\s*r\s*,\s*"([a-z0-9]+(?:-[a-z0-9]+)*)"', re.MULTILINE)
 DERIVATION = re.compile(r"(half of|about the same as) (\S+)")
 # What nbval leaves out of the comparison (IPyNbFile.__init__, nbval 0.11, without --nbdime).
 SKIP_COMPARE = ("metadata", "traceback", "prompt_number", "output_type", "name",

@@ -263,5 +263,63 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float)
         click.echo(line)
 
 
+@main.command("verify", short_help="Type a poll's figures again from the source; write its checks.")
+@click.argument("poll_id")
+@click.option("--entries", "entries_file", metavar="FILE.yaml",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Give the figures in a file instead of typing them at prompts "
+                   "(poll_id: ..., figures: {result_id: \"57%\", ...}).")
+@_root_option
+@_wait_option
+@_edge
+def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait: float) -> None:
+    """A second, blind entry of the figures of POLL_ID, as double data entry does it.
+
+    For each figure the poll, question, option and locator are shown, never the value:
+    type the figure as the source prints it ("57%", "75-76%", "about 30%", "some 43-48%",
+    "more than 40%", "one in six", "half of <result_id>"). Where every entry agrees with
+    data/results.csv, the checks that the nbval notebooks run for the poll are written
+    (its cards in tests/notebooks/ and its entry in tests/verified.yaml) as one
+    transaction; where one disagrees, it is named with both values and nothing is written.
+    """
+    from .problems import DataError
+    from .store import commit, reading, writing
+    from .verify import VerifyError, plan, questions, read_entries, report_unlocked
+
+    proj = _project(root)
+    say = lambda m: click.echo(m, err=True)  # noqa: E731
+    try:
+        if entries_file is not None:
+            file_poll, answers = read_entries(entries_file, str(entries_file))
+            if file_poll is not None and file_poll != poll_id:
+                _fail(f"{entries_file}, poll_id: '{file_poll}' is not the poll given on the "
+                      f"command line ('{poll_id}'); nothing was written.", 1)
+            label = str(entries_file)
+        else:
+            with reading(proj, say=say, wait=wait):
+                asked = questions(report_unlocked(proj), poll_id)
+            answers, label = {}, "your entry"
+            click.echo(f"Poll {poll_id}: type each figure as the source prints it.")
+            for q in asked:
+                click.echo(f"\n{q.result_id}\n  question: {q.question}\n  option:   {q.option}"
+                           f"\n  where:    {q.source}, {q.locator}")
+                answers[q.result_id] = click.prompt("  figure", type=str)
+        with writing(proj, say=say, wait=wait):
+            v = plan(proj, report_unlocked(proj), poll_id, answers, label)
+            if v.problems:
+                for line in v.problems:
+                    click.echo(line, err=True)
+                _fail(f"{len(v.problems)} problem(s) found; nothing was written.", 1)
+            commit(proj, v.texts, label=f"verify of '{poll_id}'")
+    except VerifyError as exc:
+        _fail(f"{exc}\nNothing was written.", 2)
+    except DataError as exc:
+        _fail(f"data/ does not validate (see `unionstate check`):\n{exc}\nNothing was written.", 1)
+    click.echo(f"Verified poll '{poll_id}': {v.figures} figure(s) agree with data/results.csv.")
+    for path in v.texts:
+        click.echo(f"  wrote {proj.rel(path)}")
+    click.echo("Next: `uv run unionstate build`, re-read what it lists, then `uv run pytest`.")
+
+
 if __name__ == "__main__":
     main()
