@@ -185,10 +185,15 @@ def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
 @click.option("--dry-run", is_flag=True,
               help="Check the poll and print the rows, bib key and changelog line that would "
                    "be added; write nothing.")
+@click.option("--replace", is_flag=True,
+              help="Correct a poll already in data/: the file's poll takes the place of the "
+                   "one with its poll_id (its results, checks and, where nothing else cites "
+                   "it, its references.bib entry), as one change. Verify it again after.")
 @_root_option
 @_wait_option
 @_edge
-def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float) -> None:
+def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | None,
+                 wait: float) -> None:
     """Add one poll (and its results) from a YAML file to data/, after checking it.
 
     The YAML holds the data/polls.csv fields at the top level, a `results:` list of
@@ -235,14 +240,14 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float)
     second add-poll waits (--wait seconds, then gives up, changing nothing). An add-poll
     that is killed is finished or rolled back by the next unionstate command.
     """
-    from .addpoll import YamlError, describe, plan, write
+    from .addpoll import YamlError, describe, plan, plan_replace, write
     from .store import reading, writing
 
     proj = _project(root)
     hold = reading if dry_run else writing
     with hold(proj, say=lambda m: click.echo(m, err=True), wait=wait):
         try:
-            addition = plan(proj, yaml_file, str(yaml_file))
+            addition = (plan_replace if replace else plan)(proj, yaml_file, str(yaml_file))
         except YamlError as exc:
             _fail(f"{exc}\nNothing was changed.", 2)
         if addition.problems:
@@ -261,6 +266,53 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float)
                       INTERRUPTED)
     for line in describe(addition, proj, dry_run):
         click.echo(line)
+
+
+@main.command("remove-poll", short_help="Withdraw one poll, its results and its checks.")
+@click.argument("poll_id")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; write nothing.")
+@_root_option
+@_wait_option
+@_edge
+def remove_poll_cmd(poll_id: str, dry_run: bool, root: Path | None, wait: float) -> None:
+    """Remove poll POLL_ID from data/polls.csv, every result in data/results.csv that names
+    it, its references.bib entry where nothing else (data/ or a chapter) cites it, and its
+    checks (tests/verified.yaml, its cards in tests/notebooks/), with a line in
+    data/CHANGELOG.md: one transaction under the lock on data/, all files or none. After
+    `add-poll` then `remove-poll` of the same poll, data/*.csv and references.bib are
+    byte for byte as before.
+    """
+    from .addpoll import plan_removal
+    from .store import commit, reading, writing
+
+    proj = _project(root)
+    hold = reading if dry_run else writing
+    with hold(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+        rem = plan_removal(proj, poll_id)
+        if rem.problems:
+            for line in rem.problems:
+                click.echo(line, err=True)
+            _fail(f"{len(rem.problems)} problem(s) found; nothing was changed.", 1)
+        if not dry_run:
+            try:
+                commit(proj, rem.texts, label=f"remove-poll of '{poll_id}'")
+            except OSError as exc:
+                _fail(f"Could not write the removal: {exc.strerror or exc}; it was rolled "
+                      "back: no file was changed.", 1)
+            except KeyboardInterrupt:
+                _fail("Interrupted while writing: data/ holds the old files, or the new ones "
+                      "once the next unionstate command has finished the change; never a mix.",
+                      INTERRUPTED)
+    would = "Dry run: would remove" if dry_run else "Removed"
+    n = len(rem.results)
+    click.echo(f"{would} poll '{poll_id}' and {n} result{'' if n == 1 else 's'}"
+               + (f": {', '.join(rem.results)}" if n else "") + ".")
+    if rem.bib_removed:
+        click.echo(f"references.bib: {'would remove' if dry_run else 'removed'} entry "
+                   f"{', '.join(rem.bib_removed)} (nothing else cites it).")
+    for path in rem.texts:
+        click.echo(f"  {'would rewrite' if dry_run else 'rewrote'} {proj.rel(path)}")
+    click.echo(f"  {rem.changelog_line}")
 
 
 @main.command("verify", short_help="Type a poll's figures again from the source; write its checks.")
