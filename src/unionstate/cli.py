@@ -125,6 +125,7 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
     from .store import building
 
     proj = _project(root)
+    before = _digests(proj)
 
     try:
         # A build holds data/ alone: add-poll and a second build wait until it has finished.
@@ -150,11 +151,41 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
                    "written by hand, so check that they still describe the chart:")
         for label, file in outcome.redrawn:
             click.echo(f"  {label} ({file})")
-    click.echo(f"Wrote {len(outcome.written)} files" + (":" if outcome.written else "."))
-    for path in outcome.written:
+    changed = [p for p in outcome.written if before.get(p) != _digest(p)]
+    same = len(outcome.written) - len(changed)
+    click.echo(f"Changed {len(changed)} file{'' if len(changed) == 1 else 's'}"
+               + (f" ({same} rewritten the same)" if same else "")
+               + (":" if changed else "."))
+    for path in changed:
         click.echo(f"  {proj.rel(path)}")
     if not outcome.quarto:
         click.echo(QUARTO_HINT)
+    click.echo(_where_to_open(proj, outcome.quarto))
+
+
+def _digest(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _digests(proj: Project) -> dict[Path, str | None]:
+    """What the build's outputs hold before it runs, so that it lists only what it changed."""
+    paths = [*proj.figures.glob("*.*"), *proj.build.glob("report.*"),
+             *(proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx"))]
+    return {p: _digest(p) for p in paths}
+
+
+def _where_to_open(proj: Project, quarto: bool) -> str:
+    """The build's last line: where the report is and how to open it."""
+    if quarto:
+        files = ", ".join(proj.rel(proj.root / f"report.{e}") for e in ("html", "pdf", "docx"))
+        return f"The report: {files} (open report.html in a web browser)."
+    return (f"The report: {proj.rel(proj.build / 'report.html')} (the preview without Quarto; "
+            "open it in a web browser).")
 
 
 @main.command("diff", short_help="List the report's numbers that changed since a revision.")

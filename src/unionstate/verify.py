@@ -337,6 +337,9 @@ def questions(report, poll_id: str) -> list[Question]:
     """The figures of `poll_id` (those whose poll_id cell names it), in results.csv's order."""
     from .parse import split_ids
 
+    if poll_id not in set(report.ds.polls["poll_id"]):
+        raise VerifyError(f"poll '{poll_id}' is not in data/polls.csv; allowed: a poll_id of "
+                          "data/polls.csv (add it first with `unionstate add-poll`)")
     res = report.ds.results
     rows = res[[poll_id in split_ids(c) for c in res["poll_id"]]]
     return [Question(r.result_id, str(r.question), str(r.option), str(r.source), str(r.locator))
