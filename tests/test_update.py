@@ -7,6 +7,7 @@ tests/fixtures/update/ (never added to data/)."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -67,26 +68,38 @@ def test_new_poll_shows_up_in_the_inventory_and_the_latest_readings(updated):
     prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "synthetic-2026-01" in outputs  # the poll inventory table
     assert "Synthetic Test Polling (fictional)" in prose  # a latest-reading sentence
-    assert "55%" in updated["after"]["latest reading blr-status-quo"]
+    assert "55%" in updated["after"][
+        "chapters/08-outlook.qmd, line 19: latest reading, Support for keeping relations as "
+        "they are (BLR)"]
 
 
 def test_figures_the_articles_cite_stay_as_they_are(updated):
     before, after = updated["before"], updated["after"]
-    cited = [k for k in before if k.startswith("text ")]
-    assert cited and all(after[k] == before[k] for k in cited)
+    # the figures the prose cites inline (chapters 3 to 5: S["<result_id>"])
+    cited = [k for k in before if re.match(r"chapters/0[345]-[\w-]+\.qmd, line \d+: ", k)]
+    assert len(cited) > 14 and all(after[k] == before[k] for k in cited)
 
 
 def test_diff_lists_what_moved(updated):
     out = updated["diff"].output
     assert updated["diff"].exit_code == 0, out
-    assert "text blr-synthetic-2026-independent" in out and "(absent) -> 55%" in out
-    assert "latest reading blr-status-quo" in out
-    assert "text blr-nasb-2020-independent" not in out  # unchanged numbers are not listed
+    lines = out.replace("\n    ", " ").splitlines()  # each number's wrapped line, joined
+    assert ("- chapters/03-belarusian-opinion.qmd, line 26, chart fig-blr-opinion: Synthetic "
+            "Test Polling (fictional), Jan 2026, \u201cTwo independent states\u201d: new: 55%"
+            ) in lines
+    assert ("- chapters/08-outlook.qmd, line 19: latest reading, Support for keeping relations "
+            "as they are (BLR): 62% (Belarusian Academy of Sciences, June 2020) \u2192 55% "
+            "(Synthetic Test Polling (fictional), January 2026)") in lines
+    assert "Academy of Sciences, Jun 2020, \u201cTwo" not in out  # unchanged: not listed
+    assert all(len(line) <= 88 for line in out.splitlines())
+    assert "[@" not in out and "`" not in out  # no citation or code markup
+    # the hand-written passages to re-read, with file and line, on every run
+    assert "- chapters/03-belarusian-opinion.qmd, line 25 (alt text of fig-blr-opinion)" in out
 
 
 def test_the_build_after_a_data_change_prints_the_changes(updated):
     changes = updated["after_build"].changes
-    assert "blr-synthetic-2026-one-state" in changes and "9%" in changes
+    assert "\u201cOne state with Russia\u201d: new: 9%" in changes.replace("\n    ", " ")
 
 
 def test_the_build_names_the_charts_whose_captions_and_alt_text_need_a_look(updated):
@@ -133,6 +146,11 @@ def test_diff_gives_each_chart_figure_as_precisely_as_its_source(repo_project):
     from unionstate.report import Report
 
     shown = numbers(Report.load(repo_project.root))
-    assert shown["fig-rus-opinion rus-vciom-part-of-russia"] == "one in six (drawn at 16.67%)"
-    assert shown["fig-rus-opinion rus-levada-economic"] == "more than 40% (drawn at 40%)"
-    assert shown["fig-status-quo blr-baw-2019-current-stage"] == "75–76%"
+    rus = "chapters/04-russian-opinion.qmd, line 13, chart fig-rus-opinion"
+    assert shown[f"{rus}: VCIOM, Apr 2019 and Sep 2020, \u201cBelarus becomes part of "
+                 "Russia\u201d"] == "one in six (drawn at 16.67%)"
+    assert shown[f"{rus}: Levada Center, Dec 2019 and Aug 2020, \u201cDevelop economic "
+                 "cooperation\u201d"] == "more than 40% (drawn at 40%)"
+    assert [v for k, v in shown.items() if k.startswith(
+        "chapters/08-outlook.qmd, line 41, chart fig-status-quo: Belarusian Analytical "
+        "Workshop")] == ["75–76%"]

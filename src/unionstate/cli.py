@@ -151,6 +151,7 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
                    "written by hand, so check that they still describe the chart:")
         for label, file in outcome.redrawn:
             click.echo(f"  {label} ({file})")
+    _re_read_since_head(proj)
     changed = [p for p in outcome.written if before.get(p) != _digest(p)]
     same = len(outcome.written) - len(changed)
     click.echo(f"Changed {len(changed)} file{'' if len(changed) == 1 else 's'}"
@@ -161,6 +162,21 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
     if not outcome.quarto:
         click.echo(QUARTO_HINT)
     click.echo(_where_to_open(proj, outcome.quarto))
+
+
+def _re_read_since_head(proj: Project) -> None:
+    """After every build, while data/ differs from the last commit: the passages to re-read
+    (as `unionstate diff` lists them), not only in the first build after the change."""
+    from .changes import RevisionError, data_differs, diff, format_passages, passages
+
+    if not data_differs(proj):
+        return
+    try:
+        found = passages(proj, diff(proj, "HEAD"))
+    except RevisionError:
+        return  # no commit to compare with (a fresh `git init`), or no git
+    if found:
+        click.echo(format_passages(found, "the last commit (see `unionstate diff`)"))
 
 
 def _digest(path: Path) -> str | None:
@@ -194,9 +210,11 @@ def _where_to_open(proj: Project, quarto: bool) -> str:
 @_wait_option
 @_edge
 def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
-    """List every number in the report that differs between the data at git revision REV
-    (default: the last commit) and the data now, as: where, old value -> new value."""
-    from .changes import RevisionError, diff, format_changes
+    """List every number the report shows that differs between the data at git revision REV
+    (default: the last commit) and the data now, one line each: where it is shown (chapter
+    file and line, chart or table), what it is, old -> new. Then the hand-written passages to
+    re-read (sentences marked `<!-- re-read -->`, captions and alt text of changed charts)."""
+    from .changes import RevisionError, diff, format_changes, format_passages, passages
     from .problems import DataError
     from .store import reading
 
@@ -209,6 +227,9 @@ def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
     except DataError as exc:
         _fail(f"The data now does not validate (see `unionstate check`):\n{exc}", 1)
     click.echo(format_changes(changes))
+    text = format_passages(passages(proj, changes), f"revision {rev}")
+    if text:
+        click.echo("\n" + text)
 
 
 @main.command("add-poll", short_help="Add one poll and its results from a YAML file.")
