@@ -87,8 +87,9 @@ def test_every_result_is_checked():
     checked = {c.result_id for c in cards() if not c.problems}
     missing = [rid for rid in result_ids() if rid not in checked]
     assert not missing, ("rows of data/results.csv that no notebook in tests/notebooks checks: "
-                         + ", ".join(missing) + ". Type each figure, as its source states it, "
-                         "into a notebook there (docs/reproducing.md, 'After adding a poll').")
+                         + ", ".join(missing) + ". Type each figure a second time, as its source states it: "
+                         "`uv run unionstate verify POLL_ID` writes its card (README, 'A new "
+                         "poll').")
 
 
 def test_every_check_is_compared():
