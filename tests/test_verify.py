@@ -333,3 +333,50 @@ def test_a_new_poll_goes_through_without_editing_code(tmp_path):
         **before, "data/CHANGELOG.md": digest(copy, ("data",))["data/CHANGELOG.md"]}
     assert _sh(["git", "status", "--porcelain", "tests", "src", "references.bib",
                 "data/polls.csv", "data/results.csv"], copy).stdout == ""
+
+
+# ---------------------------------------------------------------- interrupted writes
+
+
+def _killed(root: Path, step: str, *args: str) -> None:
+    """The command `args` in a forked process that kills itself (SIGKILL) at `step` of its
+    transaction (store.FAULT_ENV)."""
+    import signal
+
+    from unionstate import store
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.environ[store.FAULT_ENV] = step
+            CliRunner().invoke(main, [*args, "--root", str(root)])
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, step
+
+
+@pytest.mark.parametrize("step, finished", [("stage-2", False), ("manifest", True),
+                                            ("replace-1", True)])
+def test_killed_remove_poll_and_verify_are_finished_or_rolled_back(root, tmp_path, step,
+                                                                   finished):
+    """remove-poll and verify write through add-poll's transaction: killed at any step, the
+    next command leaves every file (data/, references.bib, tests/) all old or all new."""
+    assert run("add-poll", FIXTURES / "new-source.yaml", "--root", root).exit_code == 0
+    added = digest(root)
+    _killed(root, step, "verify", POLL, "--entries", str(FIXTURES / "entries.yaml"))
+    result = run("check", "--root", root)
+    assert result.exit_code == 0 and "Recovered data/" in result.output
+    if finished:
+        assert set(cards(root)) == IDS and POLL in record(root)["polls"]
+    else:
+        assert digest(root) == added
+        assert run("verify", POLL, "--entries", FIXTURES / "entries.yaml",
+                   "--root", root).exit_code == 0
+    verified = digest(root)
+    _killed(root, step, "remove-poll", POLL)
+    assert run("check", "--root", root).exit_code == 0
+    assert digest(root) != verified if finished else digest(root) == verified
+    if finished:
+        assert POLL not in (root / "data" / "polls.csv").read_text(encoding="utf-8")
+        assert not cards(root) and POLL not in record(root)["polls"]

@@ -200,8 +200,8 @@ def data_differs(proj: Project, rev: str = "HEAD") -> bool:
 def format_passages(found: list[Passage], since: str) -> str:
     if not found:
         return ""
-    lines = [_wrap(f"Hand-written passages to re-read, as numbers changed since {since} "
-                   "(no code rewrites them):")]
+    lines = [_wrap(f"Hand-written passages to re-read (no code rewrites them), as numbers "
+                   f"changed since {since}:")]
     lines += [_wrap(f"- {p.file}, line {p.line} ({p.why}): {p.text}") for p in found]
     return "\n".join(lines)
 

@@ -176,7 +176,7 @@ def _re_read_since_head(proj: Project) -> None:
     except RevisionError:
         return  # no commit to compare with (a fresh `git init`), or no git
     if found:
-        click.echo(format_passages(found, "the last commit (see `unionstate diff`)"))
+        click.echo(format_passages(found, "the last commit; `unionstate diff` lists them"))
 
 
 def _digest(path: Path) -> str | None:

@@ -384,7 +384,7 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
             v.problems.append(
                 f"{label}, figures.{q.result_id}: the two entries disagree: typed now "
                 f"'{answers[q.result_id]}' ({_described(t)}); data/results.csv holds "
-                f"{_described(data)}. Nothing was written. Check the source ({q.source}, "
+                f"{_described(data)}. Check the source ({q.source}, "
                 f"{q.locator}); if the data is wrong, fix it with `unionstate add-poll "
                 f"--replace FILE.yaml`")
             continue
