@@ -87,9 +87,10 @@ def test_diff_lists_what_moved(updated):
     assert ("- chapters/03-belarusian-opinion.qmd, line 26, chart fig-blr-opinion: Synthetic "
             "Test Polling (fictional), Jan 2026, \u201cTwo independent states\u201d: new: 55%"
             ) in lines
-    assert ("- chapters/08-outlook.qmd, line 19: latest reading, Support for keeping relations "
-            "as they are (BLR): 62% (Belarusian Academy of Sciences, June 2020) \u2192 55% "
-            "(Synthetic Test Polling (fictional), January 2026)") in lines
+    assert [line for line in lines if line.startswith(
+        "- chapters/08-outlook.qmd, line 19: latest reading, Support for keeping relations as "
+        "they are (BLR): ") and line.endswith(
+        "\u2192 55% (Synthetic Test Polling (fictional), January 2026)")]
     assert "Academy of Sciences, Jun 2020, \u201cTwo" not in out  # unchanged: not listed
     assert all(len(line) <= 88 for line in out.splitlines())
     assert "[@" not in out and "`" not in out  # no citation or code markup

@@ -380,3 +380,16 @@ def test_killed_remove_poll_and_verify_are_finished_or_rolled_back(root, tmp_pat
     if finished:
         assert POLL not in (root / "data" / "polls.csv").read_text(encoding="utf-8")
         assert not cards(root) and POLL not in record(root)["polls"]
+
+
+def test_a_derived_figure_is_verified_from_its_parent_as_typed(root, tmp_path):
+    assert run("add-poll", FIXTURES / "derived.yaml", "--root", root).exit_code == 0
+    entries = tmp_path / "e.yaml"
+    entries.write_text("figures:\n  rus-der-2026-political: 30-32%\n"
+                       "  rus-der-2026-region: half of rus-der-2026-political\n", encoding="utf-8")
+    result = run("verify", "der-2026-01", "--entries", entries, "--root", root)
+    assert result.exit_code == 0, result.output
+    # Half of 30-32 is 15-16, and the report words it as half of the parent's figure.
+    assert cards(root)["rus-der-2026-region"].splitlines()[1:3] == [
+        "  data/results.csv: derived 15.00–16.00 (half of rus-der-2026-political)",
+        "  prose: half of 30–32%"]

@@ -176,7 +176,8 @@ def card_lines(rid: str, where: str, t: Typed, words: str, charts: list[str]) ->
     data = f"{t.qualifier} {_b(t.low, t.high)}" + (f" ({t.derivation})" if t.derivation else "")
     out = [f"{rid} | {where}", f"  data/results.csv: {data}", f"  prose: {words}"]
     out += [f"  {label}: drawn {_b(t.low, t.high)}, label '{words}'" for label in charts]
-    out += [f"  figures/{label}.csv: {data}, '{words}'" for label in charts]
+    out += [f"  figures/{label}.csv: {t.qualifier} {_b(t.low, t.high)}, '{words}'"
+            for label in charts]
     return out
 
 
@@ -211,8 +212,7 @@ def verified(report, rid: str, charts: list[str]) -> None:
             continue
         line = found[0]
         t = row_typed(line)
-        print(f"  figures/{label}.csv: {t.qualifier} {_b(t.low, t.high)}"
-              + (f" ({t.derivation})" if t.derivation else "") + f", '{line['text']}'")
+        print(f"  figures/{label}.csv: {t.qualifier} {_b(t.low, t.high)}, '{line['text']}'")
 
 
 # ---------------------------------------------------------------- the record
