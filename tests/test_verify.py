@@ -175,6 +175,13 @@ def test_verify_asks_without_showing_the_value(root):
     assert set(cards(root)) == IDS
 
 
+def test_a_figure_of_several_waves_is_verified_once(root):
+    result = run("verify", "baw-2019-08", "--root", root, input="16%\n75-76%\n")
+    assert "type each figure" not in result.output  # refused before any prompt
+    assert result.exit_code == 2
+    assert "already verified, with poll 'baw-2019-12'" in result.output
+
+
 @pytest.mark.parametrize("entries", [None, "figures: {}\n"])
 def test_verify_names_a_poll_that_is_not_there(root, tmp_path, entries):
     args = []

@@ -388,7 +388,7 @@ def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait:
     """
     from .problems import DataError
     from .store import commit, reading, writing
-    from .verify import VerifyError, plan, questions, read_entries, report_unlocked
+    from .verify import VerifyError, plan, precheck, read_entries, report_unlocked
 
     proj = _project(root)
     say = lambda m: click.echo(m, err=True)  # noqa: E731
@@ -401,7 +401,7 @@ def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait:
             label = str(entries_file)
         else:
             with reading(proj, say=say, wait=wait):
-                asked = questions(report_unlocked(proj), poll_id)
+                asked = precheck(proj, report_unlocked(proj), poll_id)
             answers, label = {}, "your entry"
             click.echo(f"Poll {poll_id}: type each figure as the source prints it.")
             for q in asked:

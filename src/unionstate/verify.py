@@ -346,24 +346,35 @@ def questions(report, poll_id: str) -> list[Question]:
             for r in rows.itertuples()]
 
 
+def precheck(proj: Project, report, poll_id: str) -> list[Question]:
+    """The figures to type for `poll_id`; VerifyError if it cannot be verified (not in the
+    data, verified already, or a figure of several waves verified with another wave)."""
+    asked = questions(report, poll_id)
+    doc = load_register(proj)
+    if poll_id in doc["polls"]:
+        raise VerifyError(f"poll '{poll_id}' is already verified ({REGISTER}); to correct it, "
+                          "use `unionstate add-poll --replace FILE.yaml`, then verify it again")
+    ids = {q.result_id for q in asked}
+    done = {rid: pid for pid, entry in doc["polls"].items()
+            for rid in (entry.get("figures") or {}) if rid in ids}
+    if done:
+        rid, pid = sorted(done.items())[0]
+        raise VerifyError(f"figure '{rid}' of poll '{poll_id}' is already verified, with poll "
+                          f"'{pid}' ({REGISTER}): a figure given for several waves is "
+                          "verified once")
+    return asked
+
+
 def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
          label: str = "entries") -> Verification:
     """Compare the entries with data/ and, where all agree, render the texts to write."""
     import nbformat
 
     v = Verification(poll_id)
-    polls = report.ds.polls
-    match = polls[polls["poll_id"] == poll_id]
-    if match.empty:
-        raise VerifyError(f"poll '{poll_id}' is not in data/polls.csv; allowed: a poll_id of "
-                          "data/polls.csv (add it first with `unionstate add-poll`)")
-    poll = match.iloc[0]
-    doc = load_register(proj)
-    if poll_id in doc["polls"]:
-        raise VerifyError(f"poll '{poll_id}' is already verified ({REGISTER}); to correct it, "
-                          "use `unionstate add-poll --replace FILE.yaml`, then verify it again")
-    asked = questions(report, poll_id)
+    asked = precheck(proj, report, poll_id)
     ids = {q.result_id for q in asked}
+    doc = load_register(proj)
+    poll = report.ds.polls[report.ds.polls["poll_id"] == poll_id].iloc[0]
     for rid in answers:
         if rid not in ids:
             v.problems.append(f"{label}, figures.{rid}: is not a figure of poll '{poll_id}'; "
