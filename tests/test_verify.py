@@ -70,11 +70,12 @@ def record(root: Path) -> dict:
 
 
 def cards(root: Path) -> dict[str, str]:
-    """result_id -> stored output of every verify-written card in the copy's notebooks."""
+    """result_id -> stored output of every verify-written card of this module's fictional
+    polls in the copy's notebooks (cards of polls a user verified are left out)."""
     out = {}
     for path in sorted((root / "tests" / "notebooks").glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            if cell.get("id", "").startswith("verified-"):
+            if cell.get("id", "").startswith(("verified-blr-fictional-", "verified-rus-der-")):
                 out[cell.id.removeprefix("verified-")] = "".join(
                     o.get("text", "") for o in cell.outputs)
     return out
