@@ -170,6 +170,7 @@ def test_verify_asks_without_showing_the_value(root):
     result = run("verify", POLL, "--root", root, input="about 20%\n64%\n8-9%\n")
     assert result.exit_code == 0, result.output
     asked = result.output.split("Verified")[0]
+    assert f"Poll {POLL} (February 2026)" in asked
     assert "Fictional question" in asked and "Two independent states" in asked
     # the only figures shown are those typed (the runner echoes the input)
     assert "64" not in asked.replace("figure: 64%", "") and "8.00" not in asked

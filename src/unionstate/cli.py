@@ -401,9 +401,11 @@ def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait:
             label = str(entries_file)
         else:
             with reading(proj, say=say, wait=wait):
-                asked = precheck(proj, report_unlocked(proj), poll_id)
+                report = report_unlocked(proj)
+                asked = precheck(proj, report, poll_id)
             answers, label = {}, "your entry"
-            click.echo(f"Poll {poll_id}: type each figure as the source prints it.")
+            click.echo(f"Poll {poll_id} ({report.when[poll_id]}): type each figure as the "
+                       "source prints it.")
             for q in asked:
                 click.echo(f"\n{q.result_id}\n  question: {q.question}\n  option:   {q.option}"
                            f"\n  where:    {q.source}, {q.locator}")
