@@ -384,3 +384,39 @@ def completeness(report, label: str, *, country: str | None = None,
     missing = [r for r in cited if r not in drawn]
     print(f"  figures the sources cite, drawn: {len(cited) - len(missing)} of {len(cited)}"
           + ("" if not missing else " (NOT DRAWN: " + ", ".join(missing) + ")"))
+
+
+def verified(report, rid: str, charts: list[str]) -> None:
+    """Print one figure's card as the report shows it (see the module docstring)."""
+    import csv
+
+    from unionstate.provenance import records
+    from unionstate.verify import _b, row_typed
+
+    row = report.ds.result(rid)
+    data = row_typed(row)
+    shown = f"{data.qualifier} {_b(data.low, data.high)}" + (
+        f" ({data.derivation})" if data.derivation else "")
+    rec = records(report)[rid]  # the provenance record its panel shows (as in card())
+    print(f"{rid} | {rec.source}, {rec.locator}")
+    print(f"  data/results.csv: {shown}")
+    print(f"  prose: {report.shares[rid]}")
+    for label in charts:
+        fig = report.figure(label)  # outside a build: the matplotlib Figure itself
+        mark = read_marks(fig).get(rid)
+        text = labels(fig).get(rid)
+        drawn = "NOT DRAWN" if mark is None else f"drawn {_b(mark.low, mark.high)}"
+        said = "no label" if text is None else f"label '{label_share(text)}'"
+        print(f"  {label}: {drawn}, {said}")
+    for label in charts:
+        path = report.proj.figures / f"{label}.csv"
+        found = []
+        if path.is_file():
+            with path.open(encoding="utf-8", newline="") as f:
+                found = [r for r in csv.DictReader(f) if r.get("result_id") == rid]
+        if len(found) != 1:
+            print(f"  figures/{label}.csv: {'MISSING' if not path.is_file() else 'NO ROW'}")
+            continue
+        line = found[0]
+        t = row_typed(line)
+        print(f"  figures/{label}.csv: {t.qualifier} {_b(t.low, t.high)}, '{line['text']}'")

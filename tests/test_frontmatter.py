@@ -52,6 +52,26 @@ def test_values_without_git(tmp_path):
     assert "MIT licence" in meta["data-availability"]
 
 
+def test_where_the_figures_come_from_is_computed_from_the_data(tmp_path):
+    """Figures read in a work that reports polls published elsewhere (results.source is not
+    the poll's source) and figures read in the pollster's own publication, counted from
+    data/, with names from references.bib escaped as Markdown text."""
+    proj = make(tmp_path)
+    (tmp_path / "references.bib").write_text(
+        "@misc{rep, author = {Reporter, Ann}, title = {T}}\n"
+        "@misc{own, author = {{Poll *Star* Centre}}, title = {T}}\n")
+    polls = [{"poll_id": "a", "source": "pa"}, {"poll_id": "b", "source": "own"}]
+    results = [{"poll_id": "a", "source": "rep"}, {"poll_id": "a", "source": "rep"},
+               {"poll_id": "b", "source": "own"}]
+    assert frontmatter.provenance(proj, polls, results[:2]) == (
+        "All 2 poll figures are taken as Reporter reports them, not from the pollsters' own "
+        "publications.")
+    assert frontmatter.provenance(proj, polls, results) == (
+        "Of the 3 poll figures, 2 are taken as Reporter reports them, not from the "
+        "pollsters' own publications, and 1 from the pollster's own publication "
+        "(Poll \\*Star\\* Centre).")
+
+
 @needs_git
 def test_version_is_the_commit_and_says_when_the_tree_is_dirty(tmp_path):
     proj = make(tmp_path)

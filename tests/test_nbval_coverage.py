@@ -20,7 +20,7 @@ from unionstate.report import Report
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "tests" / "notebooks"
-CARD = re.compile(r'^card\(\s*r\s*,\s*"([a-z0-9]+(?:-[a-z0-9]+)*)"\s*,\s*\[([^\]]*)\]\s*\)',
+CARD = re.compile(r'^(?:card|verified)\(\s*r\s*,\s*"([a-z0-9]+(?:-[a-z0-9]+)*)"\s*,\s*\[([^\]]*)\]\s*\)',
                   re.MULTILINE)
 # nbval's comment markers and cell tags that stop it comparing a cell's outputs.
 UNCHECKED_MARKERS = ("NBVAL_IGNORE_OUTPUT", "PYTEST_VALIDATE_IGNORE_OUTPUT", "NBVAL_SKIP",
@@ -87,8 +87,9 @@ def test_every_result_is_checked():
     checked = {c.result_id for c in cards() if not c.problems}
     missing = [rid for rid in result_ids() if rid not in checked]
     assert not missing, ("rows of data/results.csv that no notebook in tests/notebooks checks: "
-                         + ", ".join(missing) + ". Type each figure, as its source states it, "
-                         "into a notebook there (docs/reproducing.md, 'After adding a poll').")
+                         + ", ".join(missing) + ". Type each figure a second time, as its source states it: "
+                         "`uv run unionstate verify POLL_ID` writes its card (README, 'A new "
+                         "poll').")
 
 
 def test_every_check_is_compared():

@@ -12,6 +12,14 @@ together so that data/ stays valid and the notebook, not the validator, has to c
 
 Each notebook also gets one figure shifted in a figure file (figures/<label>.csv) instead.
 
+A card prints each layer on its own line (the data row, the prose, each chart's drawn mark,
+each figure file), so a shift of data/ alone would fail a card even if the prose and charts
+ignored it. Each layer is therefore also shifted alone, in an unchanged copy, by a cell run
+after the notebook's setup cell (LAYER_SHIFTS): the prose text of one figure, the drawn mark
+of one figure in one chart (its elements moved one point along the share axis), and the data
+row of one figure after the prose and charts were made from the data as it was. Each alone
+must fail that figure's card, and only in the line of its layer.
+
 Runs: a run of a notebook takes about a second (it draws every chart it reads back), so the
 shifts of one notebook are made up to BATCH at a time, in one copy, as long as no two of them
 move the same result. The notebook then runs against the copy ($UNIONSTATE_ROOT) and must fail
@@ -42,7 +50,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -59,7 +66,7 @@ from unionstate.validate import check
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "tests" / "notebooks"
-CARD = re.compile(r'^card\(\s*r\s*,\s*"([a-z0-9]+(?:-[a-z0-9]+)*)"', re.MULTILINE)
+CARD = re.compile(r'^(?:card|verified)\(\s*r\s*,\s*"([a-z0-9]+(?:-[a-z0-9]+)*)"', re.MULTILINE)
 DERIVATION = re.compile(r"(half of|about the same as) (\S+)")
 # What nbval leaves out of the comparison (IPyNbFile.__init__, nbval 0.11, without --nbdime).
 SKIP_COMPARE = ("metadata", "traceback", "prompt_number", "output_type", "name",
@@ -77,10 +84,45 @@ FILE_SHIFTS = {
 }
 # The figure whose batch is run again through `pytest --nbval` in a subprocess.
 SUBPROCESS_SHIFT = ("russia.ipynb", "rus-levada-economic")
-# The budget is a minute on a 2-core machine (measured with six batched runs: about 10 s on an
-# idle machine, 12-17 s in the full suite); the guard allows twice that so that a busy CI
-# runner does not fail it.
-TIME_LIMIT = 120.0
+# One layer shifted alone per notebook: (layer, result_id, chart). What each changes, in the
+# kernel, after the setup cell (`r = Report.load()`); the card's line of that layer starts
+# with the prefix given by LAYER_LINE.
+LAYER_SHIFTS = {
+    "belarus.ipynb": [("prose", "blr-nasb-2020-equal-union", None),
+                      ("mark", "blr-nasb-2020-independent", "fig-blr-opinion"),
+                      ("data", "blr-zois-2021-closer-union", None)],
+    "russia.ipynb": [("prose", "rus-vciom-no-further", None),
+                     ("mark", "rus-levada-political", "fig-mirror"),
+                     ("data", "rus-levada-current-level", None)],
+}
+LAYER_PATCH = {
+    "prose": """r.shares[{rid!r}] = type(r.shares[{rid!r}])("(prose shifted)")
+""",
+    "mark": """from unionstate.readback import read_marks as __marks
+__fig = r.figure({label!r})
+for __el in __marks(__fig)[{rid!r}].parts:
+    __on_y = __el.artist.axes.get_gid() == "shares-on-y"
+    if __el.kind == "marker":
+        __xy = __el.artist.get_offsets().copy()
+        __xy[__el.index, 1 if __on_y else 0] += 1
+        __el.artist.set_offsets(__xy)
+    else:
+        __segs = [__s.copy() for __s in __el.artist.get_segments()]
+        __segs[__el.index][:, 1 if __on_y else 0] += 1
+        __el.artist.set_segments(__segs)
+del __marks, __fig, __el, __on_y
+""",
+    # Prose, view and every chart made first; then the data row alone moves.
+    "data": """from unionstate.report import CHARTS as __charts
+r.shares, r.view, r.when
+for __label in __charts:
+    r.figure(__label)
+__rows = r.ds.results["result_id"] == {rid!r}
+r.ds.results.loc[__rows, "share_low"] = r.ds.results.loc[__rows, "share_low"] + 1
+r.ds.results.loc[__rows, "share_high"] = r.ds.results.loc[__rows, "share_high"] + 1
+del __charts, __label, __rows
+""",
+}
 # The most shifts made together in one copy (see the module's docstring).
 BATCH = 3
 
@@ -241,9 +283,10 @@ class Runner:
         self.client.execute_cell(cell, index)
         return cell
 
-    def run(self, notebook: Path, root: Path) -> Run:
+    def run(self, notebook: Path, root: Path, patch: str | None = None) -> Run:
         """One run of `notebook` against the copy at `root`, in a namespace emptied first
-        (%reset -f), as a fresh kernel would start it."""
+        (%reset -f), as a fresh kernel would start it; `patch`, if given, runs right after
+        the setup cell (the one calling Report.load)."""
         ref = nbformat.read(notebook, as_version=4)
         self.client.nb = copy.deepcopy(ref)  # nbclient stores each executed cell at its index
         out = Run(notebook.name)
@@ -252,6 +295,9 @@ class Runner:
             if ref_cell.cell_type != "code":
                 continue
             test = self._execute(ref_cell, index).outputs
+            if patch and "Report.load(" in ref_cell.source:
+                done = self._execute(nbformat.v4.new_code_cell(patch), index).outputs
+                assert not [o for o in done if o.output_type == "error"], done
             errors = [o for o in test if o.output_type == "error"]
             if errors:
                 out.failures[index] = (f"Cell execution caused an exception\n{ref_cell.source}\n"
@@ -275,9 +321,9 @@ class Runner:
     def __exit__(self, *exc) -> None:
         self._kernel.__exit__(*exc)
 
-    def jobs(self, jobs: list[tuple[Path, Path]]) -> list[Run]:
-        """One run per (notebook, root), in order, all in this runner's one kernel."""
-        return [self.run(notebook, root) for notebook, root in jobs]
+    def jobs(self, jobs: list[tuple]) -> list[Run]:
+        """One run per (notebook, root[, patch]), in order, all in this runner's one kernel."""
+        return [self.run(*job) for job in jobs]
 
 
 # ---------------------------------------------------------------- the runs
@@ -360,7 +406,6 @@ def run_meta(base: Path, runner: Runner) -> dict:
 
     tests/shared_build.py calls this in its own process (started by conftest.py when
     collection ends), so that these kernels run while pytest runs other tests."""
-    started = time.perf_counter()
     batches = _plan()
     for n, batch in enumerate(batches):
         _make(batch, base / f"batch-{n}")
@@ -383,18 +428,26 @@ def run_meta(base: Path, runner: Runner) -> dict:
         # One kernel for every run (the pytest subprocess has its own): a kernel's start
         # and imports cost more than most runs.
         runs = runner.jobs([(NOTEBOOKS / b.notebook, b.root) for b in batches])
+        unchanged = copy_project(base / "layers")
+        layers = [(name, layer, rid, label) for name, shifts in sorted(LAYER_SHIFTS.items())
+                  for layer, rid, label in shifts]
+        layer_runs = runner.jobs([
+            (NOTEBOOKS / name, unchanged, LAYER_PATCH[layer].format(rid=rid, label=label))
+            for name, layer, rid, label in layers])
         output, _ = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    elapsed = time.perf_counter() - started
     results = [{"notebook": b.notebook, "root": str(b.root),
                 "shifts": [[s.target, s.label, sorted(s.moved)] for s in b.shifts],
                 "failures": {str(i): r for i, r in run.failures.items()},
                 "problems": [str(p) for p in check(project(b.root))]}
                for b, run in zip(batches, runs, strict=True)]
-    return {"batches": results, "subprocess": [sub, proc.returncode, output], "elapsed": elapsed}
+    return {"batches": results, "subprocess": [sub, proc.returncode, output],
+            "layers": [{"notebook": name, "layer": layer, "rid": rid, "label": label,
+                        "failures": {str(i): t for i, t in run.failures.items()}}
+                       for (name, layer, rid, label), run in zip(layers, layer_runs, strict=True)]}
 
 
 @pytest.fixture(scope="module")
@@ -408,7 +461,7 @@ def meta(shared_build):
                      r["problems"]))
     sub, code, output = data["subprocess"]
     return SimpleNamespace(runs=runs, subprocess=(runs[sub], code, output),
-                           elapsed=data["elapsed"])
+                           layers=data["layers"])
 
 
 def _expected_cells(batch: Batch) -> set[int]:
@@ -466,8 +519,12 @@ def test_shifted_figure_fails_its_cell(meta, rid):
     checked_here = set(card_cells(NOTEBOOKS / batch.notebook).values())
     for moved in sorted(mine.moved & checked_here):
         lines = _differing(batch, run, moved)
-        assert any(moved in line for line in lines), (
-            f"the differing output of the cell of {moved} does not name it: {lines}")
+        if _written_by_verify(batch.notebook, moved):
+            # Its first line names it and holds no number; the data line must differ.
+            assert any(line.startswith("data/results.csv: ") for line in lines), lines
+        else:
+            assert any(moved in line for line in lines), (
+                f"the differing output of the cell of {moved} does not name it: {lines}")
 
 
 @pytest.mark.parametrize("notebook", sorted(FILE_SHIFTS))
@@ -495,5 +552,34 @@ def test_pytest_nbval_agrees(meta):
     assert header, f"nbval's diff does not show the header line of {target}:\n{output}"
 
 
-def test_meta_time(meta):
-    assert meta.elapsed < TIME_LIMIT, f"the meta-test's runs took {meta.elapsed:.0f}s"
+def _written_by_verify(notebook: str, rid: str) -> bool:
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    return any(c.get("id") == f"verified-{rid}" for c in nb.cells)
+
+
+def _layer_line(layer: str, label: str | None, line: str) -> bool:
+    """Whether a line of a card is the line of `layer` (see readback.card and verify.card_lines)."""
+    text = line.strip().lstrip("+- ").strip()
+    if layer == "prose":
+        return text.startswith("prose: ")
+    if layer == "mark":
+        return text.startswith(f"{label} ") or text.startswith(f"{label}:")
+    return not text.startswith(("prose: ", "fig-", "figures/"))  # the data row's line
+
+
+@pytest.mark.parametrize("notebook, layer, rid, label", [
+    (name, layer, rid, label) for name, shifts in sorted(LAYER_SHIFTS.items())
+    for layer, rid, label in shifts])
+def test_each_layer_alone_fails_its_card(meta, notebook, layer, rid, label):
+    """The prose, one chart's drawn mark, or the data row, shifted alone: the card of that
+    figure fails, no other, and only in the line of that layer."""
+    (found,) = [r for r in meta.layers if (r["notebook"], r["layer"], r["rid"]) ==
+                (notebook, layer, rid)]
+    failures = {int(i): t for i, t in found["failures"].items()}
+    cells = card_cells(NOTEBOOKS / notebook)
+    assert set(failures) == {i for i, r in cells.items() if r == rid}, (
+        f"{layer} of {rid} shifted alone: failing cells {sorted(failures)}")
+    (index,) = failures
+    ref = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    lines = _diff_lines(failures[index], "".join(o.get("text", "") for o in ref.cells[index].outputs))
+    assert lines and all(_layer_line(layer, label, line) for line in lines), lines

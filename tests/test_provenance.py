@@ -1,31 +1,50 @@
 """Provenance: every figure, poll and event in data/ points to a real place in a real source.
 
 These tests read the CSV files and references.bib with the standard library, not through
-unionstate, so that they check the data independently of the validator. Paragraphs are
-counted as data/README.md says:
+unionstate, so that they check the data independently of the validator. What they expect
+comes from the verified record, tests/verified.yaml, which `unionstate verify` writes: the
+figures of each poll as typed a second time from the source, the works the report reads,
+and, for a work whose text is stored, its file, its paragraph count and the opening and
+closing words of some paragraphs (typed from the text). Paragraphs are counted as
+data/README.md says, by the rule the record names:
 
-* Shraibman (.txt): one paragraph per non-empty line, up to the author bio ("Artyom
-  Shraibman is a political analyst ...") and the reference list that follows it.
-* Melyantsou (.md): body paragraphs only, i.e. not the headline, standfirst, byline, date,
-  'Related article' lines or the closing notes; a paragraph cut by a page break (a block
-  that ends mid-sentence, followed by one that starts in lower case) counts once.
+* lines-before-bio (Shraibman, .txt): one paragraph per non-empty line, up to the author
+  bio ("Artyom Shraibman is a political analyst ...") and the reference list after it.
+* article-body (Melyantsou, .md): body paragraphs only, i.e. not the headline, standfirst,
+  byline, date, 'Related article' lines or the closing notes; a paragraph cut by a page
+  break (a block that ends mid-sentence, followed by one that starts in lower case) counts
+  once.
+
+A work recorded without stored text (`text: null`, as `verify` records a new source) cannot
+have its locators checked against it: the tests say so in a warning and check what they
+can (the locator names a paragraph, the figure was verified), without failing.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import warnings
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
-SHRAIBMAN = "shraibman-belarus-russia-integration.txt"
-MELYANTSOU = "melyantsou-merger-fears-2021.md"
+RECORD = Path(__file__).resolve().parent / "verified.yaml"
 
-# Which article a bib key or a locator's author name stands for.
-ARTICLE_OF_KEY = {"shraibman": SHRAIBMAN, "melyantsou2021": MELYANTSOU}
-ARTICLE_OF_AUTHOR = {"Shraibman": SHRAIBMAN, "Melyantsou": MELYANTSOU}
+
+def record() -> dict:
+    return yaml.safe_load(RECORD.read_text(encoding="utf-8"))
+
+
+# Which stored text a bib key or a locator's author name stands for (works whose text is
+# stored); the keys of every work read, stored or not.
+SOURCES = record()["sources"]
+ARTICLE_OF_KEY = {k: s["text"] for k, s in SOURCES.items() if s.get("text")}
+ARTICLE_OF_AUTHOR = {s["author"]: s["text"] for s in SOURCES.values()
+                     if s.get("text") and s.get("author")}
+NOT_STORED = sorted(k for k, s in SOURCES.items() if not s.get("text"))
 
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
                 9: "nine", 10: "ten"}
@@ -56,12 +75,20 @@ def melyantsou_paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
+RULES = {"lines-before-bio": shraibman_paragraphs, "article-body": melyantsou_paragraphs}
+
+
 @pytest.fixture(scope="module")
 def paragraphs(sources_dir: Path) -> dict[str, list[str]]:
-    return {
-        SHRAIBMAN: shraibman_paragraphs((sources_dir / SHRAIBMAN).read_text(encoding="utf-8")),
-        MELYANTSOU: melyantsou_paragraphs((sources_dir / MELYANTSOU).read_text(encoding="utf-8")),
-    }
+    return {s["text"]: RULES[s["paragraphing"]]((sources_dir / s["text"]).read_text(
+        encoding="utf-8")) for s in SOURCES.values() if s.get("text")}
+
+
+def _not_stored(what: str, keys) -> None:
+    if keys:
+        warnings.warn(f"{what}: the text of {', '.join(sorted(set(keys)))} is not stored "
+                      "(tests/verified.yaml, text: null), so these locators were not checked "
+                      "against it", UserWarning, stacklevel=2)
 
 
 def rows(repo_root: Path, name: str) -> list[dict[str, str]]:
@@ -113,18 +140,17 @@ def locator_problems(locator: str, article: str, paragraphs: dict[str, list[str]
 
 
 def test_paragraph_counts(paragraphs):
-    # Hand counts. Shraibman: 19 paragraphs, from "Since the beginning of 2019 ..." to "Given
-    # all these complex interests ..."; Melyantsou: 17, from "Relations between Belarus and
-    # Russia continue ..." to "Given the worsening standoff ..." (that one and "Only one
-    # thing has not changed ..." are each split by a page break).
-    assert len(paragraphs[SHRAIBMAN]) == 19
-    assert len(paragraphs[MELYANTSOU]) == 17
-    assert paragraphs[SHRAIBMAN][7].startswith("The Belarusian bureaucracy is also")  # para. 8
-    assert paragraphs[SHRAIBMAN][18].startswith("Given all these complex interests")
-    assert paragraphs[MELYANTSOU][1].startswith("Only one thing has not changed")
-    assert paragraphs[MELYANTSOU][1].endswith("an entirely different dynamic.")
-    assert paragraphs[MELYANTSOU][8].startswith("The international context")  # para. 9
-    assert paragraphs[MELYANTSOU][16].endswith("sovereignty and independence.")
+    # Counted by hand and recorded in tests/verified.yaml (paragraphs, opening, closing).
+    assert paragraphs, "no stored source text in tests/verified.yaml"
+    for key, src in SOURCES.items():
+        if not src.get("text"):
+            continue
+        found = paragraphs[src["text"]]
+        assert len(found) == src["paragraphs"], key
+        for n, words in (src.get("opening") or {}).items():
+            assert found[int(n) - 1].startswith(words), (key, n)
+        for n, words in (src.get("closing") or {}).items():
+            assert found[int(n) - 1].endswith(words), (key, n)
 
 
 def test_parse_locator():
@@ -137,6 +163,7 @@ def test_parse_locator():
 
 def test_locator_checker_rejects_bad_locators(paragraphs):
     # The checker used below must be able to fail.
+    SHRAIBMAN, MELYANTSOU = ARTICLE_OF_KEY["shraibman"], ARTICLE_OF_KEY["melyantsou2021"]
     assert locator_problems("para. 8, note 77", SHRAIBMAN, paragraphs) == []
     assert locator_problems("para. 20", SHRAIBMAN, paragraphs)  # only 19
     assert locator_problems("para. 18", MELYANTSOU, paragraphs)  # only 17
@@ -157,14 +184,20 @@ def test_every_result_source_is_a_bib_key(repo_root):
 def test_every_result_locator_names_an_existing_paragraph(repo_root, paragraphs):
     results = rows(repo_root, "results.csv")
     assert results
-    bad = {}
+    bad, unchecked = {}, []
     for r in results:
-        assert r["source"] in ARTICLE_OF_KEY, (
-            f"{r['result_id']}: source {r['source']!r} has no stored text to check its locator "
-            "against (ARTICLE_OF_KEY; docs/reproducing.md, 'After adding a poll')")
+        assert r["source"] in SOURCES, (
+            f"{r['result_id']}: source {r['source']!r} is not a work of the verified record; "
+            f"run `unionstate verify` for its poll")
+        if r["source"] not in ARTICLE_OF_KEY:
+            unchecked.append(r["source"])
+            if not parse_locator(r["locator"])[0]:
+                bad[r["result_id"]] = [f"{r['locator']!r} names no paragraph ('para. N')"]
+            continue
         found = locator_problems(r["locator"], ARTICLE_OF_KEY[r["source"]], paragraphs)
         if found:
             bad[r["result_id"]] = found
+    _not_stored("results.csv", unchecked)
     assert not bad
 
 
@@ -191,6 +224,8 @@ def figure_wording(r: dict[str, str]) -> str:
 def test_every_figure_stands_in_the_paragraph_its_locator_names(repo_root, paragraphs):
     bad = []
     for r in rows(repo_root, "results.csv"):
+        if r["source"] not in ARTICLE_OF_KEY:
+            continue  # no stored text (said by the test above)
         article = ARTICLE_OF_KEY[r["source"]]
         paras, _ = parse_locator(r["locator"])
         text = " ".join(paragraphs[article][n - 1] for n in paras
@@ -208,11 +243,13 @@ def test_every_poll_source_resolves(repo_root, paragraphs):
     keys = bib_keys(repo_root)
     polls = rows(repo_root, "polls.csv")
     assert polls
-    bad = {}
+    bad, unchecked = {}, []
     for p in polls:
         found = [] if p["source"] in keys else [f"source {p['source']!r} not in references.bib"]
         author = p["locator"].split(",")[0].strip()
-        if author not in ARTICLE_OF_AUTHOR:
+        if p["source"] in NOT_STORED:
+            unchecked.append(p["source"])  # the poll's own publication, read but not stored
+        elif author not in ARTICLE_OF_AUTHOR:
             found.append(f"locator {p['locator']!r} does not start with the citing author")
         else:
             found += locator_problems(p["locator"], ARTICLE_OF_AUTHOR[author], paragraphs)
@@ -220,6 +257,7 @@ def test_every_poll_source_resolves(repo_root, paragraphs):
                 found.append(f"locator {p['locator']!r} names no footnote")
         if found:
             bad[p["poll_id"]] = found
+    _not_stored("polls.csv", unchecked)
     assert not bad
 
 
@@ -275,54 +313,69 @@ def test_other_tables_cite_existing_paragraphs(repo_root, paragraphs):
     assert not bad
 
 
-# ---------------------------------------------------------------- per-pollster hand count
+# ---------------------------------------------------------------- the verified record
 
 
-# Figures per pollster, counted by hand in Shraibman's text (not from data/). Keys are the
-# article's own names; a pollster label in polls.csv (pollster, else commissioned_by) must
-# contain exactly one of them, case aside, so that relabelling "ZOiS (Berlin)" as "ZOiS
-# Institute" does not matter but a figure moved to another pollster does.
-HAND_COUNT = {
-    # para. 8, note 77: Academy of Sciences, June 2020: 62% (two independent states),
-    # 25% (union of equals with supranational bodies), 7% (incorporation)
-    "Academy of Sciences": 3,
-    # para. 8, notes 78-79: Analytical Workshop, Aug and Dec 2019: 16% (join Russia or one
-    # new state, a combined total), 75-76% (keep the current stage)
-    "Belarusian Analytical Workshop": 2,
-    # para. 9, note 80: ZOiS, March 2021: 7% (one state), 11% (closer union); the majority
-    # for free-trade options has no figure
-    "ZOiS": 2,
-    # para. 10, note 81: Levada, Dec 2019 and Aug 2020: 23-24% (political integration),
-    # "half of them" (a Russian region), about 30% (current level), more than 40% (economy)
-    "Levada": 4,
-    # para. 11, notes 82-83: VCIOM, Apr 2019 and Sep 2020: one in six (part of Russia),
-    # about as many (union of equals), some 43-48% (no further unification)
-    "VCIOM": 3,
-    # para. 11, note 84: focus groups of 2018: a qualitative finding, no figure
-    "Russian sociologists": 0,
-}
+def test_every_figure_is_in_the_verified_record_once(repo_root):
+    """Each row of results.csv was typed a second time (`unionstate verify`), under a poll
+    that the row names; the record holds no figure the data lacks."""
+    polls = {p["poll_id"] for p in rows(repo_root, "polls.csv")}
+    typed: dict[str, list[str]] = {}
+    for pid, entry in record()["polls"].items():
+        assert pid in polls, f"tests/verified.yaml: poll {pid!r} is not in polls.csv"
+        for rid in entry["figures"] or {}:
+            typed.setdefault(rid, []).append(pid)
+    results = {r["result_id"]: r for r in rows(repo_root, "results.csv")}
+    unverified = sorted(set(results) - set(typed))
+    assert not unverified, ("figures never typed a second time; run `unionstate verify "
+                            "POLL_ID` for their poll (README, 'A new poll'): " + ", ".join(unverified))
+    assert not sorted(set(typed) - set(results)), "the record holds figures the data lacks"
+    for rid, pids in typed.items():
+        assert len(pids) == 1, (rid, pids)
+        assert pids[0] in results[rid]["poll_id"].split(";"), (rid, pids)
 
 
-def hand_count_key(label: str) -> str:
-    keys = [k for k in HAND_COUNT if k.lower() in label.lower()]
-    assert len(keys) == 1, (f"pollster {label!r} matches {keys} of the hand-counted names "
-                            "(HAND_COUNT; docs/reproducing.md, 'After adding a poll')")
-    return keys[0]
-
-
-def test_results_per_pollster_match_the_hand_count(repo_root):
+def test_results_per_pollster_match_the_verified_record(repo_root):
+    """Figures per pollster (pollster, else commissioned_by): as counted from the record's
+    typed entries and as the data holds them. A figure moved to another pollster fails."""
     polls = {p["poll_id"]: p for p in rows(repo_root, "polls.csv")}
-    owner = {i: hand_count_key(p["pollster"] or p["commissioned_by"]) for i, p in polls.items()}
-    counts: Counter[str] = Counter({k: 0 for k in owner.values()})
+
+    def owner(poll_id_cell: str) -> str:
+        owners = {polls[i]["pollster"] or polls[i]["commissioned_by"]
+                  for i in poll_id_cell.split(";")}
+        assert len(owners) == 1, (poll_id_cell, owners)
+        return owners.pop()
+
+    typed = Counter({owner(pid): 0 for pid in polls})
+    for pid, entry in record()["polls"].items():
+        typed[owner(pid)] += len(entry["figures"] or {})
+    data = Counter({owner(pid): 0 for pid in polls})
     for r in rows(repo_root, "results.csv"):
-        owners = {owner[i] for i in r["poll_id"].split(";")}
-        assert len(owners) == 1, (r["result_id"], owners)
-        counts[owners.pop()] += 1
-    assert dict(counts) == HAND_COUNT, ("figures per pollster differ from the count made by "
-                                        "hand from the sources (HAND_COUNT; docs/reproducing.md,"
-                                        " 'After adding a poll')")
-    # 3 + 2 + 2 + 4 + 3: paras. 8-11 give fourteen figures in all.
-    assert sum(counts.values()) == 14
+        data[owner(r["poll_id"])] += 1
+    assert dict(data) == dict(typed)
+
+
+def test_the_record_and_the_data_agree_on_every_figure(repo_root):
+    """The record's typed figure is what results.csv holds, in bounds and qualifier."""
+    from unionstate.verify import agrees, parse_typed, row_typed
+
+    results = {r["result_id"]: r for r in rows(repo_root, "results.csv")}
+    bad = []
+    for entry in record()["polls"].values():
+        for rid, text in (entry["figures"] or {}).items():
+            t = parse_typed(str(text))
+            if t is None or rid not in results or not agrees(t, row_typed(results[rid])):
+                bad.append((rid, text))
+    assert not bad
+
+
+def test_the_record_checker_can_fail():
+    from unionstate.verify import agrees, parse_typed, row_typed
+
+    row = {"qualifier": "range", "share_low": "75", "share_high": "76", "derivation": ""}
+    assert agrees(parse_typed("75–76%"), row_typed(row))
+    assert not agrees(parse_typed("75-77%"), row_typed(row))
+    assert not agrees(parse_typed("some 75-76%"), row_typed(row))
 
 
 def test_the_polls_whose_month_may_be_their_publication_month(repo_project):

@@ -104,7 +104,9 @@ def test_appendix_of_a_review_build(repo_project, monkeypatch):
     assert "| pandas |" in text
 
 
-CHANGED_ROW = "| text blr-nasb-2020-independent | 62% | 64% |"
+# The end of a change-list row (its "Where" opens with the chapter file and line, or says
+# that no chapter shows it in a copy without chapters: changes.numbers).
+CHANGED_ROW = "Belarusian Academy of Sciences, Jun 2020, \u201cTwo independent states\u201d | 62% | 64% |"
 
 
 def commit_then_change_a_number(root: Path) -> None:

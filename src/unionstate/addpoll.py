@@ -31,6 +31,7 @@ Design decisions:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -187,6 +188,7 @@ class Addition:
     texts: dict[Path, str] = field(default_factory=dict)
     new_lines: dict[Path, list[str]] = field(default_factory=dict)
     changelog_line: str = ""
+    replaced: Removal | None = None  # add-poll --replace: what the old poll took with it
 
     def problem(self, where: str, message: str) -> None:
         text = f"{self.label}, {where}: {message}" if where else f"{self.label}: {message}"
@@ -508,18 +510,186 @@ def plan(proj: Project, yaml_path: Path, label: str | None = None,
     return add
 
 
+# ---------------------------------------------------------------- removing a poll
+
+
+@dataclass
+class Removal:
+    """What removing a poll takes out: its row, every result naming it, its bibliography
+    entries that nothing else cites, its checks; `texts` are the files as they would be."""
+
+    poll_id: str
+    problems: list[str] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
+    bib_removed: list[str] = field(default_factory=list)
+    texts: dict[Path, str] = field(default_factory=dict)
+    changelog_line: str = ""
+
+
+def _entry_span(text: str, key: str) -> tuple[int, int] | None:
+    """Where the BibTeX entry `key` stands in `text`, with the blank line before it and the
+    line end after it that add-poll wrote with it; None if it is not there."""
+    m = re.search(rf"^[ \t]*@\w+\s*\{{\s*{re.escape(key)}\s*,", text, re.M)
+    if not m:
+        return None
+    depth, i = 0, text.index("{", m.start())
+    while i < len(text):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+        if depth == 0:
+            break
+    start, end = m.start(), i
+    if text[end:end + 1] == "\n":
+        end += 1
+    if text[max(0, start - 2):start] == "\n\n":
+        start -= 1
+    return start, end
+
+
+def _cited_elsewhere(proj: Project, frames: dict[str, pd.DataFrame], key: str) -> bool:
+    """Whether a row of data/ or a chapter still cites bibliography key `key`."""
+    for frame in frames.values():
+        if frame is None:
+            continue
+        for column in frame.columns:
+            if column in ("source", "sources") or column.endswith("_source"):
+                for cell in frame[column].dropna():
+                    if key in split_ids(str(cell)):
+                        return True
+    cite = re.compile(rf"@{re.escape(key)}(?![\w:.-]*\w)")
+    prose = [proj.report, *sorted(proj.chapters.glob("*.qmd"))]
+    return any(cite.search(p.read_text(encoding="utf-8")) for p in prose if p.is_file())
+
+
+def _without(proj: Project, cur: Current, poll_id: str, keep: set[str],
+             rem: Removal) -> Current:
+    """The data as it would be without poll `poll_id` (`keep`: bib keys never removed)."""
+    polls, results = cur.frames["polls"], cur.frames["results"]
+    hit = [poll_id in split_ids(c) for c in results["poll_id"].fillna("")]
+    rem.results = [str(r) for r in results.loc[hit, "result_id"]]
+    frames = dict(cur.frames)
+    frames["polls"] = polls[polls["poll_id"] != poll_id]
+    frames["results"] = results[[not h for h in hit]]
+    gone = polls.loc[polls["poll_id"] == poll_id, "source"].dropna().tolist()
+    gone += results.loc[hit, "source"].dropna().tolist()
+    text, keys = cur.bib_text, set(cur.bib_keys)
+    for key in sorted(set(gone) - keep):
+        span = _entry_span(text, key)
+        if span and not _cited_elsewhere(proj, frames, key):
+            text = text[:span[0]] + text[span[1]:]
+            keys.discard(key)
+            rem.bib_removed.append(key)
+    return Current(cur.tables, frames, text, keys)
+
+
+def _remaining_sources(frames: dict[str, pd.DataFrame]) -> set[str]:
+    return set(frames["results"]["source"].dropna())
+
+
+def plan_removal(proj: Project, poll_id: str) -> Removal:
+    """Check and render the removal of a poll; problems in `rem.problems` mean no writing.
+
+    The caller holds the lock on data/ (store.writing) until after `store.commit`.
+    """
+    from . import verify
+
+    rem = Removal(poll_id)
+    add = Addition("data/")
+    cur = read_current(proj, add)
+    if cur is None:
+        rem.problems = add.problems
+        return rem
+    if poll_id not in set(cur.frames["polls"]["poll_id"].dropna()):
+        rem.problems.append(f"poll '{poll_id}' is not in data/polls.csv; allowed: a poll_id "
+                            "that `unionstate check` lists in data/polls.csv")
+        return rem
+    after = _without(proj, cur, poll_id, set(), rem)
+    problems = check(proj, after.frames, after.bib_keys)
+    if problems:
+        rem.problems += [f"{p} (after removing '{poll_id}')" for p in problems]
+        return rem
+    for name in ("polls", "results"):
+        table = cur.tables[name]
+        rem.texts[proj.data / table.file] = canonical_text(after.frames[name], table)
+    if after.bib_text != cur.bib_text:
+        rem.texts[proj.bib] = after.bib_text
+    n = len(rem.results)
+    rem.changelog_line = (f"- {date.today().isoformat()}: removed poll {poll_id}; {n} "
+                          f"result{'' if n == 1 else 's'}"
+                          + (f"; references.bib entry {', '.join(rem.bib_removed)} removed"
+                             if rem.bib_removed else ""))
+    rem.texts[proj.data / CHANGELOG] = _with_line(proj, rem.changelog_line)
+    rem.texts.update(verify.drop(proj, {poll_id}, set(rem.results),
+                                 _remaining_sources(after.frames)))
+    return rem
+
+
+def _with_line(proj: Project, line: str) -> str:
+    log = proj.data / CHANGELOG
+    old = log.read_text(encoding="utf-8") if log.is_file() else CHANGELOG_HEADER
+    return f"{old}{'' if not old or old.endswith(chr(10)) else chr(10)}{line}\n"
+
+
+def plan_replace(proj: Project, yaml_path: Path, label: str | None = None,
+                 doc: dict | None = None) -> Addition:
+    """`add-poll --replace`: the poll of the file takes the place of the poll with its
+    poll_id, as one change: the old row, its results, its bibliography entry (where nothing
+    else cites it, unless the file cites it) and its checks go; the file's rows come in."""
+    from . import verify
+
+    label = label or str(yaml_path)
+    doc = load_yaml(yaml_path, label) if doc is None else doc
+    add = Addition(label)
+    cur = read_current(proj, add)
+    if cur is None:
+        return add
+    poll_id = doc.get("poll_id")
+    if not isinstance(poll_id, str) or poll_id.strip() not in set(cur.frames["polls"]["poll_id"]):
+        add.problem("poll_id", f"'{poll_id}' is not in data/polls.csv; allowed: the poll_id of "
+                               "the poll to replace (leave out --replace to add a new poll)")
+        return add
+    poll_id = poll_id.strip()
+    rem = Removal(poll_id)
+    keep = {str(r.get("source")).strip() for r in [doc, *(doc.get("results") or [])]
+            if isinstance(r, dict) and isinstance(r.get("source"), str)}
+    if isinstance(doc.get("bibtex"), str):
+        keep = set()  # the file brings its entry again
+    after = _without(proj, cur, poll_id, keep, rem)
+    merged = merge(doc, after, add)
+    recheck(proj, after, merged, add)
+    if add.problems:
+        return add
+    render(proj, doc, after, merged, add)
+    if proj.bib not in add.texts and after.bib_text != cur.bib_text:
+        add.texts[proj.bib] = after.bib_text
+    if add.texts.get(proj.bib) == cur.bib_text:
+        del add.texts[proj.bib]
+    line = add.changelog_line.replace(": added poll ", ": replaced poll ", 1)
+    n = len(rem.results)
+    add.changelog_line = f"{line} (was {n} result{'' if n == 1 else 's'}; verify it again)"
+    add.texts[proj.data / CHANGELOG] = _with_line(proj, add.changelog_line)
+    remaining = _remaining_sources(merged.frames)
+    for path, text in verify.drop(proj, {poll_id}, set(rem.results), remaining).items():
+        add.texts[path] = text
+    add.replaced = rem
+    return add
+
+
 def write(add: Addition, proj: Project) -> None:
     """Write an addition that has no problems, as one transaction (all files, or none)."""
     if add.problems:
         raise ValueError("refusing to write an addition with problems")
-    store.commit(proj, add.texts, label=f"add-poll of '{add.poll_id}' ({add.label})")
+    verb = "add-poll --replace" if add.replaced else "add-poll"
+    store.commit(proj, add.texts, label=f"{verb} of '{add.poll_id}' ({add.label})")
 
 
 def describe(add: Addition, proj: Project, dry_run: bool) -> list[str]:
     """Lines telling what the addition changes (or, with dry_run, would change)."""
     would = "would " if dry_run else ""
     n = len(add.results)
-    out = [f"{'Dry run: ' if dry_run else ''}{'would add' if dry_run else 'Added'} poll "
+    verb = ("would replace" if dry_run else "Replaced") if add.replaced else \
+        ("would add" if dry_run else "Added")
+    out = [f"{'Dry run: ' if dry_run else ''}{verb} poll "
            f"'{add.poll_id}' with {n} result{'' if n == 1 else 's'}"
            f"{'; nothing was written.' if dry_run else '.'}"]
     if "results" in add.left_out:
@@ -532,6 +702,15 @@ def describe(add: Addition, proj: Project, dry_run: bool) -> list[str]:
             out += [f"  {line}" for line in lines]
     if add.bib_key:
         out.append(f"{proj.rel(proj.bib)}: {would}append entry '{add.bib_key}'")
+    if add.replaced:
+        rem = add.replaced
+        out.append(f"The old poll's {len(rem.results)} result(s) {would}go"
+                   + (f", and its references.bib entry {', '.join(rem.bib_removed)}"
+                      if rem.bib_removed and not add.bib_key else "")
+                   + "; so do its checks (tests/verified.yaml, its cards in tests/notebooks/).")
     out.append(f"{proj.rel(proj.data / CHANGELOG)}: {would}append")
     out.append(f"  {add.changelog_line}")
+    if not dry_run:
+        out.append(f"Next: type its figures a second time, `uv run unionstate verify "
+                   f"{add.poll_id}`, then `uv run unionstate build` and `uv run pytest`.")
     return out

@@ -1,17 +1,27 @@
-"""What a data update changes in the report: every number it shows, before and after.
+"""What a data update changes in the report: every number it shows, before and after, and
+the hand-written passages to re-read.
 
-`numbers(report)` lists each number the report renders, keyed by where it appears: the prose
-text of every result (S[...]), the latest readings (L[...]), every figure each chart draws (its
-label and, where the words differ, the bounds it is drawn at), and the figure count of every
-poll in the inventory. `unionstate diff REV` compares the data at a
-git revision with the working tree; the build prints the same comparison against its last run.
+`numbers(report)` lists each number the report shows, one entry per place it is shown, keyed
+by that place in words a reader of the chapters can find: the chapter file and line of an
+inline figure (`S["<result_id>"]`) or latest reading (`L["<indicator>"]`), the figure or table
+and the line of the chapter cell that shows it, and what the number is (the poll and the
+answer). Values are plain text, as the report prints them, never Markdown or citation markup.
+
+`passages(proj, changes)` lists what a person must re-read when numbers moved, since no code
+can rewrite it: every line of report.qmd or a chapter marked with the comment
+`<!-- re-read -->` (a hand-written sentence about the dataset), and the caption and alt text
+of each chart whose numbers moved. `unionstate diff REV` prints both against git revision
+REV (default HEAD) on every run; the build prints the same against HEAD after every build.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import provenance
@@ -22,26 +32,87 @@ from .report import CHARTS, Report
 from .tables import polls as poll_table
 from .text import bounds_text
 
+WIDTH = 88
+ARROW = "\u2192"
+RE_READ = re.compile(r"<!--\s*re-read\b.*?-->")
+_USE = {
+    "share": re.compile(r'\bS\[\s*"([^"]+)"\s*\]'),
+    "latest": re.compile(r'\bL\[\s*"([^"]+)"\s*\]'),
+    "figure": re.compile(r'\br\.figure\(\s*"([^"]+)"'),
+    "table": re.compile(r'\br\.table\(\s*"([^"]+)"'),
+}
 
-def numbers(report: Report) -> dict[str, str]:
+
+def prose_files(proj: Project) -> list[Path]:
+    return [p for p in [proj.report, *sorted(proj.chapters.glob("*.qmd"))] if p.is_file()]
+
+
+def uses(proj: Project) -> dict[tuple[str, str], list[tuple[str, int]]]:
+    """(kind, key) -> every (file, line) of the prose that shows it (see _USE)."""
+    out: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for path in prose_files(proj):
+        rel = proj.rel(path)
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            for kind, rx in _USE.items():
+                for key in dict.fromkeys(rx.findall(line)):
+                    out.setdefault((kind, key), []).append((rel, n))
+    return out
+
+
+def _at(places: list[tuple[str, int]]) -> list[str]:
+    return [f"{f}, line {n}" for f, n in places] or ["(shown in no chapter)"]
+
+
+def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
+    """Where each number is shown, in words -> the number as shown (see the docstring).
+
+    `prose` is the project whose chapters say where (default: the report's own); `diff` reads
+    the data of a revision with today's chapters."""
+    used = uses(prose or report.proj)
+    records = provenance.records(report)
     out: dict[str, str] = {}
+
+    def what(rid: str) -> str:
+        """The figure as its provenance record names it (the record its panel shows)."""
+        return records[rid].what if rid in records else rid
+
     for rid, text in report.shares.items():
-        out[f"text {rid}"] = str(text)
-    for ind, sentence in report.latest.items():
-        out[f"latest reading {ind}"] = str(sentence)
+        for place in [p for (k, key), ps in used.items() if k == "share" and key == rid
+                      for p in _at(ps)]:
+            out[f"{place}: {what(rid)}"] = str(text)
+    for ind in report.ds.indicators.itertuples():
+        row = latest_row(report, ind)
+        shown = "no reading" if row is None else (
+            f"{row['text']} ({row['organisation']}, {report.when[row['result_id']]})")
+        for place in _at(used.get(("latest", ind.indicator_id), [])):
+            out[f"{place}: latest reading, {ind.label} ({ind.country})"] = shown
+        for place in _at(used.get(("table", "tbl-indicators"), [])):
+            out[f"{place}, table tbl-indicators: {ind.label} ({ind.country})"] = shown
     for label in CHARTS:
         rows = report.results_drawn(label)
         if rows is None:
             continue
+        places = _at(used.get(("figure", label), []))
         for row in rows.itertuples():
             # The figure as the chart labels it, kept as precise as its source ("one in six"),
             # and where the mark stands when that is not the same words ("drawn at 16.67%").
             drawn = bounds_text(row.share_low, row.share_high)
-            out[f"{label} {row.result_id}"] = (drawn if row.text == drawn
-                                               else f"{row.text} (drawn at {drawn})")
+            value = drawn if row.text == drawn else f"{row.text} (drawn at {drawn})"
+            for place in places:
+                out[f"{place}, chart {label}: {what(row.result_id)}"] = value
+    places = _at(used.get(("table", "tbl-polls"), []))
     for row in poll_table(report.ds).itertuples():
-        out[f"tbl-polls figures of {row.Poll}"] = str(row.Figures)
+        n = int(row.Figures)
+        for place in places:
+            out[f"{place}, table tbl-polls: poll {row.Poll}"] = \
+                f"{n} figure{'' if n == 1 else 's'}"
     return out
+
+
+def latest_row(report: Report, ind):
+    from .views import latest
+
+    return latest(report.view, str(ind.country), str(ind.stance))
 
 
 def compare(old: dict[str, str], new: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -51,12 +122,88 @@ def compare(old: dict[str, str], new: dict[str, str]) -> list[tuple[str, str, st
             if old.get(k) != new.get(k)]
 
 
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=WIDTH, subsequent_indent="    ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
 def format_changes(changes: list[tuple[str, str, str]]) -> str:
+    """One wrapped line per number shown: where, what, old -> new."""
     if not changes:
         return "No number in the report changes."
-    width = max(len(k) for k, _, _ in changes)
-    lines = [f"{'where':<{width}}  old -> new"]
-    lines += [f"{k:<{width}}  {a} -> {b}" for k, a, b in changes]
+    lines = [f"Numbers the report shows that change ({len(changes)}), as old {ARROW} new:"]
+    for where, old, new in changes:
+        if old == "(absent)":
+            change = f"new: {new}"
+        elif new == "(absent)":
+            change = f"no longer shown (was {old})"
+        else:
+            change = f"{old} {ARROW} {new}"
+        lines.append(_wrap(f"- {where}: {change}"))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Passage:
+    file: str
+    line: int
+    why: str
+    text: str
+
+
+def _plain(line: str, limit: int = 70) -> str:
+    """The start of a line of prose without Markdown or inline code, for a reader."""
+    text = re.sub(r"^#\|\s*[\w-]+:\s*", "", RE_READ.sub("", line))
+    text = re.sub(r"`\{python\}[^`]*`", "[number]", text)
+    text = re.sub(r"\[@[^\]]*\]|\{#[^}]*\}|[*_`#>]|^\s*-\s+|^#\|\s*", "", text).strip()
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+def passages(proj: Project, changes: list[tuple[str, str, str]]) -> list[Passage]:
+    """The hand-written passages to re-read after `changes` (none if nothing changed)."""
+    if not changes:
+        return []
+    charts = {m.group(1) for where, _, _ in changes
+              if (m := re.search(r", chart (fig-[\w-]+):", where))}
+    out = []
+    for path in prose_files(proj):
+        rel = proj.rel(path)
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines, start=1):
+            if RE_READ.search(line):
+                out.append(Passage(rel, n, "states a fact about the data", _plain(line)))
+        for n, line in enumerate(lines, start=1):
+            m = _USE["figure"].search(line)
+            if m and m.group(1) in charts:
+                # the cell's options above the call: its caption and alt text
+                start = n - 1
+                while start > 0 and lines[start - 1].startswith("#|"):
+                    start -= 1
+                for k in range(start, n - 1):
+                    if re.match(r"#\|\s*(fig-cap|fig-alt)\s*:", lines[k]):
+                        kind = "caption" if "fig-cap" in lines[k] else "alt text"
+                        out.append(Passage(rel, k + 1, f"{kind} of {m.group(1)}",
+                                           _plain(lines[k])))
+    return out
+
+
+def data_differs(proj: Project, rev: str = "HEAD") -> bool:
+    """Whether data/ or references.bib differ from git revision `rev` (True where git cannot
+    say, so that the caller compares the numbers)."""
+    try:
+        done = subprocess.run(["git", "diff", "--quiet", rev, "--", "data", "references.bib"],
+                              cwd=proj.root, capture_output=True)
+    except FileNotFoundError:
+        return True
+    return done.returncode != 0
+
+
+def format_passages(found: list[Passage], since: str) -> str:
+    if not found:
+        return ""
+    lines = [_wrap(f"Hand-written passages to re-read (no code rewrites them), as numbers "
+                   f"changed since {since}:")]
+    lines += [_wrap(f"- {p.file}, line {p.line} ({p.why}): {p.text}") for p in found]
     return "\n".join(lines)
 
 
@@ -111,7 +258,7 @@ def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
             raise RevisionError(f"revision '{rev}' has no data/codebook.yaml; it predates the "
                                 "dataset")
         try:
-            old = numbers(Report.load(old_proj.root))
+            old = numbers(Report.load(old_proj.root), prose=proj)
         except CodebookError as exc:
             raise RevisionError(f"its codebook does not describe the report's tables "
                                 f"(the revision is older than them):\n  {exc}") from None

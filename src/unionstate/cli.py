@@ -122,6 +122,7 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
     from .typeset import QUARTO_HINT
 
     proj = _project(root)
+    before = _digests(proj)
     if review is not None:
         from .review import require_quarto
 
@@ -149,11 +150,57 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
                    "written by hand, so check that they still describe the chart:")
         for label, file in outcome.redrawn:
             click.echo(f"  {label} ({file})")
-    click.echo(f"Wrote {len(outcome.written)} files" + (":" if outcome.written else "."))
-    for path in outcome.written:
+    _re_read_since_head(proj)
+    changed = [p for p in outcome.written if before.get(p) != _digest(p)]
+    same = len(outcome.written) - len(changed)
+    click.echo(f"Changed {len(changed)} file{'' if len(changed) == 1 else 's'}"
+               + (f" ({same} rewritten the same)" if same else "")
+               + (":" if changed else "."))
+    for path in changed:
         click.echo(f"  {proj.rel(path)}")
     if not outcome.quarto:
         click.echo(QUARTO_HINT)
+    click.echo(_where_to_open(proj, outcome.quarto))
+
+
+def _re_read_since_head(proj: Project) -> None:
+    """After every build, while data/ differs from the last commit: the passages to re-read
+    (as `unionstate diff` lists them), not only in the first build after the change."""
+    from .changes import RevisionError, data_differs, diff, format_passages, passages
+
+    if not data_differs(proj):
+        return
+    try:
+        found = passages(proj, diff(proj, "HEAD"))
+    except RevisionError:
+        return  # no commit to compare with (a fresh `git init`), or no git
+    if found:
+        click.echo(format_passages(found, "the last commit; `unionstate diff` lists them"))
+
+
+def _digest(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _digests(proj: Project) -> dict[Path, str | None]:
+    """What the build's outputs hold before it runs, so that it lists only what it changed."""
+    paths = [*proj.figures.glob("*.*"), *proj.build.glob("report.*"),
+             *(proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx"))]
+    return {p: _digest(p) for p in paths}
+
+
+def _where_to_open(proj: Project, quarto: bool) -> str:
+    """The build's last line: where the report is and how to open it."""
+    if quarto:
+        files = ", ".join(proj.rel(proj.root / f"report.{e}") for e in ("html", "pdf", "docx"))
+        return f"The report: {files} (open report.html in a web browser)."
+    return (f"The report: {proj.rel(proj.build / 'report.html')} (the preview without Quarto; "
+            "open it in a web browser).")
 
 
 @main.command("diff", short_help="List the report's numbers that changed since a revision.")
@@ -162,9 +209,11 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
 @_wait_option
 @_edge
 def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
-    """List every number in the report that differs between the data at git revision REV
-    (default: the last commit) and the data now, as: where, old value -> new value."""
-    from .changes import RevisionError, diff, format_changes
+    """List every number the report shows that differs between the data at git revision REV
+    (default: the last commit) and the data now, one line each: where it is shown (chapter
+    file and line, chart or table), what it is, old -> new. Then the hand-written passages to
+    re-read (sentences marked `<!-- re-read -->`, captions and alt text of changed charts)."""
+    from .changes import RevisionError, diff, format_changes, format_passages, passages
     from .problems import DataError
     from .store import reading
 
@@ -177,6 +226,9 @@ def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
     except DataError as exc:
         _fail(f"The data now does not validate (see `unionstate check`):\n{exc}", 1)
     click.echo(format_changes(changes))
+    text = format_passages(passages(proj, changes), f"revision {rev}")
+    if text:
+        click.echo("\n" + text)
 
 
 @main.command("add-poll", short_help="Add one poll and its results from a YAML file.")
@@ -184,10 +236,15 @@ def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
 @click.option("--dry-run", is_flag=True,
               help="Check the poll and print the rows, bib key and changelog line that would "
                    "be added; write nothing.")
+@click.option("--replace", is_flag=True,
+              help="Correct a poll already in data/: the file's poll takes the place of the "
+                   "one with its poll_id (its results, checks and, where nothing else cites "
+                   "it, its references.bib entry), as one change. Verify it again after.")
 @_root_option
 @_wait_option
 @_edge
-def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float) -> None:
+def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | None,
+                 wait: float) -> None:
     """Add one poll (and its results) from a YAML file to data/, after checking it.
 
     The YAML holds the data/polls.csv fields at the top level, a `results:` list of
@@ -234,7 +291,7 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float)
     second add-poll waits (--wait seconds, then gives up, changing nothing). An add-poll
     that is killed is finished or rolled back by the next unionstate command.
     """
-    from .addpoll import YamlError, describe, load_yaml, plan, write
+    from .addpoll import YamlError, describe, load_yaml, plan, plan_replace, write
     from .store import reading, writing
 
     proj = _project(root)
@@ -244,7 +301,7 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float)
     except YamlError as exc:
         _fail(f"{exc}\nNothing was changed.", 2)
     with hold(proj, say=lambda m: click.echo(m, err=True), wait=wait):
-        addition = plan(proj, yaml_file, str(yaml_file), doc=doc)
+        addition = (plan_replace if replace else plan)(proj, yaml_file, str(yaml_file), doc=doc)
         if addition.problems:
             for line in addition.problems:
                 click.echo(line, err=True)
@@ -261,6 +318,113 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, root: Path | None, wait: float)
                       INTERRUPTED)
     for line in describe(addition, proj, dry_run):
         click.echo(line)
+
+
+@main.command("remove-poll", short_help="Withdraw one poll, its results and its checks.")
+@click.argument("poll_id")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; write nothing.")
+@_root_option
+@_wait_option
+@_edge
+def remove_poll_cmd(poll_id: str, dry_run: bool, root: Path | None, wait: float) -> None:
+    """Remove poll POLL_ID from data/polls.csv, every result in data/results.csv that names
+    it, its references.bib entry where nothing else (data/ or a chapter) cites it, and its
+    checks (tests/verified.yaml, its cards in tests/notebooks/), with a line in
+    data/CHANGELOG.md: one transaction under the lock on data/, all files or none. After
+    `add-poll` then `remove-poll` of the same poll, data/*.csv and references.bib are
+    byte for byte as before.
+    """
+    from .addpoll import plan_removal
+    from .store import commit, reading, writing
+
+    proj = _project(root)
+    hold = reading if dry_run else writing
+    with hold(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+        rem = plan_removal(proj, poll_id)
+        if rem.problems:
+            for line in rem.problems:
+                click.echo(line, err=True)
+            _fail(f"{len(rem.problems)} problem(s) found; nothing was changed.", 1)
+        if not dry_run:
+            try:
+                commit(proj, rem.texts, label=f"remove-poll of '{poll_id}'")
+            except OSError as exc:
+                _fail(f"Could not write the removal: {exc.strerror or exc}; it was rolled "
+                      "back: no file was changed.", 1)
+            except KeyboardInterrupt:
+                _fail("Interrupted while writing: data/ holds the old files, or the new ones "
+                      "once the next unionstate command has finished the change; never a mix.",
+                      INTERRUPTED)
+    would = "Dry run: would remove" if dry_run else "Removed"
+    n = len(rem.results)
+    click.echo(f"{would} poll '{poll_id}' and {n} result{'' if n == 1 else 's'}"
+               + (f": {', '.join(rem.results)}" if n else "") + ".")
+    if rem.bib_removed:
+        click.echo(f"references.bib: {'would remove' if dry_run else 'removed'} entry "
+                   f"{', '.join(rem.bib_removed)} (nothing else cites it).")
+    for path in rem.texts:
+        click.echo(f"  {'would rewrite' if dry_run else 'rewrote'} {proj.rel(path)}")
+    click.echo(f"  {rem.changelog_line}")
+
+
+@main.command("verify", short_help="Type a poll's figures again from the source; write its checks.")
+@click.argument("poll_id")
+@click.option("--entries", "entries_file", metavar="FILE.yaml",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Give the figures in a file instead of typing them at prompts "
+                   "(poll_id: ..., figures: {result_id: \"57%\", ...}).")
+@_root_option
+@_wait_option
+@_edge
+def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait: float) -> None:
+    """A second, blind entry of the figures of POLL_ID, as double data entry does it.
+
+    For each figure the poll, question, option and locator are shown, never the value:
+    type the figure as the source prints it ("57%", "75-76%", "about 30%", "some 43-48%",
+    "more than 40%", "one in six", "half of <result_id>"). Where every entry agrees with
+    data/results.csv, the checks that the nbval notebooks run for the poll are written
+    (its cards in tests/notebooks/ and its entry in tests/verified.yaml) as one
+    transaction; where one disagrees, it is named with both values and nothing is written.
+    """
+    from .problems import DataError
+    from .store import commit, reading, writing
+    from .verify import VerifyError, plan, precheck, read_entries, report_unlocked
+
+    proj = _project(root)
+    say = lambda m: click.echo(m, err=True)  # noqa: E731
+    try:
+        if entries_file is not None:
+            file_poll, answers = read_entries(entries_file, str(entries_file))
+            if file_poll is not None and file_poll != poll_id:
+                _fail(f"{entries_file}, poll_id: '{file_poll}' is not the poll given on the "
+                      f"command line ('{poll_id}'); nothing was written.", 1)
+            label = str(entries_file)
+        else:
+            with reading(proj, say=say, wait=wait):
+                report = report_unlocked(proj)
+                asked = precheck(proj, report, poll_id)
+            answers, label = {}, "your entry"
+            click.echo(f"Poll {poll_id} ({report.when[poll_id]}): type each figure as the "
+                       "source prints it.")
+            for q in asked:
+                click.echo(f"\n{q.result_id}\n  question: {q.question}\n  option:   {q.option}"
+                           f"\n  where:    {q.source}, {q.locator}")
+                answers[q.result_id] = click.prompt("  figure", type=str)
+        with writing(proj, say=say, wait=wait):
+            v = plan(proj, report_unlocked(proj), poll_id, answers, label)
+            if v.problems:
+                for line in v.problems:
+                    click.echo(line, err=True)
+                _fail(f"{len(v.problems)} problem(s) found; nothing was written.", 1)
+            commit(proj, v.texts, label=f"verify of '{poll_id}'")
+    except VerifyError as exc:
+        _fail(f"{exc}\nNothing was written.", 2)
+    except DataError as exc:
+        _fail(f"data/ does not validate (see `unionstate check`):\n{exc}\nNothing was written.", 1)
+    click.echo(f"Verified poll '{poll_id}': {v.figures} figure(s) agree with data/results.csv.")
+    for path in v.texts:
+        click.echo(f"  wrote {proj.rel(path)}")
+    click.echo("Next: `uv run unionstate build`, re-read what it lists, then `uv run pytest`.")
 
 
 if __name__ == "__main__":

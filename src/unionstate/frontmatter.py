@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .bib import author_name, entries
+from .bib import author_name
 from .markup import md
 from .parse import MONTHS
 from .paths import Project
@@ -119,6 +119,44 @@ def latest_poll(proj: Project) -> str | None:
     return f"{MONTHS[int(parts[1]) - 1]} {parts[0]}" if len(parts) >= 2 else parts[0]
 
 
+def provenance(proj: Project, polls: list[dict[str, str]], results: list[dict[str, str]]) -> str:
+    """Where the poll figures come from, computed from data/: per work read (results.csv's
+    source), how many figures, and whether it is the pollster's own publication (the poll's
+    source in polls.csv) or a work that reports polls published elsewhere."""
+    from . import bib
+
+    if not results:
+        return "There are no poll figures yet."
+    own = {p.get("poll_id"): p.get("source") for p in polls}
+    try:
+        entries = bib.parse(proj.bib.read_text(encoding="utf-8"))
+    except OSError:
+        entries = {}
+    second: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for r in results:
+        ids = [i for i in r.get("poll_id", "").split(";") if i]
+        work = r.get("source") or "?"
+        target = first if ids and all(own.get(i) == work for i in ids) else second
+        target[work] = target.get(work, 0) + 1
+
+    def names(counts: dict[str, int], counted: bool) -> str:
+        keys = sorted(counts, key=lambda k: (-counts[k], k))
+        return _join([md(author_name(entries.get(k), k)) + (f" ({counts[k]})" if counted else "")
+                      for k in keys])
+
+    n_second, n_first = sum(second.values()), sum(first.values())
+    reported = (f"as {names(second, len(second) > 1)} "
+                f"report{'s' if len(second) == 1 else ''} them, not from the pollsters' own "
+                "publications")
+    own_pub = (f"from the pollster's own publication "
+               f"({names(first, len(first) > 1)})") if first else ""
+    if second and first:
+        return (f"Of the {len(results)} poll figures, {n_second} are taken {reported}, and "
+                f"{n_first} {own_pub}.")
+    return f"All {len(results)} poll figures are taken {reported if second else own_pub}."
+
+
 def licence(proj: Project) -> str:
     project_table = tomllib.loads((proj.root / "pyproject.toml").read_text())["project"]
     lic = project_table.get("license", {})
@@ -139,9 +177,6 @@ def computed(proj: Project, today: date | None = None) -> dict:
     changed = data_date(proj)
     polls = _rows(proj.data / "polls.csv")
     results = _rows(proj.data / "results.csv")
-    bib = entries(proj.bib) if proj.bib.is_file() else {}
-    works = sorted({author_name(bib.get(k), k) for k in {r.get("source") for r in results} if k})
-    via = _join(works) if works else "no work yet"
     citation = (f"{_join(names)}. {today.year}. *{title(proj)}*. Version {ver}, built "
                 f"{today.isoformat()}" + (f"; data as of {changed}" if changed else "") + ".")
     availability = (
@@ -149,8 +184,8 @@ def computed(proj: Project, today: date | None = None) -> dict:
         f"({len(polls)} polls), `results.csv` ({len(results)} reported figures), `events.csv`, "
         "the report's own summaries in `goals.csv`, `elites.csv`, `arguments.csv` and "
         "`indicators.csv`, the codebook `codebook.yaml` and the change log `CHANGELOG.md`; "
-        f"`references.bib` lists every source. The poll figures are taken from {via}, not "
-        "from the pollsters' own publications. The project (data and code) is "
+        f"`references.bib` lists every source. {provenance(proj, polls, results)} "
+        "The project (data and code) is "
         f"released under the {licence(proj)} licence (`pyproject.toml`). To rebuild the "
         f"report from a checkout of version {ver.split()[0]}: `uv run unionstate check`, "
         "then `uv run unionstate build` "
