@@ -78,12 +78,15 @@ class Shown(str):
 
     result_ids: tuple[str, ...] = ()
 
-    def __new__(cls, text: str, result_ids):
+    def __new__(cls, text: str, result_ids=()):
         obj = super().__new__(cls, text)
         obj.result_ids = (result_ids,) if isinstance(result_ids, str) else tuple(result_ids)
         return obj
 
     def _repr_markdown_(self) -> str:
+        """Its markup; without a result to name (a text made by hand), the text alone."""
+        if not self.result_ids:
+            return str(md(str(self)))
         return str(shown(list(self.result_ids), str(self)))
 
 
