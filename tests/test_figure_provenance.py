@@ -22,6 +22,7 @@ from bs4 import BeautifulSoup
 from conftest import copy_report  # tests/ is on sys.path (rootdir import mode)
 
 from unionstate import provenance
+from unionstate.changes import uses
 from unionstate.report import Report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def test_every_figure_names_real_results_and_has_exactly_one_entry(page, built):
     assert inline and inline <= marked, sorted(inline - marked)
     assert not problems(page, known), problems(page, known)
     # Every figure the report shows (provenance.order) has exactly one entry.
-    shown = provenance.order(Report.load(built.proj.root))
+    shown = provenance.order(Report.load(built.proj.root), uses(built.proj))
     ids = [d["id"].removeprefix("prov-") for d in page.select("div.provenance-entry")]
     assert set(shown) <= set(ids) and len(ids) == len(set(ids)), (shown, ids)
 
@@ -113,7 +114,7 @@ def test_the_first_entry_is_the_first_figure_of_the_text():
         text = text.replace(f"{{{{< include {include} >}}}}",
                             (REPO / include).read_text(encoding="utf-8"))
     first = SHOWN.search(text).group(1)
-    assert provenance.order(Report.load(REPO))[0] == first
+    assert provenance.order(Report.load(REPO), uses(Report.load(REPO).proj))[0] == first
 
 
 def test_text_from_data_is_escaped_in_an_entry():
@@ -141,7 +142,7 @@ def test_the_review_edition_marks_a_figure_changed_since_the_reviewed_revision(t
     report = Report.load(proj.root)
     changes = changed_figures(report, "HEAD")
     assert changes == {"blr-nasb-2020-independent": "Changed since HEAD (was 62%)."}
-    listed = provenance.appendix(report, changes)
+    listed = provenance.appendix(report, uses(proj), changes)
     entry = re.search(r'<div id="prov-blr-nasb-2020-independent".*?</div>', listed, re.S).group(0)
     assert "**Changed since HEAD (was 62%).** **64%**" in entry
     assert listed.count("Changed since") == 1
@@ -159,7 +160,7 @@ def test_a_poll_added_with_add_poll_gets_its_entries_and_markup(tmp_path):
     new = result_ids(proj.root) - before
     assert new
     report = Report.load(proj.root)
-    listed = provenance.appendix(report)
+    listed = provenance.appendix(report, uses(proj))
     for rid in new:
         assert listed.count(f'<div id="prov-{rid}"') == 1, rid
         assert report.shares[rid]._repr_markdown_().startswith(

@@ -294,4 +294,5 @@ def provenance_appendix(report) -> Md:
     the review edition (the kernel's environment names the reviewed revision, as for
     review.appendix) each figure changed since that revision is marked in its entry."""
     rev = os.environ.get(REVIEW_ENV)
-    return provenance.appendix(report, changed_figures(report, rev) if rev else None)
+    return provenance.appendix(report, uses(report.proj),
+                               changed_figures(report, rev) if rev else None)

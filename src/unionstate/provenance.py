@@ -33,11 +33,6 @@ from .parse import split_ids
 from .text import ANCHOR
 from .views import organisation, period_text, poll_when
 
-# Where a figure is shown in report.qmd and its chapters, in the calls they make.
-_SHOWN = re.compile(r'\bS\[\s*"(?P<share>[^"]+)"\s*\]'
-                    r'|\b(?:L|r\.latest)\[\s*"(?P<latest>[^"]+)"\s*\]'
-                    r'|\br\.(?P<call>figure|table)\(\s*"(?P<label>[^"]+)"')
-
 
 @dataclass(frozen=True)
 class Poll:
@@ -139,10 +134,12 @@ def records(report) -> dict[str, Provenance]:
     return out
 
 
-def order(report) -> list[str]:
+def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[str]:
     """The result_ids the report shows, in the order each first appears in report.qmd and
-    its chapters: inline figures (S[...]) and latest readings (L[...]), the figures of the
-    tables that show figures (tbl-indicators, tbl-qualifiers) and of each chart."""
+    its chapters. `used` is where the prose shows what (changes.uses: ("share", result_id),
+    ("latest", indicator), ("figure", label), ("table", label) -> its (file, line)s): inline
+    figures and latest readings, the figures of the tables that show figures (tbl-indicators,
+    tbl-qualifiers) and of each chart."""
     from . import qmd
     from .report import CHARTS
     from .views import latest
@@ -151,25 +148,31 @@ def order(report) -> list[str]:
         row = latest(report.view, str(ind.country), str(ind.stance))
         return [] if row is None else [str(row["result_id"])]
 
+    def ids(kind: str, key: str) -> list[str]:
+        if kind == "share":
+            return [key]
+        if kind == "latest" and key in indicators:
+            return latest_id(indicators[key])
+        if kind == "figure" and key in CHARTS:
+            rows = report.results_drawn(key)
+            return [] if rows is None else list(rows["result_id"])
+        if kind == "table" and key == "tbl-indicators":
+            return [rid for ind in indicators.values() for rid in latest_id(ind)]
+        if kind == "table" and key == "tbl-qualifiers":
+            view = report.view
+            return [str(view[view["qualifier"] == q].iloc[0]["result_id"])
+                    for q in view["qualifier"].drop_duplicates()]
+        return []
+
     indicators = {str(i.indicator_id): i for i in report.ds.indicators.itertuples()}
+    lines = qmd.expand(report.proj.report, report.proj.root)
+    rank = {(line.file, line.number): n for n, line in enumerate(lines)}
+    shown = sorted((rank.get(place, len(rank)), n, kind, key)
+                   for n, ((kind, key), places) in enumerate(used.items()) for place in places)
     known = set(report.view["result_id"])
     seen: dict[str, None] = {}
-    for line in qmd.expand(report.proj.report, report.proj.root):
-        for m in _SHOWN.finditer(line.text):
-            ids: list[str] = []
-            if m["share"]:
-                ids = [m["share"]]
-            elif m["latest"] and m["latest"] in indicators:
-                ids = latest_id(indicators[m["latest"]])
-            elif m["call"] == "figure" and m["label"] in CHARTS:
-                rows = report.results_drawn(m["label"])
-                ids = [] if rows is None else list(rows["result_id"])
-            elif m["label"] == "tbl-indicators":
-                ids = [rid for ind in indicators.values() for rid in latest_id(ind)]
-            elif m["label"] == "tbl-qualifiers":
-                ids = [str(report.view[report.view["qualifier"] == q].iloc[0]["result_id"])
-                       for q in report.view["qualifier"].drop_duplicates()]
-            seen.update((i, None) for i in ids if i in known)
+    for *_, kind, key in shown:
+        seen.update((i, None) for i in ids(kind, key) if i in known)
     return list(seen)
 
 
@@ -212,12 +215,13 @@ def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
               f"\n\n{body}\n\n</div>")
 
 
-def appendix(report, changes: dict[str, str] | None = None) -> Md:
-    """Every figure the report shows, in the order it first appears, each with its
-    provenance; `changes` (the review edition: changes.changed_figures) says first in an
-    entry how its figure changed since the reviewed revision."""
+def appendix(report, used: dict[tuple[str, str], list[tuple[str, int]]],
+             changes: dict[str, str] | None = None) -> Md:
+    """Every figure the report shows (`used`: see `order`), in the order it first appears,
+    each with its provenance; `changes` (the review edition: changes.changed_figures) says
+    first in an entry how its figure changed since the reviewed revision."""
     recs = records(report)
     changes = changes or {}
-    ids = order(report)
+    ids = order(report, used)
     ids += [rid for rid in recs if rid not in ids]  # drawn nowhere the scan sees: still listed
     return Md("\n\n".join(entry(recs[rid], recs, changes.get(rid)) for rid in ids))
