@@ -284,7 +284,7 @@ def test_a_figure_opens_its_provenance_by_keyboard_and_touch(which, viewport, br
     focus opens its panel (the figure's appendix entry, and a link to it), which axe-core
     finds no fault with and which fits the viewport; Tab goes into the panel; Escape closes
     it and puts the focus back on the figure; a tap opens it without leaving the page; the
-    printed page shows no panel."""
+    printed page shows no panel; hovering a figure opens its panel, and leaving closes it."""
     page = open_page(browser, request.getfixturevalue(which), VIEWPORTS[viewport])
     try:
         figure = tab_to(page, FIGURE)
@@ -318,6 +318,17 @@ def test_a_figure_opens_its_provenance_by_keyboard_and_touch(which, viewport, br
         assert page.url == url, "a tap on a figure should open its panel, not leave the place"
         page.emulate_media(media="print")
         assert page.locator(OPEN_PANEL).filter(visible=True).count() == 0, "printed a panel"
+        page.emulate_media(media="screen")
+        page.keyboard.press("Escape")
+        page.mouse.click(1, 1)
+        page.wait_for_timeout(400)
+        assert page.locator(OPEN_PANEL).filter(visible=True).count() == 0
+        page.locator(FIGURE).nth(1).hover()
+        page.locator(OPEN_PANEL).first.wait_for(state="visible", timeout=3000)
+        page.mouse.move(1, 1)
+        page.wait_for_timeout(700)
+        assert page.locator(OPEN_PANEL).filter(visible=True).count() == 0, \
+            "a panel opened by hovering should close when the pointer leaves"
     finally:
         page.close()
 
