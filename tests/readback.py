@@ -54,6 +54,8 @@ class Element(NamedTuple):
     axes: Axes
     look: str  # its shape in words: 'filled circle', 'solid bar', 'dotted line', ...
     colour: str  # its colour, as '#rrggbb'
+    artist: object = None  # the collection that draws it
+    index: int = -1  # its place in that collection
 
 
 class Mark(NamedTuple):
@@ -125,7 +127,8 @@ def elements(fig: Figure) -> list[Element]:
                     hollow = face is None or float(face[3]) == 0.0
                     look = f"{'hollow' if hollow else 'filled'} {_shape(_at(paths, i))}"
                     colour = to_hex(_at(edges, i) if hollow else face)
-                    out.append(Element("marker", (float(x),), float(y), ax, look, colour))
+                    out.append(Element("marker", (float(x),), float(y), ax, look, colour,
+                                       coll, i))
             elif isinstance(coll, LineCollection):
                 widths, styles = coll.get_linewidths(), coll.get_linestyles()
                 colours = coll.get_colors()
@@ -134,7 +137,7 @@ def elements(fig: Figure) -> list[Element]:
                     kind = "bar" if float(_at(widths, i)) >= BAR_WIDTH else "line"
                     look = f"{_dashes(_at(styles, i))} {kind}"
                     out.append(Element("line", (xs[0], xs[-1]), float(seg[0, 1]), ax, look,
-                                       to_hex(_at(colours, i))))
+                                       to_hex(_at(colours, i)), coll, i))
     return out
 
 

@@ -98,19 +98,18 @@ LAYER_SHIFTS = {
 LAYER_PATCH = {
     "prose": """r.shares[{rid!r}] = type(r.shares[{rid!r}])("(prose shifted)")
 """,
-    "mark": """from unionstate.readback import read_marks as __marks
+    "mark": """from readback import read_marks as __marks
 __fig = r.figure({label!r})
-for __el in __marks(__fig)[{rid!r}].parts:
-    __on_y = __el.artist.axes.get_gid() == "shares-on-y"
+for __el in __marks(__fig)[{rid!r}].parts:  # the share axis is x in every chart
     if __el.kind == "marker":
         __xy = __el.artist.get_offsets().copy()
-        __xy[__el.index, 1 if __on_y else 0] += 1
+        __xy[__el.index, 0] += 1
         __el.artist.set_offsets(__xy)
     else:
         __segs = [__s.copy() for __s in __el.artist.get_segments()]
-        __segs[__el.index][:, 1 if __on_y else 0] += 1
+        __segs[__el.index][:, 0] += 1
         __el.artist.set_segments(__segs)
-del __marks, __fig, __el, __on_y
+del __marks, __fig, __el
 """,
     # Prose, view and every chart made first; then the data row alone moves.
     "data": """from unionstate.report import CHARTS as __charts

@@ -76,16 +76,16 @@ def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
         """The figure as its provenance record names it (the record its panel shows)."""
         return records[rid].what if rid in records else rid
 
+    # Inline figures and latest readings where the prose shows them, and nowhere else.
     for rid, text in report.shares.items():
-        for place in [p for (k, key), ps in used.items() if k == "share" and key == rid
-                      for p in _at(ps)]:
-            out[f"{place}: {what(rid)}"] = str(text)
+        for file, n in used.get(("share", rid), []):
+            out[f"{file}, line {n}: {what(rid)}"] = str(text)
     for ind in report.ds.indicators.itertuples():
         row = latest_row(report, ind)
         shown = "no reading" if row is None else (
             f"{row['text']} ({row['organisation']}, {report.when[row['result_id']]})")
-        for place in _at(used.get(("latest", ind.indicator_id), [])):
-            out[f"{place}: latest reading, {ind.label} ({ind.country})"] = shown
+        for file, n in used.get(("latest", ind.indicator_id), []):
+            out[f"{file}, line {n}: latest reading, {ind.label} ({ind.country})"] = shown
         for place in _at(used.get(("table", "tbl-indicators"), [])):
             out[f"{place}, table tbl-indicators: {ind.label} ({ind.country})"] = shown
     for label in CHARTS:

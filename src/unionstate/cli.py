@@ -291,7 +291,8 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | Non
     second add-poll waits (--wait seconds, then gives up, changing nothing). An add-poll
     that is killed is finished or rolled back by the next unionstate command.
     """
-    from .addpoll import YamlError, describe, load_yaml, plan, plan_replace, write
+    from .addpoll import describe, plan, plan_replace, write
+    from .pollfile import YamlError, load_yaml
     from .store import reading, writing
 
     proj = _project(root)

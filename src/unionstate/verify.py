@@ -452,7 +452,7 @@ def report_unlocked(proj: Project):
 
 def read_entries(path: Path, label: str) -> tuple[str | None, dict[str, str]]:
     """poll_id and figures of an entries file (--entries FILE.yaml)."""
-    from .addpoll import YamlError, load_yaml
+    from .pollfile import YamlError, load_yaml
 
     try:
         doc = load_yaml(path, label)
