@@ -165,3 +165,28 @@ def test_a_poll_added_with_add_poll_gets_its_entries_and_markup(tmp_path):
         assert listed.count(f'<div id="prov-{rid}"') == 1, rid
         assert report.shares[rid]._repr_markdown_().startswith(
             f'<span class="result" data-result="{rid}">'), rid
+
+
+@pytest.fixture(scope="module")
+def review_built(shared_build):
+    """tests/shared_build.py's "review" stage (as test_review.py reads it): `unionstate build
+    --review HEAD` on a copy under git with 62% changed to 64% after the commit."""
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    data = shared_build.stage("review")
+    assert data["exit_code"] == 0, data["output"]
+    return Path(data["root"])
+
+
+def test_the_review_build_marks_the_changed_figure_in_its_appendix(review_built):
+    """The review edition's own kernel run (tests/shared_build.py "review": 62% -> 64% after
+    the reviewed commit) marks that figure's entry, and no other."""
+    import nbformat
+
+    nb = nbformat.read(review_built / "_build" / "review" / "report.ipynb", as_version=4)
+    texts = ["".join(o.get("data", {}).get("text/markdown", ""))
+             for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    listed = next(t for t in texts if 'class="provenance-entry"' in t)
+    entry = re.search(r'<div id="prov-blr-nasb-2020-independent".*?</div>', listed, re.S).group(0)
+    assert "**Changed since HEAD (was 62%).** **64%**" in entry, entry
+    assert listed.count("Changed since") == 1
