@@ -190,3 +190,40 @@ def test_the_review_build_marks_the_changed_figure_in_its_appendix(review_built)
     entry = re.search(r'<div id="prov-blr-nasb-2020-independent".*?</div>', listed, re.S).group(0)
     assert "**Changed since HEAD (was 62%).** **64%**" in entry, entry
     assert listed.count("Changed since") == 1
+
+
+def _markdown_of(nb_path: Path) -> str:
+    """The executed notebook's Markdown, cells and Markdown outputs in order, as Pandoc reads
+    it; cross-references made plain text (they are Quarto's, not Pandoc's)."""
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source)
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            parts.append("".join(out.get("data", {}).get("text/markdown", "")))
+    return re.sub(r"(?<!\\)@((?:fig|tbl|sec)-[\w-]*\w)", r"\1", "\n\n".join(parts))
+
+
+def test_in_typst_and_docx_every_figure_links_to_an_entry_that_exists(built, tmp_path):
+    """Pandoc (the one Quarto runs) writes each figure as an internal link and each entry as
+    a label (Typst) or a bookmark (DOCX). Typst refuses a link to a label no entry defines,
+    so every link must have its entry; and every result shown has one."""
+    import zipfile
+
+    import pypandoc
+
+    source = _markdown_of(built.proj.build / "report.ipynb")
+    typst = pypandoc.convert_text(source, "typst", format="markdown")
+    links = set(re.findall(r"#link\(<(prov-[\w-]+)>\)", typst))
+    labels = re.findall(r"<(prov-[\w-]+)>\s*$", typst, re.M)
+    assert links and links <= set(labels), sorted(links - set(labels))
+    assert len(labels) == len(set(labels)), "an entry given twice"
+    docx = tmp_path / "r.docx"
+    pypandoc.convert_text(source, "docx", format="markdown", outputfile=str(docx))
+    xml = zipfile.ZipFile(docx).read("word/document.xml").decode("utf-8")
+    anchors = set(re.findall(r'w:anchor="(prov-[\w-]+)"', xml))
+    marks = set(re.findall(r'w:bookmarkStart[^>]*w:name="(prov-[\w-]+)"', xml))
+    assert anchors and anchors <= marks, sorted(anchors - marks)
