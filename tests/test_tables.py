@@ -225,3 +225,33 @@ def test_docx_gets_the_chosen_widths_and_a_repeating_header(report, tmp_path):
     # Pandoc 3 (Quarto 1.7.34 bundles 3.6.1) also fixes the layout (w:tblLayout fixed), so
     # Word keeps these widths; Pandoc 2 leaves Word's autofit, which starts from them.
     assert "<w:tblHeader" in xml
+
+
+def test_fitted_widens_a_column_whose_word_does_not_fit():
+    """A 9-character word needs ceil((9 + 2) * 100 / 70) = 16 % of the text block: its
+    column goes from 10 to 16, and the 6 points come from the columns with room to spare
+    (a: 50 - 3 = 47 spare, c: 40 - 3 = 37 spare) in proportion, whole points summing to 100."""
+    out = tables.fitted({"a": 50, "b": 10, "c": 40}, {"a": 1, "b": 9, "c": 1})
+    assert out == {"a": 46, "b": 16, "c": 38}
+    # A column of citations gives up nothing (the names it prints are not in its Markdown).
+    assert tables.fitted({"a": 50, "b": 10, "c": 40}, {"a": 1, "b": 9, "c": 1},
+                         frozenset({"a"})) == {"a": 50, "b": 16, "c": 34}
+    # Nothing to widen: the layout as it is; no room anywhere: the layout as it is, too.
+    assert tables.fitted({"a": 50, "b": 50}, {"a": 5, "b": 5}) == {"a": 50, "b": 50}
+    assert tables.fitted({"a": 50, "b": 50}, {"a": 40, "b": 40}) == {"a": 50, "b": 50}
+
+
+def test_a_new_polls_longer_words_still_fit_their_columns(tmp_path, names):
+    """A poll whose population has a word longer than any today still gets every word into
+    its column, with no code edited: the column widens, the pollster's gives up the room."""
+    from conftest import copy_report, set_cell
+
+    copy = copy_report(tmp_path / "copy")
+    set_cell(copy, "polls.csv", "nasb-2020-06", "population", "Schoolteachers of Minsk")
+    table = Report.load(copy.root).table("tbl-polls")
+    header, widths, body = parse(table)
+    for i, (head, width) in enumerate(zip(header, widths, strict=True)):
+        room = width / 100 * TEXT_CHARS - PADDING
+        longest = max(len(w) for text in [head, *(row[i] for row in body)]
+                      for w in words(printed(text, names)))
+        assert longest <= room, (head, width, longest)

@@ -47,14 +47,59 @@ def _row(cells) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+# The text block of the PDF and the DOCX holds about this many characters of table text, of
+# which a cell's padding takes about PADDING.
+TEXT_CHARS = 70
+PADDING = 2
+# Unbreakable runs of a cell as printed: split at spaces and after a hyphen joining two words.
+_BREAKS = re.compile(r"\s+|(?<=[A-Za-z]-)(?=[A-Za-z])")
+
+
+def _longest_word(cell: str) -> int:
+    """The length of the longest unbreakable run of a cell's Markdown as a reader sees it,
+    roughly: a citation's key is not printed, escaped characters count once (a code span's
+    backticks are counted: its type is wider)."""
+    text = re.sub(r"(?<!\\)@[\w:.-]+", "", cell).replace("**", "")
+    text = re.sub(r"\\(.)", r"\1", text).replace("&#92;", "\\")
+    return max((len(w) for w in _BREAKS.split(text) if w), default=0)
+
+
+def fitted(widths: dict[str, int], longest: dict[str, int],
+           cited: frozenset[str] = frozenset()) -> dict[str, int]:
+    """The layout's widths, each column widened where its longest word (`longest`, in
+    characters) would not fit its share of the text block, the percent it takes given up by
+    the columns with room to spare, in proportion to that room. A new poll's longer mode or
+    poll id thus widens its column instead of running out of it. A column of citations
+    (`cited`) gives up nothing: the names it prints are not in its Markdown. Where the words
+    cannot all fit, the widths stay as laid out."""
+    need = {c: min(100, -(-(longest[c] + PADDING) * 100 // TEXT_CHARS)) for c in widths}
+    short = {c: need[c] - w for c, w in widths.items() if need[c] > w}
+    if not short:
+        return dict(widths)
+    spare = {c: w - need[c] for c, w in widths.items()
+             if c not in short and c not in cited and w > need[c]}
+    excess, room = sum(short.values()), sum(spare.values())
+    if room < excess:
+        return dict(widths)
+    give = {c: excess * r // room for c, r in spare.items()}
+    for c in sorted(spare, key=lambda c: spare[c] - give[c], reverse=True):
+        if sum(give.values()) == excess:
+            break
+        give[c] += 1
+    return {c: w + short.get(c, 0) - give.get(c, 0) for c, w in widths.items()}
+
+
 def _laid_out(frame: pd.DataFrame, layout: Layout) -> Md:
-    widths = layout.widths
-    if sum(widths.values()) != 100:
-        raise ValueError(f"column widths must sum to 100, not {sum(widths.values())}: {widths}")
-    missing = [c for c in [*widths, *([layout.group] if layout.group else [])]
+    if sum(layout.widths.values()) != 100:
+        raise ValueError(f"column widths must sum to 100, not {sum(layout.widths.values())}: "
+                         f"{layout.widths}")
+    missing = [c for c in [*layout.widths, *([layout.group] if layout.group else [])]
                if c not in frame.columns]
     if missing:
         raise ValueError(f"layout names columns the table lacks: {missing}")
+    widths = fitted(layout.widths, {c: max([_longest_word(c), *(
+        _longest_word(_cell(v)) for v in frame[c])]) for c in layout.widths},
+        frozenset(c for c in layout.widths if any("@" in _cell(v) for v in frame[c])))
     columns = list(widths)
     lines = [_row(columns), "|" + "|".join("-" * widths[c] for c in columns) + "|"]
     current = None
