@@ -227,3 +227,12 @@ def test_in_typst_and_docx_every_figure_links_to_an_entry_that_exists(built, tmp
     anchors = set(re.findall(r'w:anchor="(prov-[\w-]+)"', xml))
     marks = set(re.findall(r'w:bookmarkStart[^>]*w:name="(prov-[\w-]+)"', xml))
     assert anchors and anchors <= marks, sorted(anchors - marks)
+
+
+def test_a_figures_markup_takes_no_room_in_a_table_column():
+    """A table's column is widened for its longest printed word (tables.fitted); a figure's
+    markup is not printed, so a cell showing 'some 43–48%' counts as those words."""
+    from unionstate import tables
+    from unionstate.text import shown
+
+    assert tables._longest_word(shown("rus-vciom-no-further", "some 43–48%")) == len("43–48%")

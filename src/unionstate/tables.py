@@ -18,7 +18,7 @@ from .codebook import load as load_codebook
 from .data import Dataset
 from .paths import Project
 from .style import COUNTRY_NAMES, qualifier
-from .text import EN_DASH, Md, md, shown
+from .text import EN_DASH, Md, md, shown, unmarked
 from .views import cite, latest, organisation, period_text, results_view
 
 PACKAGES = ["unionstate", "pandas", "seaborn", "matplotlib", "nbclient", "ipykernel", "tabulate"]
@@ -57,9 +57,10 @@ _BREAKS = re.compile(r"\s+|(?<=[A-Za-z]-)(?=[A-Za-z])")
 
 def _longest_word(cell: str) -> int:
     """The length of the longest unbreakable run of a cell's Markdown as a reader sees it,
-    roughly: a citation's key is not printed, escaped characters count once (a code span's
+    roughly: a figure's provenance markup (text.shown) is not printed, nor a citation's key;
+    escaped characters count once (a code span's
     backticks are counted: its type is wider)."""
-    text = re.sub(r"(?<!\\)@[\w:.-]+", "", cell).replace("**", "")
+    text = re.sub(r"(?<!\\)@[\w:.-]+", "", unmarked(cell)).replace("**", "")
     text = re.sub(r"\\(.)", r"\1", text).replace("&#92;", "\\")
     return max((len(w) for w in _BREAKS.split(text) if w), default=0)
 

@@ -8,6 +8,7 @@ report goes through it.
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 
@@ -70,6 +71,15 @@ def shown(result_ids: list[str] | str, text: str) -> Md:
     attr = html.escape(" ".join(ids), quote=True)
     return Md(f'<span class="result" data-result="{attr}">'
               f"[{md(text)}](#{ANCHOR}{ids[0]})</span>")
+
+
+# The markup `shown` writes, and the figure's text inside it.
+SHOWN = re.compile(r'<span class="result" data-result="[^"]*">\[(.*?)\]\(#[^)]*\)</span>')
+
+
+def unmarked(markdown: str) -> str:
+    """Markdown with each figure's `shown` markup replaced by the figure's text."""
+    return SHOWN.sub(r"\1", markdown)
 
 
 class Shown(str):
