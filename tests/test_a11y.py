@@ -399,3 +399,59 @@ def test_the_copy_quarto_renders_holds_every_file_quarto_yml_names(tmp_path):
     proj = copy_report(tmp_path / "project")
     missing = [name for name in named if not (proj.root / name).is_file()]
     assert not missing, f"the copy lacks {missing}"
+
+
+TIPPY_STUB = """window.__tippy = [];
+window.tippy = function (el, config) {
+  const popper = document.createElement('div');
+  popper.setAttribute('data-tippy-root', '');
+  const inst = {reference: el, config: config, popper: popper,
+    state: {isVisible: false, isEnabled: true},
+    show() { if (!this.state.isEnabled) return;
+             popper.replaceChildren(config.content(el));
+             config.appendTo(el).appendChild(popper); this.state.isVisible = true; },
+    hide() { popper.remove(); this.state.isVisible = false; },
+    disable() { this.hide(); this.state.isEnabled = false; },
+    enable() { this.state.isEnabled = true; }};
+  el.addEventListener('focus', () => inst.show());
+  window.__tippy.push(inst);
+  return inst;
+};"""
+
+
+@needs_build
+def test_where_quarto_ships_tippy_the_panel_is_a_tippy_popover(browser, preview):
+    """In Quarto's report.html (window.tippy defined, as Quarto ships it) each figure gets a
+    tippy popover with Quarto's own hover options, whose content is a copy of its appendix
+    entry with a link to it; a tap opens it without leaving the place. tippy itself is
+    Quarto's (not here without Quarto): a stand-in records what the script asks of it, by
+    tippy's documented API (content as a function returning an element, appendTo, trigger)."""
+    page = browser.new_page(viewport=DESKTOP)
+    page.route("**/*", lambda route: route.continue_()
+               if route.request.url.startswith(("file:", "data:")) else route.abort())
+    page.add_init_script(TIPPY_STUB)
+    try:
+        page.goto(preview.as_uri())
+        made = page.evaluate("""() => window.__tippy.map(t => ({
+            ref: t.reference.parentElement.dataset.result, theme: t.config.theme,
+            trigger: t.config.trigger, interactive: t.config.interactive,
+            placement: t.config.placement}))""")
+        figures = page.locator("span.result[data-result] > a[href^='#prov-']").count()
+        assert len(made) == figures > 0, (len(made), figures)
+        assert all(m["theme"] == "quarto" and m["interactive"] and m["placement"] ==
+                   "bottom-start" and m["trigger"] == "mouseenter focus" for m in made), made[0]
+        assert page.locator(".provenance-panel").count() == 0, "no plain panel beside tippy"
+        url = page.url
+        first = page.locator("span.result[data-result] > a[href^='#prov-']").first
+        rid = first.evaluate("a => a.parentElement.dataset.result")
+        first.click()
+        assert page.url == url
+        popover = page.locator("[data-tippy-root]")
+        assert popover.count() == 1
+        assert popover.locator(f"a[href='#prov-{rid}']").count() == 1
+        assert "Source:" in popover.inner_text()
+        assert popover.locator("[id]").count() == 0, "the copy must not repeat the entry's ids"
+        page.keyboard.press("Escape")
+        assert page.locator("[data-tippy-root]").count() == 0
+    finally:
+        page.close()
