@@ -23,14 +23,15 @@ import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import provenance
 from .markup import Md
 from .paths import REVIEW_ENV, Project
 from .problems import CodebookError, DataError
-from .report import CHARTS, Report
-from .tables import polls as poll_table
-from .text import bounds_text
+
+if TYPE_CHECKING:  # the report (pandas, matplotlib) is loaded only where numbers are read,
+    from .report import Report  # so that a build with unchanged data/ does not load it
 
 WIDTH = 88
 ARROW = "\u2192"
@@ -68,6 +69,10 @@ def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
 
     `prose` is the project whose chapters say where (default: the report's own); `diff` reads
     the data of a revision with today's chapters."""
+    from .report import CHARTS
+    from .tables import polls as poll_table
+    from .text import bounds_text
+
     used = uses(prose or report.proj)
     records = provenance.records(report)
     out: dict[str, str] = {}
@@ -252,6 +257,8 @@ def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
     before a table existed, or whose data today's rules refuse); DataError where the data now
     does not validate.
     """
+    from .report import Report
+
     with tempfile.TemporaryDirectory() as tmp:
         old_proj = data_at(proj, rev, Path(tmp))
         if not old_proj.codebook.is_file():
