@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import provenance
 from .markup import Md
 from .paths import REVIEW_ENV, Project
 from .problems import CodebookError, DataError
@@ -69,6 +68,7 @@ def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
 
     `prose` is the project whose chapters say where (default: the report's own); `diff` reads
     the data of a revision with today's chapters."""
+    from . import provenance
     from .report import CHARTS
     from .tables import polls as poll_table
     from .text import bounds_text
@@ -279,6 +279,9 @@ def changed_figures(report, rev: str) -> dict[str, str]:
     """result_id -> how its figure changed since git revision `rev`, in words, for every
     figure whose record differs ('new since REV', 'was 60% at REV', 'its source or poll
     changed since REV'). Raises changes.RevisionError where the data at `rev` cannot be read."""
+    from . import provenance
+    from .report import Report
+
     with tempfile.TemporaryDirectory() as tmp:
         try:
             old = provenance.records(Report.load(data_at(report.proj, rev, Path(tmp)).root))
@@ -300,6 +303,8 @@ def provenance_appendix(report) -> Md:
     """The appendix list of every figure shown with its provenance (provenance.appendix); in
     the review edition (the kernel's environment names the reviewed revision, as for
     review.appendix) each figure changed since that revision is marked in its entry."""
+    from . import provenance
+
     rev = os.environ.get(REVIEW_ENV)
     return provenance.appendix(report, uses(report.proj),
                                changed_figures(report, rev) if rev else None)
