@@ -277,8 +277,9 @@ def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
 
 def changed_figures(report, rev: str) -> dict[str, str]:
     """result_id -> how its figure changed since git revision `rev`, in words, for every
-    figure whose record differs ('new since REV', 'was 60% at REV', 'its source or poll
-    changed since REV'). Raises changes.RevisionError where the data at `rev` cannot be read."""
+    figure whose record differs: 'New since REV.', 'Changed since REV (was 62%).', 'Its poll,
+    wording or source changed since REV.' RevisionError where the data at `rev` cannot be
+    read with today's rules."""
     from . import provenance
     from .report import Report
 

@@ -218,10 +218,12 @@ def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
 def appendix(report, used: dict[tuple[str, str], list[tuple[str, int]]],
              changes: dict[str, str] | None = None) -> Md:
     """Every figure the report shows (`used`: see `order`), in the order it first appears,
-    each with its provenance; `changes` (the review edition: changes.changed_figures) says
-    first in an entry how its figure changed since the reviewed revision."""
+    each with its provenance, then any result the scan found shown nowhere (so that a
+    figure a chapter shows by other means still has an entry to link to); `changes` (the
+    review edition: changes.changed_figures) says first in an entry how its figure changed
+    since the reviewed revision."""
     recs = records(report)
     changes = changes or {}
     ids = order(report, used)
-    ids += [rid for rid in recs if rid not in ids]  # drawn nowhere the scan sees: still listed
+    ids += [rid for rid in recs if rid not in ids]
     return Md("\n\n".join(entry(recs[rid], recs, changes.get(rid)) for rid in ids))
