@@ -263,6 +263,17 @@ def test_the_previews_tables_read_like_quartos(shown):
 
 FIGURE = "span.result[data-result] > a[href^='#prov-']"
 OPEN_PANEL = ".provenance-panel:not([hidden]), [data-tippy-root]"
+# The box around a panel that hides part of it (overflow not visible), or the page's edges.
+CUT_OFF = """panel => {
+  const b = panel.getBoundingClientRect();
+  if (b.left < 0 || b.right > document.documentElement.clientWidth) return 'the page';
+  for (let el = panel.parentElement; el && el !== document.body; el = el.parentElement) {
+    if (getComputedStyle(el).overflowX === 'visible') continue;
+    const r = el.getBoundingClientRect();
+    if (b.left < r.left - 0.5 || b.right > r.right + 0.5) return el.className || el.tagName;
+  }
+  return null;
+}"""
 
 
 def tab_to(page, selector: str, presses: int = 400) -> str:
@@ -329,6 +340,13 @@ def test_a_figure_opens_its_provenance_by_keyboard_and_touch(which, viewport, br
         page.wait_for_timeout(700)
         assert page.locator(OPEN_PANEL).filter(visible=True).count() == 0, \
             "a panel opened by hovering should close when the pointer leaves"
+        # The figure nearest the right edge: its panel is not cut off by a box around it.
+        right = page.locator(FIGURE).evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().right)"
+            ".reduce((best, r, i, all) => r > all[best] ? i : best, 0)")
+        page.locator(FIGURE).nth(right).click()
+        cut = page.locator(OPEN_PANEL).first.evaluate(CUT_OFF)
+        assert cut is None, f"the panel of the rightmost figure is cut off by {cut}"
     finally:
         page.close()
 
