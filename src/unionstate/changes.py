@@ -3,7 +3,7 @@ the hand-written passages to re-read.
 
 `numbers(report)` lists each number the report shows, one entry per place it is shown, keyed
 by that place in words a reader of the chapters can find: the chapter file and line of an
-inline figure (`S["<result_id>"]`) or latest reading (`L["<indicator>"]`), the figure or table
+inline figure (`S["<result_id>"]`), the figure or table
 and the line of the chapter cell that shows it, and what the number is (the poll and the
 answer). Values are plain text, as the report prints them, never Markdown or citation markup.
 
@@ -37,7 +37,6 @@ ARROW = "\u2192"
 RE_READ = re.compile(r"<!--\s*re-read\b.*?-->")
 _USE = {
     "share": re.compile(r'\bS\[\s*"([^"]+)"\s*\]'),
-    "latest": re.compile(r'\bL\[\s*"([^"]+)"\s*\]'),
     "figure": re.compile(r'\br\.figure\(\s*"([^"]+)"'),
     "table": re.compile(r'\br\.table\(\s*"([^"]+)"'),
 }
@@ -81,7 +80,7 @@ def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
         """The figure as its provenance record names it (the record its panel shows)."""
         return records[rid].what if rid in records else rid
 
-    # Inline figures and latest readings where the prose shows them, and nowhere else.
+    # Inline figures where the prose shows them, and nowhere else.
     for rid, text in report.shares.items():
         for file, n in used.get(("share", rid), []):
             out[f"{file}, line {n}: {what(rid)}"] = str(text)
@@ -89,8 +88,6 @@ def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
         row = latest_row(report, ind)
         shown = "no reading" if row is None else (
             f"{row['text']} ({row['organisation']}, {report.when[row['result_id']]})")
-        for file, n in used.get(("latest", ind.indicator_id), []):
-            out[f"{file}, line {n}: latest reading, {ind.label} ({ind.country})"] = shown
         for place in _at(used.get(("table", "tbl-indicators"), [])):
             out[f"{place}, table tbl-indicators: {ind.label} ({ind.country})"] = shown
     for label in CHARTS:

@@ -72,21 +72,3 @@ class TransactionError(UserError):
 
 class QmdError(Exception):
     """A problem with the report's source files (named file and line)."""
-
-
-def to_json(exc: UserError) -> dict:
-    """A user error as JSON, for a process that reports it on another's behalf (the build's
-    kernel); from_json makes the same error again."""
-    out = {"class": type(exc).__name__, "exit_code": exc.exit_code, "message": str(exc)}
-    if isinstance(exc, DataError):
-        out["problems"] = [[p.file, p.line, p.column, p.message, p.kind] for p in exc.problems]
-    return out
-
-
-def from_json(data: dict) -> UserError:
-    if "problems" in data:
-        return DataError([Problem(*row) for row in data["problems"]])
-    known = {cls.__name__: cls for cls in (UserError, CodebookError, BusyError, TransactionError)}
-    exc = known.get(data["class"], UserError)(data["message"])
-    exc.exit_code = data["exit_code"]
-    return exc

@@ -137,9 +137,8 @@ def records(report) -> dict[str, Provenance]:
 def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[str]:
     """The result_ids the report shows, in the order each first appears in report.qmd and
     its chapters. `used` is where the prose shows what (changes.uses: ("share", result_id),
-    ("latest", indicator), ("figure", label), ("table", label) -> its (file, line)s): inline
-    figures and latest readings, the figures of the tables that show figures (tbl-indicators,
-    tbl-qualifiers) and of each chart."""
+    ("figure", label), ("table", label) -> its (file, line)s): inline figures, the figures
+    of the tables that show figures (tbl-indicators, tbl-qualifiers) and of each chart."""
     from . import qmd
     from .report import CHARTS
     from .views import latest
@@ -151,8 +150,6 @@ def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[st
     def ids(kind: str, key: str) -> list[str]:
         if kind == "share":
             return [key]
-        if kind == "latest" and key in indicators:
-            return latest_id(indicators[key])
         if kind == "figure" and key in CHARTS:
             rows = report.results_drawn(key)
             return [] if rows is None else list(rows["result_id"])

@@ -19,9 +19,8 @@ from matplotlib.figure import Figure
 from . import charts, figures, tables
 from .data import Dataset, load
 from .paths import FIGURES_ENV, Project, project
-from .style import COUNTRY_LABELS
-from .text import Marked, Md, Shown, md, shown
-from .views import latest, published_in_month, results_view, when
+from .text import Md, Shown, md
+from .views import published_in_month, results_view, when
 
 # label -> chart function; the chapters cite them by these labels.
 CHARTS: dict[str, Callable[[Dataset], tuple[Figure, pd.DataFrame]]] = {
@@ -116,29 +115,6 @@ class Report:
         from .facts import Facts
 
         return Facts(self.ds, entries(self.proj.bib))
-
-    @cached_property
-    def latest(self) -> dict[str, Md]:
-        """indicator_id -> a sentence on the latest reading of that indicator."""
-        out = {}
-        for ind in self.ds.indicators.itertuples():
-            row = latest(self.view, str(ind.country), str(ind.stance))
-            public = COUNTRY_LABELS[str(ind.country)]
-            if row is None:
-                out[ind.indicator_id] = Md(f"No poll in the dataset yet measures "
-                                           f"{md(ind.label.lower())} among {md(public)}.")
-                continue
-            rid = str(row["result_id"])
-
-            def sentence(figure: str, row=row, ind=ind, public=public, rid=rid) -> str:
-                return (f"The latest reading of {md(ind.label[0].lower() + ind.label[1:])} "
-                        f"among {md(public)} is {figure} ({md(row['organisation'])}, "
-                        f"{self.when[rid]}) {tables.poll_citation(self.ds, row)}.")
-
-            # Plain as a string (diff); in the report, the figure opens its provenance.
-            out[ind.indicator_id] = Marked(sentence(md(row["text"])),
-                                           sentence(shown(rid, row["text"])))
-        return out
 
     @cached_property
     def captions(self) -> Mapping[str, Md]:

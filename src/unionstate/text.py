@@ -98,19 +98,3 @@ class Shown(str):
         if not self.result_ids:
             return str(md(str(self)))
         return str(shown(list(self.result_ids), str(self)))
-
-
-class Marked(Md):
-    """Markdown the package wrote around a figure: its str() has the figure as plain text
-    (what `diff` compares), and Jupyter, and so the report, shows `marked`, the same text
-    with the figure's `shown` markup."""
-
-    marked: str = ""
-
-    def __new__(cls, plain: str, marked: str):
-        obj = super().__new__(cls, plain)
-        obj.marked = str(marked)
-        return obj
-
-    def _repr_markdown_(self) -> str:
-        return self.marked
