@@ -489,3 +489,15 @@ def built(shared_build) -> Built:
 def failed_build(shared_build) -> dict:
     """tests/shared_build.py's stage "failed": a build whose first chapter ends in a failing cell."""
     return shared_build.stage("failed")
+
+
+EXAMPLE_POLL = "example-2026-01"  # examples/new-poll.yaml's poll, fictional
+
+
+def skip_if_example_in_data(root: Path = REPO_ROOT) -> None:
+    """Tests that add examples/new-poll.yaml to a copy cannot where the data already holds it
+    (a user tried the example on the real data); test_example_is_not_in_the_real_data then
+    fails alone, saying how to take it out."""
+    if EXAMPLE_POLL in (root / "data" / "polls.csv").read_text(encoding="utf-8"):
+        pytest.skip(f"data/polls.csv holds the fictional example poll {EXAMPLE_POLL}; take it "
+                    f"out with `uv run unionstate remove-poll {EXAMPLE_POLL}`")

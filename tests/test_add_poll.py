@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import skip_if_example_in_data
 
 from unionstate import store
 from unionstate.cli import main
@@ -199,6 +200,7 @@ def test_values_keep_their_text(root, tmp_path, monkeypatch):
 
 
 def test_example_file_passes_on_a_copy(root):
+    skip_if_example_in_data()
     result = run("add-poll", EXAMPLE, "--root", root)
     assert result.exit_code == 0, result.output
     assert run("check", "--root", root).exit_code == 0
@@ -206,7 +208,10 @@ def test_example_file_passes_on_a_copy(root):
 
 
 def test_example_is_not_in_the_real_data():
-    assert "example-2026" not in (REPO / "data/polls.csv").read_text(encoding="utf-8")
+    """The example is fictional: it must never reach the report."""
+    assert "example-2026" not in (REPO / "data/polls.csv").read_text(encoding="utf-8"), (
+        "data/ holds the fictional example poll: take it out with "
+        "`uv run unionstate remove-poll example-2026-01`")
     assert "example-2026" not in (REPO / "data/results.csv").read_text(encoding="utf-8")
     assert "example2026" not in (REPO / "references.bib").read_text(encoding="utf-8")
 
@@ -366,6 +371,7 @@ def test_csv_text_round_trips_through_the_csv_module():
 
 def test_short_example_in_help_is_valid(root, tmp_path):
     """The YAML shown by --help is itself an addition that passes."""
+    skip_if_example_in_data()
     helptext = main.commands["add-poll"].help
     block = helptext.split("\b\n", 1)[1].split("\n\n", 1)[0]
     yaml_text = textwrap.dedent(block)

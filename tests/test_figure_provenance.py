@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import copy_report  # tests/ is on sys.path (rootdir import mode)
+from conftest import copy_report, skip_if_example_in_data  # tests/ is on sys.path
 
 from unionstate import provenance
 from unionstate.changes import uses
@@ -153,6 +153,7 @@ def test_a_poll_added_with_add_poll_gets_its_entries_and_markup(tmp_path):
 
     from unionstate.cli import main
 
+    skip_if_example_in_data()
     proj = copy_report(tmp_path / "p")
     before = result_ids(proj.root)
     done = CliRunner().invoke(main, ["add-poll", str(EXAMPLE), "--root", str(proj.root)])
