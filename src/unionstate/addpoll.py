@@ -376,6 +376,15 @@ def render(proj: Project, doc: dict, cur: Current, merged: Merged, add: Addition
     add.texts[log] = f"{old_log}{sep}{add.changelog_line}\n"
 
 
+def _begin(proj: Project, yaml_path: Path, label: str | None, doc: dict | None):
+    """The poll file (read here unless the command read it before the lock), an empty
+    Addition, and the data as it stands (None where it does not pass `check`)."""
+    label = label or str(yaml_path)
+    doc = load_yaml(yaml_path, label) if doc is None else doc
+    add = Addition(label)
+    return doc, add, read_current(proj, add)
+
+
 def plan(proj: Project, yaml_path: Path, label: str | None = None,
          doc: dict | None = None) -> Addition:
     """Read and check an addition; raise YamlError for a file that is not a YAML mapping.
@@ -384,10 +393,7 @@ def plan(proj: Project, yaml_path: Path, label: str | None = None,
     The caller holds the lock on data/ (store.writing, or store.reading for a dry run) from
     before this call until after `write`.
     """
-    label = label or str(yaml_path)
-    doc = load_yaml(yaml_path, label) if doc is None else doc
-    add = Addition(label)
-    cur = read_current(proj, add)
+    doc, add, cur = _begin(proj, yaml_path, label, doc)
     if cur is None:
         return add
     merged = merge(doc, cur, add)
@@ -524,10 +530,7 @@ def plan_replace(proj: Project, yaml_path: Path, label: str | None = None,
     else cites it, unless the file cites it) and its checks go; the file's rows come in."""
     from . import verify
 
-    label = label or str(yaml_path)
-    doc = load_yaml(yaml_path, label) if doc is None else doc
-    add = Addition(label)
-    cur = read_current(proj, add)
+    doc, add, cur = _begin(proj, yaml_path, label, doc)
     if cur is None:
         return add
     poll_id = doc.get("poll_id")
