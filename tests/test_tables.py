@@ -229,8 +229,10 @@ def test_docx_gets_the_chosen_widths_and_a_repeating_header(report, tmp_path):
 
 def test_fitted_widens_a_column_whose_word_does_not_fit():
     """A 9-character word needs ceil((9 + 2) * 100 / 70) = 16 % of the text block: its
-    column goes from 10 to 16, and the 6 points come from the columns with room to spare
-    (a: 50 - 3 = 47 spare, c: 40 - 3 = 37 spare) in proportion, whole points summing to 100."""
+    column goes from 10 to 16, and the 6 points come from the columns with room to spare,
+    each of whose 1-character words needs ceil(3 * 100 / 70) = 5 % (a: 45 spare, c: 35), in
+    proportion: 6 * 45 // 80 = 3 and 6 * 35 // 80 = 2, the last point from a, which has the
+    most room left; whole points summing to 100."""
     out = tables.fitted({"a": 50, "b": 10, "c": 40}, {"a": 1, "b": 9, "c": 1})
     assert out == {"a": 46, "b": 16, "c": 38}
     # A column of citations gives up nothing (the names it prints are not in its Markdown).
