@@ -38,12 +38,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import bib, store
+from . import bib
 from .codebook import Table
 from .codebook import load as load_codebook
 from .parse import parse_date, split_ids
 from .paths import Project
-from .pollfile import kind_of, load_yaml
+from .pollfile import kind_of
 from .store import canonical_text, csv_text
 from .validate import check, empty_message, parse_csv, read_all
 
@@ -165,38 +165,42 @@ def _bibtex(doc: dict, old_text: str, old_keys: set[str], cited: set[str],
                               "one, such as @misc{key, author = {...}, title = {...}}")
         return None
     key, entry = next(iter(entries.items()))
-    add.bib_refused = key  # until it passes every rule below
-    ok = True
-    if key in old_keys:
-        add.problem("bibtex", f"entry key '{key}' is already in references.bib; allowed: a new "
-                              f"key, or leave bibtex out and cite '{key}' as source")
-        ok = False
     missing = [f for f in ("author", "title") if not entry.get(f, "").strip()]
+    refused = []
+    if key in old_keys:
+        refused.append(f"entry key '{key}' is already in references.bib; allowed: a new key, "
+                       f"or leave bibtex out and cite '{key}' as source")
     if missing:
-        add.problem("bibtex", f"entry '{key}' has no {' and no '.join(missing)}; allowed: an "
-                              "entry with author and title, like those in references.bib")
-        ok = False
+        refused.append(f"entry '{key}' has no {' and no '.join(missing)}; allowed: an entry "
+                       "with author and title, like those in references.bib")
     if key not in cited:
-        add.problem("bibtex", f"entry '{key}' is not the source of the poll or of any result; "
-                              "allowed: an entry that the new rows cite")
-        ok = False
-    if ok:
+        refused.append(f"entry '{key}' is not the source of the poll or of any result; "
+                       "allowed: an entry that the new rows cite")
+    if not refused:
         # The real check of references.bib, on the text it would hold: a stray "@misc{"
         # after the entry, or anything else the parser would drop, is refused here.
-        after, problems = bib.check_text(_append_bib(old_text, raw), "references.bib")
+        after, problems = bib.check_text(_appended(old_text, "\n" + raw.strip()),
+                                         "references.bib")
         if problems or after != old_keys | {key}:
             what = problems[0].message if problems else "its keys would not be those expected"
-            add.problem("bibtex", f"entry '{key}' would not parse cleanly when appended to "
-                                  f"references.bib: {what}")
-            ok = False
-    if ok:
-        add.bib_refused = None
-    return key if ok else None
+            refused.append(f"entry '{key}' would not parse cleanly when appended to "
+                           f"references.bib: {what}")
+    for message in refused:
+        add.problem("bibtex", message)
+    add.bib_refused = key if refused else None
+    return None if refused else key
 
 
-def _append_bib(old: str, entry: str) -> str:
+def _appended(old: str, text: str) -> str:
+    """`old` with `text` after it, starting on a line of its own."""
     sep = "" if not old or old.endswith("\n") else "\n"
-    return f"{old}{sep}\n{entry.strip()}\n"
+    return f"{old}{sep}{text}\n"
+
+
+def _logged(proj: Project, line: str) -> str:
+    """data/CHANGELOG.md with `line` appended (the file begins with its header if it is new)."""
+    log = proj.data / CHANGELOG
+    return _appended(log.read_text(encoding="utf-8") if log.is_file() else CHANGELOG_HEADER, line)
 
 
 def _new_rows(rows: list[dict], columns: list[str], after: int) -> pd.DataFrame:
@@ -367,33 +371,19 @@ def render(proj: Project, doc: dict, cur: Current, merged: Merged, add: Addition
         new = frame.iloc[len(frame) - n:] if n else frame.iloc[:0]
         add.new_lines[path] = csv_text(new[list(table.columns)]).splitlines()[1:]
     if add.bib_key:
-        add.texts[proj.bib] = _append_bib(cur.bib_text, doc["bibtex"])
+        add.texts[proj.bib] = _appended(cur.bib_text, "\n" + doc["bibtex"].strip())
     row = merged.frames["polls"].iloc[-1].to_dict()
     add.changelog_line = _changelog_line(row, len(add.results), add.bib_key)
-    log = data_dir / CHANGELOG
-    old_log = log.read_text(encoding="utf-8") if log.is_file() else CHANGELOG_HEADER
-    sep = "" if not old_log or old_log.endswith("\n") else "\n"
-    add.texts[log] = f"{old_log}{sep}{add.changelog_line}\n"
+    add.texts[data_dir / CHANGELOG] = _logged(proj, add.changelog_line)
 
 
-def _begin(proj: Project, yaml_path: Path, label: str | None, doc: dict | None):
-    """The poll file (read here unless the command read it before the lock), an empty
-    Addition, and the data as it stands (None where it does not pass `check`)."""
-    label = label or str(yaml_path)
-    doc = load_yaml(yaml_path, label) if doc is None else doc
-    add = Addition(label)
-    return doc, add, read_current(proj, add)
-
-
-def plan(proj: Project, yaml_path: Path, label: str | None = None,
-         doc: dict | None = None) -> Addition:
-    """Read and check an addition; raise YamlError for a file that is not a YAML mapping.
-    `doc`: the file as load_yaml read it already (the command reads it before the lock).
-
-    The caller holds the lock on data/ (store.writing, or store.reading for a dry run) from
-    before this call until after `write`.
+def plan(proj: Project, doc: dict, label: str) -> Addition:
+    """Check the addition of poll file `label` (`doc`, as pollfile.load_yaml read it) and render
+    what it writes. The caller holds the lock on data/ (store.writing, or store.reading for a
+    dry run) from before this call until after it has written.
     """
-    doc, add, cur = _begin(proj, yaml_path, label, doc)
+    add = Addition(label)
+    cur = read_current(proj, add)
     if cur is None:
         return add
     merged = merge(doc, cur, add)
@@ -475,10 +465,6 @@ def _without(proj: Project, cur: Current, poll_id: str, keep: set[str],
     return Current(cur.tables, frames, text, keys)
 
 
-def _remaining_sources(frames: dict[str, pd.DataFrame]) -> set[str]:
-    return set(frames["results"]["source"].dropna())
-
-
 def plan_removal(proj: Project, poll_id: str) -> Removal:
     """Check and render the removal of a poll; problems in `rem.problems` mean no writing.
 
@@ -511,26 +497,20 @@ def plan_removal(proj: Project, poll_id: str) -> Removal:
                           f"result{'' if n == 1 else 's'}"
                           + (f"; references.bib entry {', '.join(rem.bib_removed)} removed"
                              if rem.bib_removed else ""))
-    rem.texts[proj.data / CHANGELOG] = _with_line(proj, rem.changelog_line)
+    rem.texts[proj.data / CHANGELOG] = _logged(proj, rem.changelog_line)
     rem.texts.update(verify.drop(proj, {poll_id}, set(rem.results),
-                                 _remaining_sources(after.frames)))
+                                 set(after.frames["results"]["source"].dropna())))
     return rem
 
 
-def _with_line(proj: Project, line: str) -> str:
-    log = proj.data / CHANGELOG
-    old = log.read_text(encoding="utf-8") if log.is_file() else CHANGELOG_HEADER
-    return f"{old}{'' if not old or old.endswith(chr(10)) else chr(10)}{line}\n"
-
-
-def plan_replace(proj: Project, yaml_path: Path, label: str | None = None,
-                 doc: dict | None = None) -> Addition:
+def plan_replace(proj: Project, doc: dict, label: str) -> Addition:
     """`add-poll --replace`: the poll of the file takes the place of the poll with its
     poll_id, as one change: the old row, its results, its bibliography entry (where nothing
     else cites it, unless the file cites it) and its checks go; the file's rows come in."""
     from . import verify
 
-    doc, add, cur = _begin(proj, yaml_path, label, doc)
+    add = Addition(label)
+    cur = read_current(proj, add)
     if cur is None:
         return add
     poll_id = doc.get("poll_id")
@@ -557,20 +537,11 @@ def plan_replace(proj: Project, yaml_path: Path, label: str | None = None,
     line = add.changelog_line.replace(": added poll ", ": replaced poll ", 1)
     n = len(rem.results)
     add.changelog_line = f"{line} (was {n} result{'' if n == 1 else 's'}; verify it again)"
-    add.texts[proj.data / CHANGELOG] = _with_line(proj, add.changelog_line)
-    remaining = _remaining_sources(merged.frames)
-    for path, text in verify.drop(proj, {poll_id}, set(rem.results), remaining).items():
-        add.texts[path] = text
+    add.texts[proj.data / CHANGELOG] = _logged(proj, add.changelog_line)
+    add.texts.update(verify.drop(proj, {poll_id}, set(rem.results),
+                                 set(merged.frames["results"]["source"].dropna())))
     add.replaced = rem
     return add
-
-
-def write(add: Addition, proj: Project) -> None:
-    """Write an addition that has no problems, as one transaction (all files, or none)."""
-    if add.problems:
-        raise ValueError("refusing to write an addition with problems")
-    verb = "add-poll --replace" if add.replaced else "add-poll"
-    store.commit(proj, add.texts, label=f"{verb} of '{add.poll_id}' ({add.label})")
 
 
 def describe(add: Addition, proj: Project, dry_run: bool) -> list[str]:

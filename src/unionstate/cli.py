@@ -19,9 +19,42 @@ from .paths import ROOT_ENV, Project, project
 from .problems import INTERRUPTED, UserError  # INTERRUPTED: the shell's status for Ctrl-C
 
 
-def _fail(message: str, code: int) -> None:
+def _say(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _fail(message: str, code: int) -> None:
+    _say(message)
     sys.exit(code)
+
+
+def _refuse(problems: list, written: str = "changed") -> None:
+    for p in problems:
+        _say(str(p))
+    _fail(f"{len(problems)} problem(s) found; nothing was {written}.", 1)
+
+
+def _change(proj: Project, dry_run: bool, wait: float, plan, label, what: str):
+    """Plan a change under the lock on data/ (shared for a dry run) and, unless it is a dry
+    run, write it as one transaction; problems, or an error while writing, end the command."""
+    from .store import commit, reading, writing
+
+    with (reading if dry_run else writing)(proj, say=_say, wait=wait):
+        change = plan()
+        if change.problems:
+            _refuse(change.problems)
+        if dry_run:
+            return change
+        try:
+            commit(proj, change.texts, label=label(change))
+        except OSError as exc:
+            _fail(f"Could not write the {what}: {exc.strerror or exc}; it was rolled back: no "
+                  "file was changed.", 1)
+        except KeyboardInterrupt:
+            _fail("Interrupted while writing: data/ holds the old files, or the new ones once "
+                  "the next unionstate command has finished the change; never a mix.",
+                  INTERRUPTED)
+    return change
 
 
 def _edge(f):
@@ -91,13 +124,10 @@ def check_cmd(root: Path | None, wait: float) -> None:
     from .validate import check
 
     proj = _project(root)
-    with reading(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+    with reading(proj, say=_say, wait=wait):
         problems = check(proj)
     if problems:
-        for p in problems:
-            click.echo(str(p), err=True)
-        click.echo(f"{len(problems)} problem(s) found; nothing was changed.", err=True)
-        sys.exit(1)
+        _refuse(problems)
     click.echo(f"data/ is valid: {proj.rel(proj.data)} and {proj.rel(proj.bib)} pass every rule.")
 
 
@@ -130,7 +160,7 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
     edition = "No review edition made" if review is not None else "Build failed"
     try:
         # A build holds data/ alone: add-poll and a second build wait until it has finished.
-        with building(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+        with building(proj, say=_say, wait=wait):
             outcome = build(proj, say=click.echo, force=force, review=review)
     except (BuildError, QmdError) as exc:
         _fail(f"{edition}: {exc}", getattr(exc, "exit_code", 1))
@@ -219,7 +249,7 @@ def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
 
     proj = _project(root)
     try:
-        with reading(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+        with reading(proj, say=_say, wait=wait):
             changes = diff(proj, rev)
     except RevisionError as exc:
         _fail(f"Cannot compare with revision '{rev}': {exc}", 2)
@@ -291,32 +321,18 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | Non
     second add-poll waits (--wait seconds, then gives up, changing nothing). An add-poll
     that is killed is finished or rolled back by the next unionstate command.
     """
-    from .addpoll import describe, plan, plan_replace, write
+    from .addpoll import describe, plan, plan_replace
     from .pollfile import YamlError, load_yaml
-    from .store import reading, writing
 
     proj = _project(root)
-    hold = reading if dry_run else writing
     try:  # read before the lock: a slow file (a pipe, a terminal) holds up no other command
         doc = load_yaml(yaml_file, str(yaml_file))
     except YamlError as exc:
         _fail(f"{exc}\nNothing was changed.", 2)
-    with hold(proj, say=lambda m: click.echo(m, err=True), wait=wait):
-        addition = (plan_replace if replace else plan)(proj, yaml_file, str(yaml_file), doc=doc)
-        if addition.problems:
-            for line in addition.problems:
-                click.echo(line, err=True)
-            _fail(f"{len(addition.problems)} problem(s) found; nothing was changed.", 1)
-        if not dry_run:
-            try:
-                write(addition, proj)
-            except OSError as exc:
-                _fail(f"Could not write the addition: {exc.strerror or exc}; it was rolled "
-                      "back: no file was changed.", 1)
-            except KeyboardInterrupt:
-                _fail("Interrupted while writing: data/ holds the old files, or the new ones "
-                      "once the next unionstate command has finished the change; never a mix.",
-                      INTERRUPTED)
+    verb = "add-poll --replace" if replace else "add-poll"
+    addition = _change(proj, dry_run, wait,
+                       lambda: (plan_replace if replace else plan)(proj, doc, str(yaml_file)),
+                       lambda add: f"{verb} of '{add.poll_id}' ({yaml_file})", "addition")
     for line in describe(addition, proj, dry_run):
         click.echo(line)
 
@@ -336,26 +352,10 @@ def remove_poll_cmd(poll_id: str, dry_run: bool, root: Path | None, wait: float)
     byte for byte as before.
     """
     from .addpoll import plan_removal
-    from .store import commit, reading, writing
 
     proj = _project(root)
-    hold = reading if dry_run else writing
-    with hold(proj, say=lambda m: click.echo(m, err=True), wait=wait):
-        rem = plan_removal(proj, poll_id)
-        if rem.problems:
-            for line in rem.problems:
-                click.echo(line, err=True)
-            _fail(f"{len(rem.problems)} problem(s) found; nothing was changed.", 1)
-        if not dry_run:
-            try:
-                commit(proj, rem.texts, label=f"remove-poll of '{poll_id}'")
-            except OSError as exc:
-                _fail(f"Could not write the removal: {exc.strerror or exc}; it was rolled "
-                      "back: no file was changed.", 1)
-            except KeyboardInterrupt:
-                _fail("Interrupted while writing: data/ holds the old files, or the new ones "
-                      "once the next unionstate command has finished the change; never a mix.",
-                      INTERRUPTED)
+    rem = _change(proj, dry_run, wait, lambda: plan_removal(proj, poll_id),
+                  lambda rem: f"remove-poll of '{poll_id}'", "removal")
     would = "Dry run: would remove" if dry_run else "Removed"
     n = len(rem.results)
     click.echo(f"{would} poll '{poll_id}' and {n} result{'' if n == 1 else 's'}"
@@ -388,11 +388,11 @@ def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait:
     transaction; where one disagrees, it is named with both values and nothing is written.
     """
     from .problems import DataError
+    from .report import Report
     from .store import commit, reading, writing
-    from .verify import VerifyError, plan, precheck, read_entries, report_unlocked
+    from .verify import VerifyError, plan, precheck, read_entries
 
     proj = _project(root)
-    say = lambda m: click.echo(m, err=True)  # noqa: E731
     try:
         if entries_file is not None:
             file_poll, answers = read_entries(entries_file, str(entries_file))
@@ -401,8 +401,8 @@ def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait:
                       f"command line ('{poll_id}'); nothing was written.", 1)
             label = str(entries_file)
         else:
-            with reading(proj, say=say, wait=wait):
-                report = report_unlocked(proj)
+            with reading(proj, say=_say, wait=wait):
+                report = Report.load(proj.root)
                 asked = precheck(proj, report, poll_id)
             answers, label = {}, "your entry"
             click.echo(f"Poll {poll_id} ({report.when[poll_id]}): type each figure as the "
@@ -411,12 +411,10 @@ def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait:
                 click.echo(f"\n{q.result_id}\n  question: {q.question}\n  option:   {q.option}"
                            f"\n  where:    {q.source}, {q.locator}")
                 answers[q.result_id] = click.prompt("  figure", type=str)
-        with writing(proj, say=say, wait=wait):
-            v = plan(proj, report_unlocked(proj), poll_id, answers, label)
+        with writing(proj, say=_say, wait=wait):
+            v = plan(proj, Report.load(proj.root), poll_id, answers, label)
             if v.problems:
-                for line in v.problems:
-                    click.echo(line, err=True)
-                _fail(f"{len(v.problems)} problem(s) found; nothing was written.", 1)
+                _refuse(v.problems, "written")
             commit(proj, v.texts, label=f"verify of '{poll_id}'")
     except VerifyError as exc:
         _fail(f"{exc}\nNothing was written.", 2)

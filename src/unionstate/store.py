@@ -34,15 +34,15 @@ of every interruption: journal, stage-K, manifest, replace-K, done (K counts fil
 from __future__ import annotations
 
 import contextlib
-import csv
+import functools
 import hashlib
-import io
 import json
 import os
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -80,20 +80,9 @@ def canonical(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _missing(value) -> bool:
-    import pandas as pd
-
-    return bool(pd.isna(value))
-
-
 def csv_text(frame: pd.DataFrame) -> str:
     """The CSV text of `frame`: header row, minimal quoting, "\\n" endings, empty for missing."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([str(c) for c in frame.columns])
-    for row in frame.itertuples(index=False, name=None):
-        writer.writerow(["" if _missing(v) else str(v) for v in row])
-    return buffer.getvalue()
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 def canonical_text(frame: pd.DataFrame, table: Table) -> str:
@@ -103,32 +92,25 @@ def canonical_text(frame: pd.DataFrame, table: Table) -> str:
 
 def _fsync_dir(folder: Path) -> None:
     """Make a rename durable where the platform allows it (POSIX); a no-op elsewhere."""
-    try:
+    with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 # ---------------------------------------------------------------- the lock
+
+# (thread, folder) pairs this process holds: a command reads data/ it holds without waiting
+# for itself (verify reads the report while it holds data/ to write its checks).
+_HELD: set[tuple[int, Path]] = set()
 
 
 def _fault(step: str) -> None:
     """Die here, as a kill would, if the tests asked for it (FAULT_ENV)."""
     if os.environ.get(FAULT_ENV) == step:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _busy(proj: Project, wait: float, folder: Path | None = None) -> BusyError:
-    return BusyError(f"{proj.rel(folder or proj.data)}/ is in use by another unionstate command "
-                     f"(add-poll, check, build or diff) and was still in use after {wait:g} s; "
-                     "nothing was changed. Run the command again when the other one has "
-                     "finished.")
 
 
 def _lock_file(folder: Path) -> int:
@@ -150,23 +132,30 @@ def _lock(proj: Project, exclusive: bool, wait: float,
     """A shared or exclusive lock on `folder` (data/ by default), through portalocker: flock(2)
     on Linux and macOS, LockFileEx on Windows. Yields a function that turns it into the other
     kind. The system drops the lock when the process ends, however it ends."""
-    fd = _lock_file(folder or proj.data)
-    held = False
+    folder = folder or proj.data
+    fd = _lock_file(folder)
+    held = None
 
     def take(excl: bool) -> None:
         nonlocal held
-        if held:  # Windows cannot convert a lock in place; release it, then take the other
+        if held == excl:
+            return
+        if held is not None:  # Windows cannot convert a lock in place; release, then retake
             portalocker.unlock(fd)
         flags = portalocker.LockFlags.EXCLUSIVE if excl else portalocker.LockFlags.SHARED
         deadline = time.monotonic() + wait
         while True:
             try:
                 portalocker.lock(fd, flags | portalocker.LockFlags.NON_BLOCKING)
-                held = True
+                held = excl
                 return
             except portalocker.AlreadyLocked:
                 if time.monotonic() >= deadline:
-                    raise _busy(proj, wait, folder) from None
+                    raise BusyError(
+                        f"{proj.rel(folder)}/ is in use by another unionstate command (add-poll, "
+                        f"check, build or diff) and was still in use after {wait:g} s; nothing "
+                        "was changed. Run the command again when the other one has finished."
+                    ) from None
                 time.sleep(0.05)
 
     try:
@@ -176,37 +165,36 @@ def _lock(proj: Project, exclusive: bool, wait: float,
         os.close(fd)  # closing the only descriptor releases the lock
 
 
-def _say_stderr(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 @contextlib.contextmanager
-def reading(proj: Project, say: Callable[[str], None] | None = None,
-            wait: float = WAIT) -> Iterator[None]:
-    """Hold data/ for reading (shared with other readers), after finishing any interrupted
-    change to it (and saying so)."""
-    say = say or _say_stderr
-    with _lock(proj, exclusive=False, wait=wait) as take:
+def _holding(proj: Project, exclusive: bool, say: Callable[[str], None] | None,
+             wait: float) -> Iterator[None]:
+    """data/ locked, after finishing any interrupted change to it (and saying so)."""
+    key = (threading.get_ident(), proj.data.resolve())
+    if key in _HELD:
+        yield
+        return
+    with _lock(proj, exclusive, wait) as take:
         if needs_recovery(proj):
             take(True)
             message = recover(proj)
             if message:
-                say(message)
-            take(False)
-        yield
+                (say or functools.partial(print, file=sys.stderr))(message)
+            take(exclusive)
+        _HELD.add(key)
+        try:
+            yield
+        finally:
+            _HELD.discard(key)
 
 
-@contextlib.contextmanager
-def writing(proj: Project, say: Callable[[str], None] | None = None,
-            wait: float = WAIT) -> Iterator[None]:
-    """Hold data/ alone, for a whole read-check-write; any interrupted change is finished
-    first (and said so)."""
-    say = say or _say_stderr
-    with _lock(proj, exclusive=True, wait=wait):
-        message = recover(proj)
-        if message:
-            say(message)
-        yield
+def reading(proj: Project, say: Callable[[str], None] | None = None, wait: float = WAIT):
+    """Hold data/ for reading (shared with other readers)."""
+    return _holding(proj, False, say, wait)
+
+
+def writing(proj: Project, say: Callable[[str], None] | None = None, wait: float = WAIT):
+    """Hold data/ alone, for a whole read-check-write."""
+    return _holding(proj, True, say, wait)
 
 
 @contextlib.contextmanager
@@ -242,11 +230,6 @@ def file_mode(path: Path) -> int:
     umask = os.umask(0)
     os.umask(umask)
     return path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask
-
-
-def _rel_target(proj: Project, path: Path) -> str:
-    rel = Path(path).resolve().relative_to(proj.root.resolve())
-    return rel.as_posix()
 
 
 def _publish(journal: Path, name: str, data: dict) -> None:
@@ -288,7 +271,8 @@ def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
             _write_file(journal / f"{k}.new", new, mode)
             if old is not None:
                 _write_file(journal / f"{k}.old", old, mode)
-            entries.append({"target": _rel_target(proj, path), "new": f"{k}.new",
+            target = path.resolve().relative_to(proj.root.resolve()).as_posix()
+            entries.append({"target": target, "new": f"{k}.new",
                             "old": None if old is None else f"{k}.old",
                             "new_sha256": _sha(new), "old_sha256": _sha(old)})
             _fault(f"stage-{k}")

@@ -38,6 +38,7 @@ from pathlib import Path
 import yaml
 
 from . import codes
+from .parse import split_ids
 from .paths import Project
 from .text import NUMBER_WORDS, bounds_text, number, one_in
 
@@ -184,12 +185,8 @@ def card_lines(rid: str, where: str, t: Typed, words: str, charts: list[str]) ->
 # ---------------------------------------------------------------- the record
 
 
-def register_path(proj: Project) -> Path:
-    return proj.root / REGISTER
-
-
 def load_register(proj: Project) -> dict:
-    path = register_path(proj)
+    path = proj.root / REGISTER
     if not path.is_file():
         return {"sources": {}, "polls": {}}
     try:
@@ -259,7 +256,7 @@ def drop(proj: Project, poll_ids: set[str], result_ids: set[str],
     """The record and notebooks without `poll_ids` and the cards of `result_ids`; a source
     the record holds without stored text goes too where no remaining figure cites it."""
     texts = drop_cards(proj, result_ids)
-    path = register_path(proj)
+    path = proj.root / REGISTER
     if not path.is_file():
         return texts
     doc = load_register(proj)
@@ -299,23 +296,16 @@ class Question:
     locator: str
 
 
-def questions(report, poll_id: str) -> list[Question]:
-    """The figures of `poll_id` (those whose poll_id cell names it), in results.csv's order."""
-    from .parse import split_ids
-
+def precheck(proj: Project, report, poll_id: str) -> list[Question]:
+    """The figures to type for `poll_id` (those whose poll_id cell names it, in results.csv's
+    order); VerifyError if it cannot be verified (not in the data, verified already, or a
+    figure of several waves verified with another wave)."""
     if poll_id not in set(report.ds.polls["poll_id"]):
         raise VerifyError(f"poll '{poll_id}' is not in data/polls.csv; allowed: a poll_id of "
                           "data/polls.csv (add it first with `unionstate add-poll`)")
     res = report.ds.results
-    rows = res[[poll_id in split_ids(c) for c in res["poll_id"]]]
-    return [Question(r.result_id, str(r.question), str(r.option), str(r.source), str(r.locator))
-            for r in rows.itertuples()]
-
-
-def precheck(proj: Project, report, poll_id: str) -> list[Question]:
-    """The figures to type for `poll_id`; VerifyError if it cannot be verified (not in the
-    data, verified already, or a figure of several waves verified with another wave)."""
-    asked = questions(report, poll_id)
+    asked = [Question(r.result_id, str(r.question), str(r.option), str(r.source), str(r.locator))
+             for r in res[[poll_id in split_ids(c) for c in res["poll_id"]]].itertuples()]
     doc = load_register(proj)
     if poll_id in doc["polls"]:
         raise VerifyError(f"poll '{poll_id}' is already verified ({REGISTER}); to correct it, "
@@ -410,7 +400,7 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
     doc["polls"][poll_id] = {"figures": {rid: answers[rid].strip() for rid in sorted(typed)}}
     for q in asked:
         doc["sources"].setdefault(q.source, {"author": None, "text": None})
-    v.texts[register_path(proj)] = dump_register(doc)
+    v.texts[proj.root / REGISTER] = dump_register(doc)
     v.figures = len(asked)
     return v
 
@@ -427,27 +417,6 @@ def _described(t: Typed) -> str:
     if t.derivation:
         return f"{t.qualifier} ({t.derivation})"
     return f"{t.qualifier} {_b(t.low, t.high)}"
-
-
-def report_unlocked(proj: Project):
-    """The Report of data/ as it stands, read without taking the lock: for a command that
-    already holds it (data.load would wait for its own lock). DataError if data/ is invalid."""
-    from dataclasses import fields
-
-    from .codebook import load as load_codebook
-    from .data import Dataset, _typed
-    from .problems import DataError
-    from .report import Report
-    from .validate import check, read_all
-
-    frames, problems = read_all(proj)
-    problems = problems or check(proj, frames)
-    if problems:
-        raise DataError(problems)
-    tables = load_codebook(proj.codebook)
-    names = {f.name for f in fields(Dataset)}
-    return Report(Dataset(**{n: _typed(frames[n], tables[n]) for n in tables if n in names}),
-                  proj)
 
 
 def read_entries(path: Path, label: str) -> tuple[str | None, dict[str, str]]:
