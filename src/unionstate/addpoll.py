@@ -1,32 +1,17 @@
-"""`unionstate add-poll`: add one poll, its results and (optionally) its BibTeX entry.
+"""`unionstate add-poll` (and --replace, remove-poll): plan a change to the polls of data/.
 
-The poll comes from a YAML file (see examples/new-poll.yaml). It is checked with every rule
-of `unionstate check`, applied to data/ as it would be after the addition, plus the rules
-that only make sense for an addition (the poll_id is new, every key is a known column, a
-new BibTeX entry is valid and really new). Problems about the new rows are reported against
-the YAML field they come from ("new.yaml, results[2].stance: ..."). Nothing is written
-unless there is no problem at all; then data/polls.csv and data/results.csv are rewritten
-in canonical order, the BibTeX entry is appended to references.bib, and a line is appended
-to data/CHANGELOG.md, as one transaction (store.commit) under the exclusive lock on data/
-that the command holds from before it reads the data until after it has written.
+A poll file is checked with every rule of `unionstate check`, applied to data/ as it would be,
+plus the rules of an addition (a new poll_id, known keys, a valid and new BibTeX entry);
+problems of new rows name the YAML field they come from ("new.yaml, results[2].stance").
+`plan` is `read_current` (data/ must pass `check`), `merge` (the YAML into rows), `recheck`
+and `render` (the texts to write, which the command commits as one transaction).
 
-`plan` is four steps: `read_current` (the data as it stands, which must pass `check`),
-`merge` (the YAML's fields into rows), `recheck` (every rule of `check` on the data as it
-would be, problems mapped back to YAML fields by their kind and line) and `render` (the
-texts to write and the lines that describe them).
-
-Design decisions:
-
-* Every plain YAML scalar is read as the text it is written as: the loader keeps no
-  number, boolean or date resolvers (16.670 stays "16.670", 2021-03 stays "2021-03",
-  NO stays "NO"), so a value is exactly the CSV cell it becomes. Only an empty value,
-  `~` and `null` mean "missing" (an empty cell). Leading and trailing blanks are dropped,
-  as `unionstate check` drops them when it reads a CSV.
-* A result's `poll_id` may be left out (it is then the new poll). It may name several
-  waves, "a;b" or a YAML list [a, b], for a figure the source gives for several waves at
-  once; the waves must then include the new poll (this command adds figures of the new poll,
-  not of older polls alone), must all exist, and must be listed earliest first.
-* `results[N]` in messages counts from 1: results[1] is the first result in the file.
+* Every plain YAML scalar is the text written (pollfile keeps no number, boolean or date
+  resolvers), so a value is exactly its CSV cell; empty, `~` and `null` mean missing.
+  Leading and trailing blanks are dropped, as `check` drops them from a CSV.
+* A result's `poll_id` may be left out (the new poll), or name several waves ("a;b" or a
+  list) that include the new poll, all exist and are listed earliest first.
+* `results[N]` in messages counts from 1.
 """
 
 from __future__ import annotations
@@ -206,10 +191,7 @@ def _logged(proj: Project, line: str) -> str:
 def _new_rows(rows: list[dict], columns: list[str], after: int) -> pd.DataFrame:
     """New rows as `check` will read them back from the file, indexed by the lines after the
     existing rows (`after` is the last line in use), so that problems map back to them."""
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    read, problems = parse_csv(csv_text(frame), "new rows")
-    if problems:  # cannot happen for rows written by csv_text
-        raise RuntimeError(f"re-reading new rows: {problems[0]}")
+    read, _ = parse_csv(csv_text(pd.DataFrame(rows, columns=columns, dtype=object)), "new rows")
     read.index = pd.Index(range(after + 1, after + 1 + len(read)), name="line")
     return read
 
@@ -243,8 +225,7 @@ class Merged:
 
     frames: dict[str, pd.DataFrame]
     bib_keys: set[str]
-    poll_line: int  # the line label of the new poll in frames["polls"]
-    result_lines: dict[int, int]  # line label in frames["results"] -> results[N] of the YAML
+    fields: dict[tuple[str, int], str]  # (table, line label) of a new row -> its YAML prefix
 
 
 def read_current(proj: Project, add: Addition) -> Current | None:
@@ -325,27 +306,25 @@ def merge(doc: dict, cur: Current, add: Addition) -> Merged:
     new_results = _new_rows(results, result_cols, last["results"])
     frames["results"] = pd.concat([cur.frames["results"], new_results])
     _wave_order(new_results, frames["polls"], yaml_index, add)
-    return Merged(frames, cur.bib_keys | ({add.bib_key} if add.bib_key else set()),
-                  poll_line=int(new_poll.index[0]),
-                  result_lines=dict(zip(new_results.index, yaml_index, strict=True)))
+    fields = {("polls", int(new_poll.index[0])): ""}
+    fields |= {("results", line): f"results[{i}]."
+               for line, i in zip(new_results.index, yaml_index, strict=True)}
+    return Merged(frames, cur.bib_keys | ({add.bib_key} if add.bib_key else set()), fields)
 
 
 def recheck(proj: Project, cur: Current, merged: Merged, add: Addition) -> None:
     """Every rule of `check` on the data as it would be; a problem of a new row is reported
     against the YAML field it comes from."""
-    names = {n: proj.rel(proj.data / t.file) for n, t in cur.tables.items()}
+    tables = {proj.rel(proj.data / cur.tables[n].file): n for n in ("polls", "results")}
     for p in check(proj, merged.frames, merged.bib_keys):
-        if p.kind == "unique" and ((p.file, p.column) in ((names["polls"], "poll_id"),
-                                                          (names["results"], "result_id"))):
+        table = tables.get(p.file)
+        if p.kind == "unique" and (table, p.column) in (("polls", "poll_id"),
+                                                        ("results", "result_id")):
             continue  # reported by merge, against the YAML field, with a clearer message
-        table = {names["polls"]: "polls", names["results"]: "results"}.get(p.file)
-        if table == "polls" and p.line == merged.poll_line:
-            where = p.column
-        elif table == "results" and p.line in merged.result_lines:
-            where = f"results[{merged.result_lines[p.line]}].{p.column}"
-        else:
+        if (table, p.line) not in merged.fields:
             add.problems.append(f"{p} (after this addition)")
             continue
+        where = merged.fields[table, p.line] + p.column
         message = p.message
         if p.kind == "empty" and where in add.left_out:
             message = empty_message(cur.tables[table].columns.get(p.column), missing=True)
@@ -431,14 +410,10 @@ def _entry_span(text: str, key: str) -> tuple[int, int] | None:
 
 def _cited_elsewhere(proj: Project, frames: dict[str, pd.DataFrame], key: str) -> bool:
     """Whether a row of data/ or a chapter still cites bibliography key `key`."""
-    for frame in frames.values():
-        if frame is None:
-            continue
-        for column in frame.columns:
-            if column in ("source", "sources") or column.endswith("_source"):
-                for cell in frame[column].dropna():
-                    if key in split_ids(str(cell)):
-                        return True
+    if any(key in split_ids(str(cell)) for frame in frames.values() if frame is not None
+           for column in frame.columns if column in ("source", "sources")
+           or column.endswith("_source") for cell in frame[column].dropna()):
+        return True
     cite = re.compile(rf"@{re.escape(key)}(?![\w:.-]*\w)")
     prose = [proj.report, *sorted(proj.chapters.glob("*.qmd"))]
     return any(cite.search(p.read_text(encoding="utf-8")) for p in prose if p.is_file())

@@ -90,18 +90,12 @@ def _project(root: Path | None) -> Project:
     return proj
 
 
-def _wait_option(f):
-    return click.option(
-        "--wait", type=click.FloatRange(min=0), default=30.0, show_default=True,
-        help="Seconds to wait for another unionstate command that is using data/.",
-    )(f)
-
-
-def _root_option(f):
-    return click.option(
-        "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-        help="Project folder (default: the nearest folder holding data/codebook.yaml).",
-    )(f)
+_wait_option = click.option(
+    "--wait", type=click.FloatRange(min=0), default=30.0, show_default=True,
+    help="Seconds to wait for another unionstate command that is using data/.")
+_root_option = click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Project folder (default: the nearest folder holding data/codebook.yaml).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -152,7 +146,8 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
     from .typeset import QUARTO_HINT
 
     proj = _project(root)
-    before = _digests(proj)
+    before = _digests([*proj.figures.glob("*.*"), *proj.build.glob("report.*"),
+                       *(proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx"))])
     if review is not None:
         from .review import require_quarto
 
@@ -181,16 +176,21 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
         for label, file in outcome.redrawn:
             click.echo(f"  {label} ({file})")
     _re_read_since_head(proj)
-    changed = [p for p in outcome.written if before.get(p) != _digest(p)]
+    after = _digests(outcome.written)
+    changed = [p for p in outcome.written if before.get(p) != after.get(p)]
     same = len(outcome.written) - len(changed)
     click.echo(f"Changed {len(changed)} file{'' if len(changed) == 1 else 's'}"
                + (f" ({same} rewritten the same)" if same else "")
                + (":" if changed else "."))
     for path in changed:
         click.echo(f"  {proj.rel(path)}")
-    if not outcome.quarto:
+    if outcome.quarto:
+        files = ", ".join(proj.rel(proj.root / f"report.{e}") for e in ("html", "pdf", "docx"))
+        click.echo(f"The report: {files} (open report.html in a web browser).")
+    else:
         click.echo(QUARTO_HINT)
-    click.echo(_where_to_open(proj, outcome.quarto))
+        click.echo(f"The report: {proj.rel(proj.build / 'report.html')} (the preview without "
+                   "Quarto; open it in a web browser).")
 
 
 def _re_read_since_head(proj: Project) -> None:
@@ -208,29 +208,12 @@ def _re_read_since_head(proj: Project) -> None:
         click.echo(format_passages(found, "the last commit; `unionstate diff` lists them"))
 
 
-def _digest(path: Path) -> str | None:
+def _digests(paths) -> dict[Path, str]:
+    """What the build's outputs hold (before it runs, and after), so that it lists only what
+    it changed."""
     import hashlib
 
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def _digests(proj: Project) -> dict[Path, str | None]:
-    """What the build's outputs hold before it runs, so that it lists only what it changed."""
-    paths = [*proj.figures.glob("*.*"), *proj.build.glob("report.*"),
-             *(proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx"))]
-    return {p: _digest(p) for p in paths}
-
-
-def _where_to_open(proj: Project, quarto: bool) -> str:
-    """The build's last line: where the report is and how to open it."""
-    if quarto:
-        files = ", ".join(proj.rel(proj.root / f"report.{e}") for e in ("html", "pdf", "docx"))
-        return f"The report: {files} (open report.html in a web browser)."
-    return (f"The report: {proj.rel(proj.build / 'report.html')} (the preview without Quarto; "
-            "open it in a web browser).")
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
 
 
 @main.command("diff", short_help="List the report's numbers that changed since a revision.")

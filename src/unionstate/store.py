@@ -174,7 +174,7 @@ def _holding(proj: Project, exclusive: bool, say: Callable[[str], None] | None,
         yield
         return
     with _lock(proj, exclusive, wait) as take:
-        if needs_recovery(proj):
+        if (proj.data / JOURNAL).exists():
             take(True)
             message = recover(proj)
             if message:
@@ -240,25 +240,15 @@ def _publish(journal: Path, name: str, data: dict) -> None:
     _fsync_dir(journal)
 
 
-def _utf8(proj: Project, path: Path, text: str) -> bytes:
-    """`text` as UTF-8; TransactionError, before anything is written, for a text that has no
-    UTF-8 form (a lone surrogate, such as YAML's "\\ud800", is half a UTF-16 pair)."""
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise TransactionError(
-            f"{proj.rel(path)}: cannot be written as UTF-8: U+{ord(text[exc.start]):04X} at "
-            f"character {exc.start + 1} is half of a UTF-16 surrogate pair, no character; "
-            "nothing was changed") from None
-
-
 def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
     """Write every file of `texts` as one transaction (see the module's docstring).
 
     The caller holds `writing(proj)`. On an error the change is rolled back and the error
     raised again; if even that fails, the journal stays for the next command to finish.
     """
-    encoded = {Path(path): _utf8(proj, Path(path), text) for path, text in texts.items()}
+    # Every text is encoded before anything is written (the poll and entries files cannot
+    # hold a lone surrogate: pollfile refuses it).
+    encoded = {Path(path): text.encode("utf-8") for path, text in texts.items()}
     journal = proj.data / JOURNAL
     journal.mkdir()
     _fsync_dir(proj.data)
@@ -359,10 +349,6 @@ def _entries(proj: Project, state: Path) -> tuple[str, list[dict]]:
                                f"be read ({exc}); restore data/ from git, then remove "
                                f"{proj.rel(state.parent)}") from None
     return str(data.get("label", "a change")), entries
-
-
-def needs_recovery(proj: Project) -> bool:
-    return (proj.data / JOURNAL).exists()
 
 
 def recover(proj: Project) -> str | None:

@@ -1,31 +1,17 @@
 """`unionstate verify POLL_ID`: a second, blind entry of a poll's figures, and the checks it writes.
 
 Double data entry, as survey tools do it (EpiData, REDCap): `add-poll` was the first entry;
-here the user types each figure of the poll again, as its source prints it ("57%", "75-76%",
-"about 30%", "some 43-48%", "more than 40%", "one in six", "half of <result_id>"), shown the
-poll, question, option and locator, never the value. An entry is read by the same wording
-rules the report writes figures with (unionstate.codes), so "75-76%" is a range 75 to 76.
+here the user types each figure again as its source prints it, shown the poll, question,
+option and locator, never the value. An entry is read by the wording rules the report writes
+figures with (unionstate.codes), so "75-76%" is a range 75 to 76. Where every entry agrees
+with data/results.csv, one transaction writes the verified record (tests/verified.yaml: each
+figure as typed, and the works the report reads, a new one with `text: null`) and one nbval
+card per figure in the poll's country notebook, whose stored output is written from the typed
+entry, never from a run. Where one disagrees, nothing is written and the message shows both.
 
-Where every entry agrees with data/results.csv in bounds and qualifier, one transaction
-(store.commit, under the exclusive lock on data/) writes:
-
-* the verified record, tests/verified.yaml: the figure as typed, per poll, and the works
-  whose figures the report reads (a new source is recorded with `text: null`: its text is
-  not stored, and the provenance tests say so instead of checking its locators);
-* one nbval card per figure, appended to the poll's country notebook in tests/notebooks/
-  (belarus.ipynb, russia.ipynb): a cell calling `verified(r, "<result_id>", [charts])`
-  whose stored output is written from the typed entry, never from a run.
-
-Where one entry disagrees, nothing is written and the message shows both.
-
-`verified()` prints the same lines from what the report shows: the data row, the prose, each
-chart's drawn mark and label, and each figure file's row, so that nbval fails the card when
-any one of them stops saying what the source says. What a card holds is of two kinds, and
-the notebooks' first cells say so: figures, qualifiers and locators are typed from the
-source; the list of charts that draw the figure is a snapshot of the report at verify time.
-
-`drop(...)` gives the texts of the record and notebooks without some polls (remove-poll,
-add-poll --replace).
+A card holds two kinds of line, and the notebooks' first cells say so: figures, qualifiers
+and locators typed from the source; and the list of charts that draw the figure, a snapshot
+of the report at verify time. `readback.verified()` prints the same lines from the report.
 """
 
 from __future__ import annotations
@@ -236,26 +222,21 @@ def _cell(rid: str, poll_label: str, where: str, charts: list[str], lines: list[
     return cell
 
 
-def drop_cards(proj: Project, result_ids: set[str]) -> dict[Path, str]:
-    """Notebook texts without the cards of `result_ids` (only notebooks that change)."""
+def drop(proj: Project, poll_ids: set[str], result_ids: set[str],
+         remaining_sources: set[str]) -> dict[Path, str]:
+    """The record and notebooks without `poll_ids` and the cards of `result_ids` (only files
+    that change); a source the record holds without stored text goes too where no remaining
+    figure cites it."""
     import nbformat
 
-    out = {}
+    texts = {}
     for path in sorted((proj.root / "tests" / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         kept = [c for c in nb.cells
                 if not (c.cell_type == "code" and set(CELL.findall(c.source)) & result_ids)]
         if len(kept) != len(nb.cells):
             nb.cells = kept
-            out[path] = _notebook_text(nb)
-    return out
-
-
-def drop(proj: Project, poll_ids: set[str], result_ids: set[str],
-         remaining_sources: set[str]) -> dict[Path, str]:
-    """The record and notebooks without `poll_ids` and the cards of `result_ids`; a source
-    the record holds without stored text goes too where no remaining figure cites it."""
-    texts = drop_cards(proj, result_ids)
+            texts[path] = _notebook_text(nb)
     path = proj.root / REGISTER
     if not path.is_file():
         return texts
@@ -331,10 +312,9 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
     ids = {q.result_id for q in asked}
     doc = load_register(proj)
     poll = report.ds.polls[report.ds.polls["poll_id"] == poll_id].iloc[0]
-    for rid in answers:
-        if rid not in ids:
-            v.problems.append(f"{label}, figures.{rid}: is not a figure of poll '{poll_id}'; "
-                              f"allowed: {', '.join(sorted(ids)) or 'none (it has no figures)'}")
+    v.problems += [f"{label}, figures.{rid}: is not a figure of poll '{poll_id}'; allowed: "
+                   f"{', '.join(sorted(ids)) or 'none (it has no figures)'}"
+                   for rid in answers if rid not in ids]
     typed: dict[str, Typed] = {}
     for q in asked:
         if q.result_id not in answers:
@@ -358,13 +338,15 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
         typed[q.result_id] = t
     if v.problems:
         return v
+    registered = {rid: str(text) for entry in doc["polls"].values()
+                  for rid, text in (entry.get("figures") or {}).items()}
 
     def parent_of(rid: str) -> tuple[Typed | None, Typed | None]:
         t = typed[rid]
         if not t.derivation:
             return None, None
         pid = codes.parse_derivation(t.derivation)[2]
-        p = typed.get(pid) or _registered(doc, pid)
+        p = typed.get(pid) or (parse_typed(registered[pid]) if pid in registered else None)
         if p is None:
             return None, None
         return p, (typed.get(codes.parse_derivation(p.derivation)[2]) if p.derivation else None)
@@ -403,14 +385,6 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
     v.texts[proj.root / REGISTER] = dump_register(doc)
     v.figures = len(asked)
     return v
-
-
-def _registered(doc: dict, rid: str) -> Typed | None:
-    for entry in doc["polls"].values():
-        text = (entry.get("figures") or {}).get(rid)
-        if text is not None:
-            return parse_typed(str(text))
-    return None
 
 
 def _described(t: Typed) -> str:
