@@ -52,7 +52,6 @@ class Addition:
     label: str
     problems: list[str] = field(default_factory=list)
     poll_id: str | None = None
-    poll: dict = field(default_factory=dict)
     results: list[dict] = field(default_factory=list)
     bib_key: str | None = None
     bib_refused: str | None = None  # the key of a bibtex entry given but refused
@@ -248,9 +247,7 @@ def read_current(proj: Project, add: Addition) -> Current | None:
 def merge(doc: dict, cur: Current, add: Addition) -> Merged:
     """The YAML's fields as rows of polls.csv and results.csv, appended to the current ones;
     problems of the fields themselves go to `add`."""
-    polls_t, results_t = cur.tables["polls"], cur.tables["results"]
-    poll_cols = list(polls_t.columns)
-    result_cols = list(results_t.columns)
+    poll_cols, result_cols = list(cur.tables["polls"].columns), list(cur.tables["results"].columns)
     _known_keys(doc, [*poll_cols, *EXTRA_KEYS], "", add)
     add.left_out |= {c for c in poll_cols if c not in doc}
     poll = {c: _cell(doc.get(c), c, add) for c in poll_cols}
@@ -260,11 +257,9 @@ def merge(doc: dict, cur: Current, add: Addition) -> Merged:
         add.problem("poll_id", f"'{poll_id}' is already in data/polls.csv; allowed: a new "
                                "poll_id (ids are never reused)")
 
-    raw_results = doc.get("results")
     if "results" not in doc:
         add.left_out.add("results")
-    if raw_results is None:
-        raw_results = []
+    raw_results = [] if doc.get("results") is None else doc["results"]
     if not isinstance(raw_results, list):
         add.problem("results", f"is a {kind_of(raw_results)}; allowed: a list of results, each "
                                "a mapping of results.csv fields")
@@ -294,7 +289,7 @@ def merge(doc: dict, cur: Current, add: Addition) -> Merged:
                 seen_ids[rid] = i
         results.append({c: row[c] for c in result_cols})
         yaml_index.append(i)
-    add.poll, add.results = poll, results
+    add.results = results
 
     cited = {r["source"] for r in [poll, *results] if isinstance(r["source"], str)}
     add.bib_key = _bibtex(doc, cur.bib_text, cur.bib_keys, cited, add)
@@ -349,8 +344,11 @@ def render(proj: Project, doc: dict, cur: Current, merged: Merged, add: Addition
             add.texts[path] = text
         new = frame.iloc[len(frame) - n:] if n else frame.iloc[:0]
         add.new_lines[path] = csv_text(new[list(table.columns)]).splitlines()[1:]
+    bib_text = cur.bib_text
     if add.bib_key:
-        add.texts[proj.bib] = _appended(cur.bib_text, "\n" + doc["bibtex"].strip())
+        bib_text = _appended(bib_text, "\n" + doc["bibtex"].strip())
+    if bib_text != proj.bib.read_text(encoding="utf-8"):  # --replace may have taken an entry out
+        add.texts[proj.bib] = bib_text
     row = merged.frames["polls"].iloc[-1].to_dict()
     add.changelog_line = _changelog_line(row, len(add.results), add.bib_key)
     add.texts[data_dir / CHANGELOG] = _logged(proj, add.changelog_line)
@@ -380,7 +378,6 @@ class Removal:
     """What removing a poll takes out: its row, every result naming it, its bibliography
     entries that nothing else cites, its checks; `texts` are the files as they would be."""
 
-    poll_id: str
     problems: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
     bib_removed: list[str] = field(default_factory=list)
@@ -447,7 +444,7 @@ def plan_removal(proj: Project, poll_id: str) -> Removal:
     """
     from . import verify
 
-    rem = Removal(poll_id)
+    rem = Removal()
     add = Addition("data/")
     cur = read_current(proj, add)
     if cur is None:
@@ -494,7 +491,7 @@ def plan_replace(proj: Project, doc: dict, label: str) -> Addition:
                                "the poll to replace (leave out --replace to add a new poll)")
         return add
     poll_id = poll_id.strip()
-    rem = Removal(poll_id)
+    rem = Removal()
     keep = {str(r.get("source")).strip() for r in [doc, *(doc.get("results") or [])]
             if isinstance(r, dict) and isinstance(r.get("source"), str)}
     if isinstance(doc.get("bibtex"), str):
@@ -505,10 +502,6 @@ def plan_replace(proj: Project, doc: dict, label: str) -> Addition:
     if add.problems:
         return add
     render(proj, doc, after, merged, add)
-    if proj.bib not in add.texts and after.bib_text != cur.bib_text:
-        add.texts[proj.bib] = after.bib_text
-    if add.texts.get(proj.bib) == cur.bib_text:
-        del add.texts[proj.bib]
     line = add.changelog_line.replace(": added poll ", ": replaced poll ", 1)
     n = len(rem.results)
     add.changelog_line = f"{line} (was {n} result{'' if n == 1 else 's'}; verify it again)"

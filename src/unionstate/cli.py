@@ -304,7 +304,6 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | Non
     second add-poll waits (--wait seconds, then gives up, changing nothing). An add-poll
     that is killed is finished or rolled back by the next unionstate command.
     """
-    from .addpoll import describe, plan, plan_replace
     from .pollfile import YamlError, load_yaml
 
     proj = _project(root)
@@ -312,6 +311,7 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | Non
         doc = load_yaml(yaml_file, str(yaml_file))
     except YamlError as exc:
         _fail(f"{exc}\nNothing was changed.", 2)
+    from .addpoll import describe, plan, plan_replace  # pandas: not needed to refuse the file
     verb = "add-poll --replace" if replace else "add-poll"
     addition = _change(proj, dry_run, wait,
                        lambda: (plan_replace if replace else plan)(proj, doc, str(yaml_file)),

@@ -1,31 +1,22 @@
-"""Writing data/: canonical row order, one CSV dialect, atomic files, and transactions.
+"""Writing data/: canonical row order, one CSV dialect, the lock, and transactions.
 
 Every table is written the same way, so that a rewrite changes only the rows that changed:
-the codebook's column order, rows sorted by the table's `order` keys (stable, so a table
-without keys keeps its order), UTF-8, "\\n" line endings, minimal quoting, and an empty cell
-for a missing value.
+the codebook's column order, rows sorted (stably) by the table's `order` keys, UTF-8, "\\n"
+endings, minimal quoting, an empty cell for a missing value.
 
-A change to several files (add-poll writes polls.csv, results.csv, references.bib and
-CHANGELOG.md) is one transaction, under an exclusive lock on data/:
+The lock (portalocker: the same shared and exclusive modes on Linux, macOS and Windows) is on
+a file in the system's temporary folder, never in the project, and the system drops it when
+the process ends, however it ends. Readers (check, build, diff) share data/; a writer holds
+it alone for the whole read-check-write; a command waits `wait` seconds, then gets BusyError.
 
-1. `writing`: an exclusive lock on data/, held for the whole read-check-write. Readers
-   (check, build, diff) take a shared one while they read. A second writer waits up to
-   `wait` seconds, then gets BusyError; nothing is lost. The lock (portalocker, the same
-   shared and exclusive modes on Linux, macOS and Windows) is taken on a file in the
-   system's temporary folder, never in the project: data/ stays byte-identical after a
-   refusal. The system drops it when the process ends, however it ends (no stale lock).
-2. The journal, data/.transaction/: for each file, its new text (k.new) and its old bytes
-   (k.old), fsynced; then `manifest.json` is renamed into place. Before the rename nothing
-   has changed; after it the change is committed.
-3. Each file is replaced by its k.new (os.replace); then manifest.json becomes done.json and
-   the journal is removed.
-
-A run killed at any point leaves the journal behind; the next command that takes the lock
-(check, add-poll, build, diff) finishes it first and says so: no manifest, rolled back (the
-journal removed, no file had changed); manifest.json, completed (the remaining k.new moved
-into place); rollback.json (an error during step 3), rolled back from the k.old copies;
-done.json, only cleaned up. An error raised during step 3 in the writing process itself
-(a full disk) rolls the change back at once from the k.old copies.
+A change to several files is one transaction (`commit`): the journal, data/.transaction/,
+gets each file's new text (k.new) and old bytes (k.old), fsynced; renaming manifest.json into
+place commits it; each file is then replaced by its k.new, manifest.json becomes done.json
+and the journal is removed. The next command that takes the lock finishes a journal that a
+killed run left, and says so: without a manifest it is removed (no file had changed); with
+manifest.json it is completed; with rollback.json (an error while replacing) it is rolled
+back from the k.old copies; with done.json it is only removed. An error while replacing in
+the writing process itself (a full disk) rolls the change back at once.
 
 FAULT_ENV names a step at which the writing process kills itself (SIGKILL), for the tests
 of every interruption: journal, stage-K, manifest, replace-K, done (K counts files from 1).
@@ -232,12 +223,16 @@ def file_mode(path: Path) -> int:
     return path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask
 
 
-def _publish(journal: Path, name: str, data: dict) -> None:
-    """Write a journal state file atomically (temporary file, fsync, rename)."""
-    tmp = journal / f"{name}.partial"
-    _write_file(tmp, json.dumps(data, indent=1).encode("utf-8"), 0o644)
-    os.replace(tmp, journal / name)
-    _fsync_dir(journal)
+def _utf8(proj: Project, path: Path, text: str) -> bytes:
+    """`text` as UTF-8; TransactionError, before anything is written, for a text that has no
+    UTF-8 form (a lone surrogate, such as YAML's "\\ud800", is half a UTF-16 pair)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TransactionError(
+            f"{proj.rel(path)}: cannot be written as UTF-8: U+{ord(text[exc.start]):04X} at "
+            f"character {exc.start + 1} is half of a UTF-16 surrogate pair, no character; "
+            "nothing was changed") from None
 
 
 def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
@@ -246,9 +241,7 @@ def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
     The caller holds `writing(proj)`. On an error the change is rolled back and the error
     raised again; if even that fails, the journal stays for the next command to finish.
     """
-    # Every text is encoded before anything is written (the poll and entries files cannot
-    # hold a lone surrogate: pollfile refuses it).
-    encoded = {Path(path): text.encode("utf-8") for path, text in texts.items()}
+    encoded = {Path(path): _utf8(proj, Path(path), text) for path, text in texts.items()}
     journal = proj.data / JOURNAL
     journal.mkdir()
     _fsync_dir(proj.data)
@@ -267,7 +260,10 @@ def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
                             "new_sha256": _sha(new), "old_sha256": _sha(old)})
             _fault(f"stage-{k}")
         _fsync_dir(journal)
-        _publish(journal, "manifest.json", {"label": label, "files": entries})
+        manifest = json.dumps({"label": label, "files": entries}, indent=1).encode("utf-8")
+        _write_file(journal / "manifest.partial", manifest, 0o644)
+        os.replace(journal / "manifest.partial", journal / "manifest.json")
+        _fsync_dir(journal)
     except BaseException:
         shutil.rmtree(journal, ignore_errors=True)  # nothing had been replaced
         raise
@@ -277,11 +273,9 @@ def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
             os.replace(journal / entry["new"], proj.root / entry["target"])
             _fault(f"replace-{k}")
     except Exception:
-        try:
+        with contextlib.suppress(Exception):  # else the journal stays for the next command
             os.replace(journal / "manifest.json", journal / "rollback.json")
-            _roll_back(proj, journal, entries)
-        except Exception:  # noqa: BLE001 - the journal stays; the next command finishes it
-            pass
+            _replay(proj, journal, entries, forward=False)
         raise
     for folder in {(proj.root / e["target"]).parent for e in entries}:
         _fsync_dir(folder)
@@ -305,32 +299,23 @@ def _remove_journal(journal: Path) -> None:
     _fsync_dir(journal.parent)
 
 
-def _roll_back(proj: Project, journal: Path, entries: list[dict]) -> None:
+def _replay(proj: Project, journal: Path, entries: list[dict], forward: bool) -> None:
+    """Give every target its new text (forward) or its old one back, then remove the journal."""
     for entry in entries:
         target = proj.root / entry["target"]
         now = target.read_bytes() if target.exists() else None
-        if _sha(now) == entry["old_sha256"]:
-            continue
-        if entry["old"] is None:
-            target.unlink(missing_ok=True)
-        else:
-            os.replace(journal / entry["old"], target)
-    for folder in {(proj.root / e["target"]).parent for e in entries}:
-        _fsync_dir(folder)
-    _remove_journal(journal)
-
-
-def _roll_forward(proj: Project, journal: Path, entries: list[dict]) -> None:
-    for entry in entries:
-        target = proj.root / entry["target"]
-        staged = journal / entry["new"]
-        if staged.exists():
-            os.replace(staged, target)
-        elif not target.exists() or _sha(target.read_bytes()) != entry["new_sha256"]:
+        if forward and (journal / entry["new"]).exists():
+            os.replace(journal / entry["new"], target)
+        elif forward and _sha(now) != entry["new_sha256"]:
             raise TransactionError(
                 f"{proj.rel(journal)}: the interrupted change cannot be completed: "
                 f"{entry['target']} is neither its new text nor staged; restore data/ from git "
                 f"(git checkout -- data references.bib), then remove {proj.rel(journal)}")
+        elif not forward and _sha(now) != entry["old_sha256"]:
+            if entry["old"] is None:
+                target.unlink(missing_ok=True)
+            else:
+                os.replace(journal / entry["old"], target)
     for folder in {(proj.root / e["target"]).parent for e in entries}:
         _fsync_dir(folder)
     _remove_journal(journal)
@@ -361,18 +346,18 @@ def recover(proj: Project) -> str | None:
         return None
     names = [p.name for p in journal.iterdir()] if journal.is_dir() else []
     if "done.json" in names:
-        label, entries = _entries(proj, journal / "done.json")
+        label, _ = _entries(proj, journal / "done.json")
         _remove_journal(journal)
         said = f"{label} had been written whole; its journal was removed"
     elif "manifest.json" in names:
         label, entries = _entries(proj, journal / "manifest.json")
-        _roll_forward(proj, journal, entries)
+        _replay(proj, journal, entries, forward=True)
         targets = ", ".join(e["target"] for e in entries)
         said = (f"{label} was interrupted after it was committed; it has now been completed: "
                 f"{targets} hold its new text")
     elif "rollback.json" in names:
         label, entries = _entries(proj, journal / "rollback.json")
-        _roll_back(proj, journal, entries)
+        _replay(proj, journal, entries, forward=False)
         said = (f"{label} failed while writing; it has now been rolled back: every file holds "
                 "its text from before it")
     else:

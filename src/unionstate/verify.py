@@ -128,11 +128,8 @@ def agrees(typed: Typed, data: Typed) -> bool:
         return False
     if typed.derivation or data.derivation:
         return typed.derivation == data.derivation
-
-    def same(a, b):
-        return (a is None and b is None) or (a is not None and b is not None
-                                             and abs(a - b) < 1e-9)
-    return same(typed.low, data.low) and same(typed.high, data.high)
+    return all(a == b if None in (a, b) else abs(a - b) < 1e-9
+               for a, b in ((typed.low, data.low), (typed.high, data.high)))
 
 
 def in_words(t: Typed, parent: Typed | None = None, grand: Typed | None = None) -> str:
@@ -260,7 +257,6 @@ def drop(proj: Project, poll_ids: set[str], result_ids: set[str],
 
 @dataclass
 class Verification:
-    poll_id: str
     problems: list[str] = field(default_factory=list)
     texts: dict[Path, str] = field(default_factory=dict)
     figures: int = 0
@@ -307,7 +303,7 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
     """Compare the entries with data/ and, where all agree, render the texts to write."""
     import nbformat
 
-    v = Verification(poll_id)
+    v = Verification()
     asked = precheck(proj, report, poll_id)
     ids = {q.result_id for q in asked}
     doc = load_register(proj)
