@@ -354,19 +354,32 @@ def render(proj: Project, doc: dict, cur: Current, merged: Merged, add: Addition
     add.texts[data_dir / CHANGELOG] = _logged(proj, add.changelog_line)
 
 
-def plan(proj: Project, doc: dict, label: str) -> Addition:
+def plan(proj: Project, doc: dict, label: str, replace: bool = False) -> Addition:
     """Check the addition of poll file `label` (`doc`, as pollfile.load_yaml read it) and render
-    what it writes. The caller holds the lock on data/ (store.writing, or store.reading for a
-    dry run) from before this call until after it has written.
+    what it writes; with `replace` (add-poll --replace), the file's poll takes the place of
+    the poll with its poll_id, as one change. The caller holds the lock on data/
+    (store.writing, or store.reading for a dry run) until after it has written.
     """
+    from . import verify
+
     add = Addition(label)
     cur = read_current(proj, add)
+    if cur is not None and replace:
+        cur = _old_removed(proj, doc, cur, add)
     if cur is None:
         return add
     merged = merge(doc, cur, add)
     recheck(proj, cur, merged, add)
-    if not add.problems:
-        render(proj, doc, cur, merged, add)
+    if add.problems:
+        return add
+    render(proj, doc, cur, merged, add)
+    if rem := add.replaced:
+        line = add.changelog_line.replace(": added poll ", ": replaced poll ", 1)
+        n = len(rem.results)
+        add.changelog_line = f"{line} (was {n} result{'' if n == 1 else 's'}; verify it again)"
+        add.texts[proj.data / CHANGELOG] = _logged(proj, add.changelog_line)
+        add.texts.update(verify.drop(proj, {add.poll_id}, set(rem.results),
+                                     set(merged.frames["results"]["source"].dropna())))
     return add
 
 
@@ -475,41 +488,20 @@ def plan_removal(proj: Project, poll_id: str) -> Removal:
     return rem
 
 
-def plan_replace(proj: Project, doc: dict, label: str) -> Addition:
-    """`add-poll --replace`: the poll of the file takes the place of the poll with its
-    poll_id, as one change: the old row, its results, its bibliography entry (where nothing
-    else cites it, unless the file cites it) and its checks go; the file's rows come in."""
-    from . import verify
-
-    add = Addition(label)
-    cur = read_current(proj, add)
-    if cur is None:
-        return add
+def _old_removed(proj: Project, doc: dict, cur: Current, add: Addition) -> Current | None:
+    """add-poll --replace: the data without the poll the file replaces (its row, its results,
+    its bibliography entry where nothing else cites it, unless the file cites it), or None."""
     poll_id = doc.get("poll_id")
     if not isinstance(poll_id, str) or poll_id.strip() not in set(cur.frames["polls"]["poll_id"]):
         add.problem("poll_id", f"'{poll_id}' is not in data/polls.csv; allowed: the poll_id of "
                                "the poll to replace (leave out --replace to add a new poll)")
-        return add
-    poll_id = poll_id.strip()
-    rem = Removal()
+        return None
     keep = {str(r.get("source")).strip() for r in [doc, *(doc.get("results") or [])]
             if isinstance(r, dict) and isinstance(r.get("source"), str)}
     if isinstance(doc.get("bibtex"), str):
         keep = set()  # the file brings its entry again
-    after = _without(proj, cur, poll_id, keep, rem)
-    merged = merge(doc, after, add)
-    recheck(proj, after, merged, add)
-    if add.problems:
-        return add
-    render(proj, doc, after, merged, add)
-    line = add.changelog_line.replace(": added poll ", ": replaced poll ", 1)
-    n = len(rem.results)
-    add.changelog_line = f"{line} (was {n} result{'' if n == 1 else 's'}; verify it again)"
-    add.texts[proj.data / CHANGELOG] = _logged(proj, add.changelog_line)
-    add.texts.update(verify.drop(proj, {poll_id}, set(rem.results),
-                                 set(merged.frames["results"]["source"].dropna())))
-    add.replaced = rem
-    return add
+    add.replaced = Removal()
+    return _without(proj, cur, poll_id.strip(), keep, add.replaced)
 
 
 def describe(add: Addition, proj: Project, dry_run: bool) -> list[str]:

@@ -58,12 +58,13 @@ def _change(proj: Project, dry_run: bool, wait: float, plan, label, what: str):
 
 
 def _edge(f):
-    """Turn the package's errors into a message and an exit status."""
+    """The edge of a command: the project its --root names (as `proj`), and the package's
+    errors turned into a message and an exit status."""
 
     @functools.wraps(f)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args, root: Path | None, **kwargs):
         try:
-            return f(*args, **kwargs)
+            return f(*args, proj=_project(root), **kwargs)
         except UserError as exc:
             _fail(str(exc), exc.exit_code)
         except OSError as exc:
@@ -108,7 +109,7 @@ def main() -> None:
 @_root_option
 @_wait_option
 @_edge
-def check_cmd(root: Path | None, wait: float) -> None:
+def check_cmd(proj: Project, wait: float) -> None:
     """Validate data/ and references.bib against the codebook and the cross-table rules.
 
     Prints one line per problem (file, line, column, what is wrong, what is allowed) and
@@ -117,7 +118,6 @@ def check_cmd(root: Path | None, wait: float) -> None:
     from .store import reading
     from .validate import check
 
-    proj = _project(root)
     with reading(proj, say=_say, wait=wait):
         problems = check(proj)
     if problems:
@@ -134,7 +134,7 @@ def check_cmd(root: Path | None, wait: float) -> None:
                    "(default HEAD). Needs Quarto.")
 @_wait_option
 @_edge
-def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -> None:
+def build_cmd(proj: Project, force: bool, review: str | None, wait: float) -> None:
     """Run every cell of the report and write figures/, _build/report.ipynb and a preview.
 
     Where Quarto is installed it also renders report.html, report.pdf and report.docx.
@@ -145,7 +145,6 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
     from .store import building
     from .typeset import QUARTO_HINT
 
-    proj = _project(root)
     before = _digests([*proj.figures.glob("*.*"), *proj.build.glob("report.*"),
                        *(proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx"))])
     if review is not None:
@@ -221,7 +220,7 @@ def _digests(paths) -> dict[Path, str]:
 @_root_option
 @_wait_option
 @_edge
-def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
+def diff_cmd(rev: str, proj: Project, wait: float) -> None:
     """List every number the report shows that differs between the data at git revision REV
     (default: the last commit) and the data now, one line each: where it is shown (chapter
     file and line, chart or table), what it is, old -> new. Then the hand-written passages to
@@ -230,7 +229,6 @@ def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
     from .problems import DataError
     from .store import reading
 
-    proj = _project(root)
     try:
         with reading(proj, say=_say, wait=wait):
             changes = diff(proj, rev)
@@ -256,7 +254,7 @@ def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
 @_root_option
 @_wait_option
 @_edge
-def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | None,
+def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, proj: Project,
                  wait: float) -> None:
     """Add one poll (and its results) from a YAML file to data/, after checking it.
 
@@ -306,15 +304,14 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | Non
     """
     from .pollfile import YamlError, load_yaml
 
-    proj = _project(root)
     try:  # read before the lock: a slow file (a pipe, a terminal) holds up no other command
         doc = load_yaml(yaml_file, str(yaml_file))
     except YamlError as exc:
         _fail(f"{exc}\nNothing was changed.", 2)
-    from .addpoll import describe, plan, plan_replace  # pandas: not needed to refuse the file
+    from .addpoll import describe, plan  # pandas: not needed to refuse the file
     verb = "add-poll --replace" if replace else "add-poll"
     addition = _change(proj, dry_run, wait,
-                       lambda: (plan_replace if replace else plan)(proj, doc, str(yaml_file)),
+                       lambda: plan(proj, doc, str(yaml_file), replace),
                        lambda add: f"{verb} of '{add.poll_id}' ({yaml_file})", "addition")
     for line in describe(addition, proj, dry_run):
         click.echo(line)
@@ -326,7 +323,7 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | Non
 @_root_option
 @_wait_option
 @_edge
-def remove_poll_cmd(poll_id: str, dry_run: bool, root: Path | None, wait: float) -> None:
+def remove_poll_cmd(poll_id: str, dry_run: bool, proj: Project, wait: float) -> None:
     """Remove poll POLL_ID from data/polls.csv, every result in data/results.csv that names
     it, its references.bib entry where nothing else (data/ or a chapter) cites it, and its
     checks (tests/verified.yaml, its cards in tests/notebooks/), with a line in
@@ -336,7 +333,6 @@ def remove_poll_cmd(poll_id: str, dry_run: bool, root: Path | None, wait: float)
     """
     from .addpoll import plan_removal
 
-    proj = _project(root)
     rem = _change(proj, dry_run, wait, lambda: plan_removal(proj, poll_id),
                   lambda rem: f"remove-poll of '{poll_id}'", "removal")
     would = "Dry run: would remove" if dry_run else "Removed"
@@ -360,7 +356,7 @@ def remove_poll_cmd(poll_id: str, dry_run: bool, root: Path | None, wait: float)
 @_root_option
 @_wait_option
 @_edge
-def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait: float) -> None:
+def verify_cmd(poll_id: str, entries_file: Path | None, proj: Project, wait: float) -> None:
     """A second, blind entry of the figures of POLL_ID, as double data entry does it.
 
     For each figure the poll, question, option and locator are shown, never the value:
@@ -375,7 +371,6 @@ def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait:
     from .store import commit, reading, writing
     from .verify import VerifyError, plan, precheck, read_entries
 
-    proj = _project(root)
     try:
         if entries_file is not None:
             file_poll, answers = read_entries(entries_file, str(entries_file))
