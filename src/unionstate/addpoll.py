@@ -333,16 +333,13 @@ def recheck(proj: Project, cur: Current, merged: Merged, add: Addition) -> None:
 
 def render(proj: Project, doc: dict, cur: Current, merged: Merged, add: Addition) -> None:
     """The texts the addition writes, the rows it adds and its changelog line."""
-    data_dir = proj.data
-    n_new = {"polls": 1, "results": len(add.results)}
-    for name, n in n_new.items():
-        table = cur.tables[name]
-        path = data_dir / table.file
-        frame = merged.frames[name]
+    for name, n in {"polls": 1, "results": len(add.results)}.items():
+        table, frame = cur.tables[name], merged.frames[name]
+        path = proj.data / table.file
         text = canonical_text(frame, table)
         if text != path.read_text(encoding="utf-8"):
             add.texts[path] = text
-        new = frame.iloc[len(frame) - n:] if n else frame.iloc[:0]
+        new = frame.iloc[len(frame) - n:]  # the rows merge appended
         add.new_lines[path] = csv_text(new[list(table.columns)]).splitlines()[1:]
     bib_text = cur.bib_text
     if add.bib_key:
@@ -351,7 +348,7 @@ def render(proj: Project, doc: dict, cur: Current, merged: Merged, add: Addition
         add.texts[proj.bib] = bib_text
     row = merged.frames["polls"].iloc[-1].to_dict()
     add.changelog_line = _changelog_line(row, len(add.results), add.bib_key)
-    add.texts[data_dir / CHANGELOG] = _logged(proj, add.changelog_line)
+    add.texts[proj.data / CHANGELOG] = _logged(proj, add.changelog_line)
 
 
 def plan(proj: Project, doc: dict, label: str, replace: bool = False) -> Addition:

@@ -179,18 +179,13 @@ def load_register(proj: Project) -> dict:
                           f"(git checkout -- {REGISTER})") from None
     if not isinstance(doc, dict):
         raise VerifyError(f"{REGISTER}: is not a mapping; restore it from git")
-    doc.setdefault("sources", {})
-    doc.setdefault("polls", {})
-    return doc
+    return {"sources": {}, "polls": {}, **doc}
 
 
 def dump_register(doc: dict) -> str:
     """The record's text: sources and polls sorted by key, figures by result_id."""
-    polls = {}
-    for pid in sorted(doc["polls"]):
-        entry = dict(doc["polls"][pid])
-        entry["figures"] = {k: entry["figures"][k] for k in sorted(entry.get("figures") or {})}
-        polls[pid] = entry
+    polls = {pid: {**entry, "figures": dict(sorted((entry.get("figures") or {}).items()))}
+             for pid, entry in sorted(doc["polls"].items())}
     body = {"sources": {k: doc["sources"][k] for k in sorted(doc["sources"])}, "polls": polls}
     return REGISTER_HEADER + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
 
