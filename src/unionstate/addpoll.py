@@ -357,8 +357,6 @@ def plan(proj: Project, doc: dict, label: str, replace: bool = False) -> Additio
     the poll with its poll_id, as one change. The caller holds the lock on data/
     (store.writing, or store.reading for a dry run) until after it has written.
     """
-    from . import verify
-
     add = Addition(label)
     cur = read_current(proj, add)
     if cur is not None and replace:
@@ -371,6 +369,8 @@ def plan(proj: Project, doc: dict, label: str, replace: bool = False) -> Additio
         return add
     render(proj, doc, cur, merged, add)
     if rem := add.replaced:
+        from . import verify  # (and nbformat): only a replacement drops checks
+
         line = add.changelog_line.replace(": added poll ", ": replaced poll ", 1)
         n = len(rem.results)
         add.changelog_line = f"{line} (was {n} result{'' if n == 1 else 's'}; verify it again)"

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 import yaml
 
 from . import codes
@@ -194,15 +195,11 @@ def dump_register(doc: dict) -> str:
 
 
 def _notebook_text(nb) -> str:
-    import nbformat
-
     return nbformat.writes(nb) + "\n"  # the notebooks end with a newline
 
 
 def _cell(rid: str, poll_label: str, where: str, charts: list[str], lines: list[str],
           count: int):
-    import nbformat
-
     listed = ", ".join(f'"{c}"' for c in charts)
     source = (f"# {rid} | {poll_label} | {where}\n"
               "# Written by `unionstate verify`: the output below comes from the figure as typed\n"
@@ -219,8 +216,6 @@ def drop(proj: Project, poll_ids: set[str], result_ids: set[str],
     """The record and notebooks without `poll_ids` and the cards of `result_ids` (only files
     that change); a source the record holds without stored text goes too where no remaining
     figure cites it."""
-    import nbformat
-
     texts = {}
     for path in sorted((proj.root / "tests" / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -296,8 +291,6 @@ def precheck(proj: Project, report, poll_id: str) -> list[Question]:
 def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
          label: str = "entries") -> Verification:
     """Compare the entries with data/ and, where all agree, render the texts to write."""
-    import nbformat
-
     v = Verification()
     asked = precheck(proj, report, poll_id)
     ids = {q.result_id for q in asked}
