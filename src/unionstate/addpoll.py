@@ -42,7 +42,6 @@ dates, the number of results and the source key. A change made by hand gets a li
 
 """
 EXTRA_KEYS = ("results", "bibtex")
-# ---------------------------------------------------------------- the plan
 
 
 @dataclass
@@ -150,29 +149,29 @@ def _bibtex(doc: dict, old_text: str, old_keys: set[str], cited: set[str],
         return None
     key, entry = next(iter(entries.items()))
     missing = [f for f in ("author", "title") if not entry.get(f, "").strip()]
-    refused = []
+    wrong = []
     if key in old_keys:
-        refused.append(f"entry key '{key}' is already in references.bib; allowed: a new key, "
+        wrong.append(f"entry key '{key}' is already in references.bib; allowed: a new key, "
                        f"or leave bibtex out and cite '{key}' as source")
     if missing:
-        refused.append(f"entry '{key}' has no {' and no '.join(missing)}; allowed: an entry "
+        wrong.append(f"entry '{key}' has no {' and no '.join(missing)}; allowed: an entry "
                        "with author and title, like those in references.bib")
     if key not in cited:
-        refused.append(f"entry '{key}' is not the source of the poll or of any result; "
+        wrong.append(f"entry '{key}' is not the source of the poll or of any result; "
                        "allowed: an entry that the new rows cite")
-    if not refused:
+    if not wrong:
         # The real check of references.bib, on the text it would hold: a stray "@misc{"
-        # after the entry, or anything else the parser would drop, is refused here.
+        # after the entry, or anything else the parser would drop, is wrong here.
         after, problems = bib.check_text(_appended(old_text, "\n" + raw.strip()),
                                          "references.bib")
         if problems or after != old_keys | {key}:
             what = problems[0].message if problems else "its keys would not be those expected"
-            refused.append(f"entry '{key}' would not parse cleanly when appended to "
+            wrong.append(f"entry '{key}' would not parse cleanly when appended to "
                            f"references.bib: {what}")
-    for message in refused:
+    for message in wrong:
         add.problem("bibtex", message)
-    add.bib_refused = key if refused else None
-    return None if refused else key
+    add.bib_wrong = key if wrong else None
+    return None if wrong else key
 
 
 def _appended(old: str, text: str) -> str:

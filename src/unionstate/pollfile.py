@@ -119,8 +119,5 @@ def _check_values(doc, label: str) -> None:
 
 
 def kind_of(value) -> str:
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "mapping"
-    return "single value" if isinstance(value, str) else type(value).__name__
+    kinds = {list: "list", dict: "mapping", str: "single value"}
+    return kinds.get(type(value), type(value).__name__)

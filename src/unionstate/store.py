@@ -53,13 +53,10 @@ FAULT_ENV = "UNIONSTATE_FAULT"
 WAIT = 30.0  # seconds a command waits for another one to finish with data/
 
 
-def canonical(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """`frame` in the codebook's column order, rows sorted by the table's `order` keys.
-
-    Cells are compared as text (ISO dates sort chronologically as text; a date given to the
-    year sorts before the months of that year); empty cells sort last. The sort is stable.
-    Columns the codebook does not know are kept, after the codebook's columns.
-    """
+def canonical_text(frame: pd.DataFrame, table: Table) -> str:
+    """The text a table is stored as: `frame` in the codebook's column order (columns it does
+    not know after them), rows sorted stably by the table's `order` keys compared as text (ISO
+    dates sort chronologically; a year before the months of that year), empty cells last."""
     known = [c for c in table.columns if c in frame.columns]
     extra = [c for c in frame.columns if c not in table.columns]
     out = frame[known + extra]
@@ -68,17 +65,12 @@ def canonical(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
         text = out[keys].astype("string")
         order = text.sort_values(keys, na_position="last", kind="mergesort").index
         out = out.loc[order]
-    return out.reset_index(drop=True)
+    return csv_text(out)
 
 
 def csv_text(frame: pd.DataFrame) -> str:
     """The CSV text of `frame`: header row, minimal quoting, "\\n" endings, empty for missing."""
     return frame.to_csv(index=False, lineterminator="\n")
-
-
-def canonical_text(frame: pd.DataFrame, table: Table) -> str:
-    """The text a table is stored as."""
-    return csv_text(canonical(frame, table))
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -153,9 +153,6 @@ def derived_bounds(t: Typed, parent: Typed) -> Typed:
     return Typed(t.qualifier, scale(parent.low), scale(parent.high), t.derivation)
 
 
-# ---------------------------------------------------------------- the card
-
-
 def card_lines(rid: str, where: str, t: Typed, words: str, charts: list[str]) -> list[str]:
     """The card of one figure, every line filled in from `t` (typed, or read from the report)."""
     data = f"{t.qualifier} {_b(t.low, t.high)}" + (f" ({t.derivation})" if t.derivation else "")
@@ -164,9 +161,6 @@ def card_lines(rid: str, where: str, t: Typed, words: str, charts: list[str]) ->
     out += [f"  figures/{label}.csv: {t.qualifier} {_b(t.low, t.high)}, '{words}'"
             for label in charts]
     return out
-
-
-# ---------------------------------------------------------------- the record
 
 
 def load_register(proj: Project) -> dict:
@@ -189,9 +183,6 @@ def dump_register(doc: dict) -> str:
              for pid, entry in sorted(doc["polls"].items())}
     body = {"sources": {k: doc["sources"][k] for k in sorted(doc["sources"])}, "polls": polls}
     return REGISTER_HEADER + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
-
-
-# ---------------------------------------------------------------- notebooks
 
 
 def _notebook_text(nb) -> str:
