@@ -316,15 +316,8 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
     registered = {rid: str(text) for entry in doc["polls"].values()
                   for rid, text in (entry.get("figures") or {}).items()}
 
-    def parent_of(rid: str) -> tuple[Typed | None, Typed | None]:
-        t = typed[rid]
-        if not t.derivation:
-            return None, None
-        pid = codes.parse_derivation(t.derivation)[2]
-        p = typed.get(pid) or (parse_typed(registered[pid]) if pid in registered else None)
-        if p is None:
-            return None, None
-        return p, (typed.get(codes.parse_derivation(p.derivation)[2]) if p.derivation else None)
+    def source_of(t: Typed) -> str:  # the result_id a derived figure is derived from
+        return codes.parse_derivation(t.derivation)[2]
 
     nb_name = NOTEBOOK_OF_COUNTRY.get(str(poll["country"]))
     if nb_name is None:
@@ -335,9 +328,13 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
                 default=0)
     who = poll["pollster"] if isinstance(poll["pollster"], str) else poll["commissioned_by"]
     poll_label = f"{who}, {report.when[poll_id]}"
-    for q in asked:
+    for n, q in enumerate(asked, start=count + 1):  # n: the new cell's execution count
         t = typed[q.result_id]
-        parent, grand = parent_of(q.result_id)
+        parent = grand = None
+        if t.derivation:  # its parent typed now or verified before; the grandparent typed now
+            pid = source_of(t)
+            parent = typed.get(pid) or (parse_typed(registered[pid]) if pid in registered else None)
+            grand = typed.get(source_of(parent)) if parent and parent.derivation else None
         if t.derivation and parent is None:
             v.problems.append(f"{label}, figures.{q.result_id}: derived from a figure that is "
                               "not verified; verify the poll it comes from first")
@@ -346,10 +343,9 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
         charts = [c for c in POLL_CHARTS
                   if (rows := report.results_drawn(c)) is not None
                   and q.result_id in set(rows["result_id"])]
-        count += 1
         where = f"{q.source}, {q.locator}"
         lines = card_lines(q.result_id, where, shown, in_words(t, parent, grand), charts)
-        nb.cells.append(_cell(q.result_id, poll_label, where, charts, lines, count))
+        nb.cells.append(_cell(q.result_id, poll_label, where, charts, lines, n))
     if v.problems:
         return v
     if asked:
