@@ -170,7 +170,7 @@ def _bibtex(doc: dict, old_text: str, old_keys: set[str], cited: set[str],
                            f"references.bib: {what}")
     for message in wrong:
         add.problem("bibtex", message)
-    add.bib_wrong = key if wrong else None
+    add.bib_refused = key if wrong else None
     return None if wrong else key
 
 
