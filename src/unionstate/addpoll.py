@@ -202,9 +202,9 @@ def _changelog_line(poll: dict, n_results: int, new_key: str | None) -> str:
     if new_key:
         source += (" (new in references.bib)" if new_key == source
                    else f"; new references.bib entry {new_key}")
-    word = "result" if n_results == 1 else "results"
-    return (f"- {date.today().isoformat()}: added poll {poll['poll_id']}; pollster "
-            f"{pollster}; fieldwork {fieldwork}; {n_results} {word}; source {source}")
+    return (f"- {date.today().isoformat()}: added poll {poll['poll_id']}; pollster {pollster}; "
+            f"fieldwork {fieldwork}; {n_results} result{'' if n_results == 1 else 's'}; "
+            f"source {source}")
 
 
 @dataclass
@@ -230,17 +230,15 @@ def read_current(proj: Project, add: Addition) -> Current | None:
     """The data as it stands; None (and the problems in `add`) unless it passes `check`."""
     tables = load_codebook(proj.codebook)
     frames, problems = read_all(proj)
-    rel = proj.rel(proj.bib)
-    keys, bib_problems = bib.check_file(proj.bib, rel)
+    keys, bib_problems = bib.check_file(proj.bib, proj.rel(proj.bib))
     problems += bib_problems
-    text = proj.bib.read_text(encoding="utf-8") if not bib_problems else ""
     if not problems:
         problems = check(proj, frames, keys)
     if problems:
         add.problems += [f"{p} (already so before this addition; fix data/ first, see "
                          "`unionstate check`)" for p in problems]
         return None
-    return Current(tables, frames, text, keys or set())
+    return Current(tables, frames, proj.bib.read_text(encoding="utf-8"), keys or set())
 
 
 def merge(doc: dict, cur: Current, add: Addition) -> Merged:

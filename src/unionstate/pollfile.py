@@ -52,7 +52,7 @@ TextLoader.yaml_implicit_resolvers = {
 def load_yaml(path: Path, label: str) -> dict:
     """The YAML mapping in `path`; YamlError if it cannot be read or is not a mapping, or is
     beyond a limit of unionstate.limits (size, regular file, nesting, value length, lone
-    surrogates). Read before any lock is taken: a slow or hostile file holds up no one."""
+    surrogates)."""
     try:
         text = limits.read_bytes(path, limits.POLL_FILE_BYTES).decode("utf-8")
     except limits.LimitError as exc:

@@ -114,7 +114,7 @@ def _lock(proj: Project, exclusive: bool, wait: float,
           folder: Path | None = None) -> Iterator[Callable[[bool], None]]:
     """A shared or exclusive lock on `folder` (data/ by default), through portalocker: flock(2)
     on Linux and macOS, LockFileEx on Windows. Yields a function that turns it into the other
-    kind. The system drops the lock when the process ends, however it ends."""
+    kind."""
     folder = folder or proj.data
     fd = _lock_file(folder)
     held = None
