@@ -1,32 +1,17 @@
-"""`unionstate add-poll`: add one poll, its results and (optionally) its BibTeX entry.
+"""`unionstate add-poll` (and --replace, remove-poll): plan a change to the polls of data/.
 
-The poll comes from a YAML file (see examples/new-poll.yaml). It is checked with every rule
-of `unionstate check`, applied to data/ as it would be after the addition, plus the rules
-that only make sense for an addition (the poll_id is new, every key is a known column, a
-new BibTeX entry is valid and really new). Problems about the new rows are reported against
-the YAML field they come from ("new.yaml, results[2].stance: ..."). Nothing is written
-unless there is no problem at all; then data/polls.csv and data/results.csv are rewritten
-in canonical order, the BibTeX entry is appended to references.bib, and a line is appended
-to data/CHANGELOG.md, as one transaction (store.commit) under the exclusive lock on data/
-that the command holds from before it reads the data until after it has written.
+A poll file is checked with every rule of `unionstate check`, applied to data/ as it would be,
+plus the rules of an addition (a new poll_id, known keys, a valid and new BibTeX entry);
+problems of new rows name the YAML field they come from ("new.yaml, results[2].stance").
+`plan` is `read_current` (data/ must pass `check`), `merge` (the YAML into rows), `recheck`
+and `render` (the texts to write, which the command commits as one transaction).
 
-`plan` is four steps: `read_current` (the data as it stands, which must pass `check`),
-`merge` (the YAML's fields into rows), `recheck` (every rule of `check` on the data as it
-would be, problems mapped back to YAML fields by their kind and line) and `render` (the
-texts to write and the lines that describe them).
-
-Design decisions:
-
-* Every plain YAML scalar is read as the text it is written as: the loader keeps no
-  number, boolean or date resolvers (16.670 stays "16.670", 2021-03 stays "2021-03",
-  NO stays "NO"), so a value is exactly the CSV cell it becomes. Only an empty value,
-  `~` and `null` mean "missing" (an empty cell). Leading and trailing blanks are dropped,
-  as `unionstate check` drops them when it reads a CSV.
-* A result's `poll_id` may be left out (it is then the new poll). It may name several
-  waves, "a;b" or a YAML list [a, b], for a figure the source gives for several waves at
-  once; the waves must then include the new poll (this command adds figures of the new poll,
-  not of older polls alone), must all exist, and must be listed earliest first.
-* `results[N]` in messages counts from 1: results[1] is the first result in the file.
+* Every plain YAML scalar is the text written (pollfile keeps no number, boolean or date
+  resolvers), so a value is exactly its CSV cell; empty, `~` and `null` mean missing.
+  Leading and trailing blanks are dropped, as `check` drops them from a CSV.
+* A result's `poll_id` may be left out (the new poll), or name several waves ("a;b" or a
+  list) that include the new poll, all exist and are listed earliest first.
+* `results[N]` in messages counts from 1.
 """
 
 from __future__ import annotations
@@ -38,12 +23,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import bib, store
+from . import bib
 from .codebook import Table
 from .codebook import load as load_codebook
 from .parse import parse_date, split_ids
 from .paths import Project
-from .pollfile import kind_of, load_yaml
+from .pollfile import kind_of
 from .store import canonical_text, csv_text
 from .validate import check, empty_message, parse_csv, read_all
 
@@ -57,7 +42,6 @@ dates, the number of results and the source key. A change made by hand gets a li
 
 """
 EXTRA_KEYS = ("results", "bibtex")
-# ---------------------------------------------------------------- the plan
 
 
 @dataclass
@@ -67,7 +51,6 @@ class Addition:
     label: str
     problems: list[str] = field(default_factory=list)
     poll_id: str | None = None
-    poll: dict = field(default_factory=dict)
     results: list[dict] = field(default_factory=list)
     bib_key: str | None = None
     bib_refused: str | None = None  # the key of a bibtex entry given but refused
@@ -165,47 +148,48 @@ def _bibtex(doc: dict, old_text: str, old_keys: set[str], cited: set[str],
                               "one, such as @misc{key, author = {...}, title = {...}}")
         return None
     key, entry = next(iter(entries.items()))
-    add.bib_refused = key  # until it passes every rule below
-    ok = True
-    if key in old_keys:
-        add.problem("bibtex", f"entry key '{key}' is already in references.bib; allowed: a new "
-                              f"key, or leave bibtex out and cite '{key}' as source")
-        ok = False
     missing = [f for f in ("author", "title") if not entry.get(f, "").strip()]
+    wrong = []
+    if key in old_keys:
+        wrong.append(f"entry key '{key}' is already in references.bib; allowed: a new key, "
+                       f"or leave bibtex out and cite '{key}' as source")
     if missing:
-        add.problem("bibtex", f"entry '{key}' has no {' and no '.join(missing)}; allowed: an "
-                              "entry with author and title, like those in references.bib")
-        ok = False
+        wrong.append(f"entry '{key}' has no {' and no '.join(missing)}; allowed: an entry "
+                       "with author and title, like those in references.bib")
     if key not in cited:
-        add.problem("bibtex", f"entry '{key}' is not the source of the poll or of any result; "
-                              "allowed: an entry that the new rows cite")
-        ok = False
-    if ok:
+        wrong.append(f"entry '{key}' is not the source of the poll or of any result; "
+                       "allowed: an entry that the new rows cite")
+    if not wrong:
         # The real check of references.bib, on the text it would hold: a stray "@misc{"
-        # after the entry, or anything else the parser would drop, is refused here.
-        after, problems = bib.check_text(_append_bib(old_text, raw), "references.bib")
+        # after the entry, or anything else the parser would drop, is wrong here.
+        after, problems = bib.check_text(_appended(old_text, "\n" + raw.strip()),
+                                         "references.bib")
         if problems or after != old_keys | {key}:
             what = problems[0].message if problems else "its keys would not be those expected"
-            add.problem("bibtex", f"entry '{key}' would not parse cleanly when appended to "
-                                  f"references.bib: {what}")
-            ok = False
-    if ok:
-        add.bib_refused = None
-    return key if ok else None
+            wrong.append(f"entry '{key}' would not parse cleanly when appended to "
+                           f"references.bib: {what}")
+    for message in wrong:
+        add.problem("bibtex", message)
+    add.bib_refused = key if wrong else None
+    return None if wrong else key
 
 
-def _append_bib(old: str, entry: str) -> str:
+def _appended(old: str, text: str) -> str:
+    """`old` with `text` after it, starting on a line of its own."""
     sep = "" if not old or old.endswith("\n") else "\n"
-    return f"{old}{sep}\n{entry.strip()}\n"
+    return f"{old}{sep}{text}\n"
+
+
+def _logged(proj: Project, line: str) -> str:
+    """data/CHANGELOG.md with `line` appended (the file begins with its header if it is new)."""
+    log = proj.data / CHANGELOG
+    return _appended(log.read_text(encoding="utf-8") if log.is_file() else CHANGELOG_HEADER, line)
 
 
 def _new_rows(rows: list[dict], columns: list[str], after: int) -> pd.DataFrame:
     """New rows as `check` will read them back from the file, indexed by the lines after the
     existing rows (`after` is the last line in use), so that problems map back to them."""
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    read, problems = parse_csv(csv_text(frame), "new rows")
-    if problems:  # cannot happen for rows written by csv_text
-        raise RuntimeError(f"re-reading new rows: {problems[0]}")
+    read, _ = parse_csv(csv_text(pd.DataFrame(rows, columns=columns, dtype=object)), "new rows")
     read.index = pd.Index(range(after + 1, after + 1 + len(read)), name="line")
     return read
 
@@ -218,9 +202,9 @@ def _changelog_line(poll: dict, n_results: int, new_key: str | None) -> str:
     if new_key:
         source += (" (new in references.bib)" if new_key == source
                    else f"; new references.bib entry {new_key}")
-    word = "result" if n_results == 1 else "results"
-    return (f"- {date.today().isoformat()}: added poll {poll['poll_id']}; pollster "
-            f"{pollster}; fieldwork {fieldwork}; {n_results} {word}; source {source}")
+    return (f"- {date.today().isoformat()}: added poll {poll['poll_id']}; pollster {pollster}; "
+            f"fieldwork {fieldwork}; {n_results} result{'' if n_results == 1 else 's'}; "
+            f"source {source}")
 
 
 @dataclass
@@ -239,33 +223,28 @@ class Merged:
 
     frames: dict[str, pd.DataFrame]
     bib_keys: set[str]
-    poll_line: int  # the line label of the new poll in frames["polls"]
-    result_lines: dict[int, int]  # line label in frames["results"] -> results[N] of the YAML
+    fields: dict[tuple[str, int], str]  # (table, line label) of a new row -> its YAML prefix
 
 
 def read_current(proj: Project, add: Addition) -> Current | None:
     """The data as it stands; None (and the problems in `add`) unless it passes `check`."""
     tables = load_codebook(proj.codebook)
     frames, problems = read_all(proj)
-    rel = proj.rel(proj.bib)
-    keys, bib_problems = bib.check_file(proj.bib, rel)
+    keys, bib_problems = bib.check_file(proj.bib, proj.rel(proj.bib))
     problems += bib_problems
-    text = proj.bib.read_text(encoding="utf-8") if not bib_problems else ""
     if not problems:
         problems = check(proj, frames, keys)
     if problems:
         add.problems += [f"{p} (already so before this addition; fix data/ first, see "
                          "`unionstate check`)" for p in problems]
         return None
-    return Current(tables, frames, text, keys or set())
+    return Current(tables, frames, proj.bib.read_text(encoding="utf-8"), keys or set())
 
 
 def merge(doc: dict, cur: Current, add: Addition) -> Merged:
     """The YAML's fields as rows of polls.csv and results.csv, appended to the current ones;
     problems of the fields themselves go to `add`."""
-    polls_t, results_t = cur.tables["polls"], cur.tables["results"]
-    poll_cols = list(polls_t.columns)
-    result_cols = list(results_t.columns)
+    poll_cols, result_cols = list(cur.tables["polls"].columns), list(cur.tables["results"].columns)
     _known_keys(doc, [*poll_cols, *EXTRA_KEYS], "", add)
     add.left_out |= {c for c in poll_cols if c not in doc}
     poll = {c: _cell(doc.get(c), c, add) for c in poll_cols}
@@ -275,11 +254,9 @@ def merge(doc: dict, cur: Current, add: Addition) -> Merged:
         add.problem("poll_id", f"'{poll_id}' is already in data/polls.csv; allowed: a new "
                                "poll_id (ids are never reused)")
 
-    raw_results = doc.get("results")
     if "results" not in doc:
         add.left_out.add("results")
-    if raw_results is None:
-        raw_results = []
+    raw_results = [] if doc.get("results") is None else doc["results"]
     if not isinstance(raw_results, list):
         add.problem("results", f"is a {kind_of(raw_results)}; allowed: a list of results, each "
                                "a mapping of results.csv fields")
@@ -309,7 +286,7 @@ def merge(doc: dict, cur: Current, add: Addition) -> Merged:
                 seen_ids[rid] = i
         results.append({c: row[c] for c in result_cols})
         yaml_index.append(i)
-    add.poll, add.results = poll, results
+    add.results = results
 
     cited = {r["source"] for r in [poll, *results] if isinstance(r["source"], str)}
     add.bib_key = _bibtex(doc, cur.bib_text, cur.bib_keys, cited, add)
@@ -321,27 +298,25 @@ def merge(doc: dict, cur: Current, add: Addition) -> Merged:
     new_results = _new_rows(results, result_cols, last["results"])
     frames["results"] = pd.concat([cur.frames["results"], new_results])
     _wave_order(new_results, frames["polls"], yaml_index, add)
-    return Merged(frames, cur.bib_keys | ({add.bib_key} if add.bib_key else set()),
-                  poll_line=int(new_poll.index[0]),
-                  result_lines=dict(zip(new_results.index, yaml_index, strict=True)))
+    fields = {("polls", int(new_poll.index[0])): ""}
+    fields |= {("results", line): f"results[{i}]."
+               for line, i in zip(new_results.index, yaml_index, strict=True)}
+    return Merged(frames, cur.bib_keys | ({add.bib_key} if add.bib_key else set()), fields)
 
 
 def recheck(proj: Project, cur: Current, merged: Merged, add: Addition) -> None:
     """Every rule of `check` on the data as it would be; a problem of a new row is reported
     against the YAML field it comes from."""
-    names = {n: proj.rel(proj.data / t.file) for n, t in cur.tables.items()}
+    tables = {proj.rel(proj.data / cur.tables[n].file): n for n in ("polls", "results")}
     for p in check(proj, merged.frames, merged.bib_keys):
-        if p.kind == "unique" and ((p.file, p.column) in ((names["polls"], "poll_id"),
-                                                          (names["results"], "result_id"))):
+        table = tables.get(p.file)
+        if p.kind == "unique" and (table, p.column) in (("polls", "poll_id"),
+                                                        ("results", "result_id")):
             continue  # reported by merge, against the YAML field, with a clearer message
-        table = {names["polls"]: "polls", names["results"]: "results"}.get(p.file)
-        if table == "polls" and p.line == merged.poll_line:
-            where = p.column
-        elif table == "results" and p.line in merged.result_lines:
-            where = f"results[{merged.result_lines[p.line]}].{p.column}"
-        else:
+        if (table, p.line) not in merged.fields:
             add.problems.append(f"{p} (after this addition)")
             continue
+        where = merged.fields[table, p.line] + p.column
         message = p.message
         if p.kind == "empty" and where in add.left_out:
             message = empty_message(cur.tables[table].columns.get(p.column), missing=True)
@@ -355,51 +330,50 @@ def recheck(proj: Project, cur: Current, merged: Merged, add: Addition) -> None:
 
 def render(proj: Project, doc: dict, cur: Current, merged: Merged, add: Addition) -> None:
     """The texts the addition writes, the rows it adds and its changelog line."""
-    data_dir = proj.data
-    n_new = {"polls": 1, "results": len(add.results)}
-    for name, n in n_new.items():
-        table = cur.tables[name]
-        path = data_dir / table.file
-        frame = merged.frames[name]
+    for name, n in {"polls": 1, "results": len(add.results)}.items():
+        table, frame = cur.tables[name], merged.frames[name]
+        path = proj.data / table.file
         text = canonical_text(frame, table)
         if text != path.read_text(encoding="utf-8"):
             add.texts[path] = text
-        new = frame.iloc[len(frame) - n:] if n else frame.iloc[:0]
+        new = frame.iloc[len(frame) - n:]  # the rows merge appended
         add.new_lines[path] = csv_text(new[list(table.columns)]).splitlines()[1:]
+    bib_text = cur.bib_text
     if add.bib_key:
-        add.texts[proj.bib] = _append_bib(cur.bib_text, doc["bibtex"])
+        bib_text = _appended(bib_text, "\n" + doc["bibtex"].strip())
+    if bib_text != proj.bib.read_text(encoding="utf-8"):  # --replace may have taken an entry out
+        add.texts[proj.bib] = bib_text
     row = merged.frames["polls"].iloc[-1].to_dict()
     add.changelog_line = _changelog_line(row, len(add.results), add.bib_key)
-    log = data_dir / CHANGELOG
-    old_log = log.read_text(encoding="utf-8") if log.is_file() else CHANGELOG_HEADER
-    sep = "" if not old_log or old_log.endswith("\n") else "\n"
-    add.texts[log] = f"{old_log}{sep}{add.changelog_line}\n"
+    add.texts[proj.data / CHANGELOG] = _logged(proj, add.changelog_line)
 
 
-def _begin(proj: Project, yaml_path: Path, label: str | None, doc: dict | None):
-    """The poll file (read here unless the command read it before the lock), an empty
-    Addition, and the data as it stands (None where it does not pass `check`)."""
-    label = label or str(yaml_path)
-    doc = load_yaml(yaml_path, label) if doc is None else doc
-    add = Addition(label)
-    return doc, add, read_current(proj, add)
-
-
-def plan(proj: Project, yaml_path: Path, label: str | None = None,
-         doc: dict | None = None) -> Addition:
-    """Read and check an addition; raise YamlError for a file that is not a YAML mapping.
-    `doc`: the file as load_yaml read it already (the command reads it before the lock).
-
-    The caller holds the lock on data/ (store.writing, or store.reading for a dry run) from
-    before this call until after `write`.
+def plan(proj: Project, doc: dict, label: str, replace: bool = False) -> Addition:
+    """Check the addition of poll file `label` (`doc`, as pollfile.load_yaml read it) and render
+    what it writes; with `replace` (add-poll --replace), the file's poll takes the place of
+    the poll with its poll_id, as one change. The caller holds the lock on data/
+    (store.writing, or store.reading for a dry run) until after it has written.
     """
-    doc, add, cur = _begin(proj, yaml_path, label, doc)
+    add = Addition(label)
+    cur = read_current(proj, add)
+    if cur is not None and replace:
+        cur = _old_removed(proj, doc, cur, add)
     if cur is None:
         return add
     merged = merge(doc, cur, add)
     recheck(proj, cur, merged, add)
-    if not add.problems:
-        render(proj, doc, cur, merged, add)
+    if add.problems:
+        return add
+    render(proj, doc, cur, merged, add)
+    if rem := add.replaced:
+        from . import verify  # (and nbformat): only a replacement drops checks
+
+        line = add.changelog_line.replace(": added poll ", ": replaced poll ", 1)
+        n = len(rem.results)
+        add.changelog_line = f"{line} (was {n} result{'' if n == 1 else 's'}; verify it again)"
+        add.texts[proj.data / CHANGELOG] = _logged(proj, add.changelog_line)
+        add.texts.update(verify.drop(proj, {add.poll_id}, set(rem.results),
+                                     set(merged.frames["results"]["source"].dropna())))
     return add
 
 
@@ -411,7 +385,6 @@ class Removal:
     """What removing a poll takes out: its row, every result naming it, its bibliography
     entries that nothing else cites, its checks; `texts` are the files as they would be."""
 
-    poll_id: str
     problems: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
     bib_removed: list[str] = field(default_factory=list)
@@ -441,14 +414,10 @@ def _entry_span(text: str, key: str) -> tuple[int, int] | None:
 
 def _cited_elsewhere(proj: Project, frames: dict[str, pd.DataFrame], key: str) -> bool:
     """Whether a row of data/ or a chapter still cites bibliography key `key`."""
-    for frame in frames.values():
-        if frame is None:
-            continue
-        for column in frame.columns:
-            if column in ("source", "sources") or column.endswith("_source"):
-                for cell in frame[column].dropna():
-                    if key in split_ids(str(cell)):
-                        return True
+    if any(key in split_ids(str(cell)) for frame in frames.values() if frame is not None
+           for column in frame.columns if column in ("source", "sources")
+           or column.endswith("_source") for cell in frame[column].dropna()):
+        return True
     cite = re.compile(rf"@{re.escape(key)}(?![\w:.-]*\w)")
     prose = [proj.report, *sorted(proj.chapters.glob("*.qmd"))]
     return any(cite.search(p.read_text(encoding="utf-8")) for p in prose if p.is_file())
@@ -475,10 +444,6 @@ def _without(proj: Project, cur: Current, poll_id: str, keep: set[str],
     return Current(cur.tables, frames, text, keys)
 
 
-def _remaining_sources(frames: dict[str, pd.DataFrame]) -> set[str]:
-    return set(frames["results"]["source"].dropna())
-
-
 def plan_removal(proj: Project, poll_id: str) -> Removal:
     """Check and render the removal of a poll; problems in `rem.problems` mean no writing.
 
@@ -486,7 +451,7 @@ def plan_removal(proj: Project, poll_id: str) -> Removal:
     """
     from . import verify
 
-    rem = Removal(poll_id)
+    rem = Removal()
     add = Addition("data/")
     cur = read_current(proj, add)
     if cur is None:
@@ -511,66 +476,26 @@ def plan_removal(proj: Project, poll_id: str) -> Removal:
                           f"result{'' if n == 1 else 's'}"
                           + (f"; references.bib entry {', '.join(rem.bib_removed)} removed"
                              if rem.bib_removed else ""))
-    rem.texts[proj.data / CHANGELOG] = _with_line(proj, rem.changelog_line)
+    rem.texts[proj.data / CHANGELOG] = _logged(proj, rem.changelog_line)
     rem.texts.update(verify.drop(proj, {poll_id}, set(rem.results),
-                                 _remaining_sources(after.frames)))
+                                 set(after.frames["results"]["source"].dropna())))
     return rem
 
 
-def _with_line(proj: Project, line: str) -> str:
-    log = proj.data / CHANGELOG
-    old = log.read_text(encoding="utf-8") if log.is_file() else CHANGELOG_HEADER
-    return f"{old}{'' if not old or old.endswith(chr(10)) else chr(10)}{line}\n"
-
-
-def plan_replace(proj: Project, yaml_path: Path, label: str | None = None,
-                 doc: dict | None = None) -> Addition:
-    """`add-poll --replace`: the poll of the file takes the place of the poll with its
-    poll_id, as one change: the old row, its results, its bibliography entry (where nothing
-    else cites it, unless the file cites it) and its checks go; the file's rows come in."""
-    from . import verify
-
-    doc, add, cur = _begin(proj, yaml_path, label, doc)
-    if cur is None:
-        return add
+def _old_removed(proj: Project, doc: dict, cur: Current, add: Addition) -> Current | None:
+    """add-poll --replace: the data without the poll the file replaces (its row, its results,
+    its bibliography entry where nothing else cites it, unless the file cites it), or None."""
     poll_id = doc.get("poll_id")
     if not isinstance(poll_id, str) or poll_id.strip() not in set(cur.frames["polls"]["poll_id"]):
         add.problem("poll_id", f"'{poll_id}' is not in data/polls.csv; allowed: the poll_id of "
                                "the poll to replace (leave out --replace to add a new poll)")
-        return add
-    poll_id = poll_id.strip()
-    rem = Removal(poll_id)
+        return None
     keep = {str(r.get("source")).strip() for r in [doc, *(doc.get("results") or [])]
             if isinstance(r, dict) and isinstance(r.get("source"), str)}
     if isinstance(doc.get("bibtex"), str):
         keep = set()  # the file brings its entry again
-    after = _without(proj, cur, poll_id, keep, rem)
-    merged = merge(doc, after, add)
-    recheck(proj, after, merged, add)
-    if add.problems:
-        return add
-    render(proj, doc, after, merged, add)
-    if proj.bib not in add.texts and after.bib_text != cur.bib_text:
-        add.texts[proj.bib] = after.bib_text
-    if add.texts.get(proj.bib) == cur.bib_text:
-        del add.texts[proj.bib]
-    line = add.changelog_line.replace(": added poll ", ": replaced poll ", 1)
-    n = len(rem.results)
-    add.changelog_line = f"{line} (was {n} result{'' if n == 1 else 's'}; verify it again)"
-    add.texts[proj.data / CHANGELOG] = _with_line(proj, add.changelog_line)
-    remaining = _remaining_sources(merged.frames)
-    for path, text in verify.drop(proj, {poll_id}, set(rem.results), remaining).items():
-        add.texts[path] = text
-    add.replaced = rem
-    return add
-
-
-def write(add: Addition, proj: Project) -> None:
-    """Write an addition that has no problems, as one transaction (all files, or none)."""
-    if add.problems:
-        raise ValueError("refusing to write an addition with problems")
-    verb = "add-poll --replace" if add.replaced else "add-poll"
-    store.commit(proj, add.texts, label=f"{verb} of '{add.poll_id}' ({add.label})")
+    add.replaced = Removal()
+    return _without(proj, cur, poll_id.strip(), keep, add.replaced)
 
 
 def describe(add: Addition, proj: Project, dry_run: bool) -> list[str]:

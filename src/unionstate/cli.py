@@ -19,18 +19,52 @@ from .paths import ROOT_ENV, Project, project
 from .problems import INTERRUPTED, UserError  # INTERRUPTED: the shell's status for Ctrl-C
 
 
-def _fail(message: str, code: int) -> None:
+def _say(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _fail(message: str, code: int) -> None:
+    _say(message)
     sys.exit(code)
 
 
+def _refuse(problems: list, written: str = "changed") -> None:
+    for p in problems:
+        _say(str(p))
+    _fail(f"{len(problems)} problem(s) found; nothing was {written}.", 1)
+
+
+def _change(proj: Project, dry_run: bool, wait: float, plan, label, what: str):
+    """Plan a change under the lock on data/ (shared for a dry run) and, unless it is a dry
+    run, write it as one transaction; problems, or an error while writing, end the command."""
+    from .store import commit, reading, writing
+
+    with (reading if dry_run else writing)(proj, say=_say, wait=wait):
+        change = plan()
+        if change.problems:
+            _refuse(change.problems)
+        if dry_run:
+            return change
+        try:
+            commit(proj, change.texts, label=label(change))
+        except OSError as exc:
+            _fail(f"Could not write the {what}: {exc.strerror or exc}; it was rolled back: no "
+                  "file was changed.", 1)
+        except KeyboardInterrupt:
+            _fail("Interrupted while writing: data/ holds the old files, or the new ones once "
+                  "the next unionstate command has finished the change; never a mix.",
+                  INTERRUPTED)
+    return change
+
+
 def _edge(f):
-    """Turn the package's errors into a message and an exit status."""
+    """The edge of a command: the project its --root names (as `proj`), and the package's
+    errors turned into a message and an exit status."""
 
     @functools.wraps(f)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args, root: Path | None, **kwargs):
         try:
-            return f(*args, **kwargs)
+            return f(*args, proj=_project(root), **kwargs)
         except UserError as exc:
             _fail(str(exc), exc.exit_code)
         except OSError as exc:
@@ -57,18 +91,12 @@ def _project(root: Path | None) -> Project:
     return proj
 
 
-def _wait_option(f):
-    return click.option(
-        "--wait", type=click.FloatRange(min=0), default=30.0, show_default=True,
-        help="Seconds to wait for another unionstate command that is using data/.",
-    )(f)
-
-
-def _root_option(f):
-    return click.option(
-        "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-        help="Project folder (default: the nearest folder holding data/codebook.yaml).",
-    )(f)
+_wait_option = click.option(
+    "--wait", type=click.FloatRange(min=0), default=30.0, show_default=True,
+    help="Seconds to wait for another unionstate command that is using data/.")
+_root_option = click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Project folder (default: the nearest folder holding data/codebook.yaml).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,7 +109,7 @@ def main() -> None:
 @_root_option
 @_wait_option
 @_edge
-def check_cmd(root: Path | None, wait: float) -> None:
+def check_cmd(proj: Project, wait: float) -> None:
     """Validate data/ and references.bib against the codebook and the cross-table rules.
 
     Prints one line per problem (file, line, column, what is wrong, what is allowed) and
@@ -90,14 +118,10 @@ def check_cmd(root: Path | None, wait: float) -> None:
     from .store import reading
     from .validate import check
 
-    proj = _project(root)
-    with reading(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+    with reading(proj, say=_say, wait=wait):
         problems = check(proj)
     if problems:
-        for p in problems:
-            click.echo(str(p), err=True)
-        click.echo(f"{len(problems)} problem(s) found; nothing was changed.", err=True)
-        sys.exit(1)
+        _refuse(problems)
     click.echo(f"data/ is valid: {proj.rel(proj.data)} and {proj.rel(proj.bib)} pass every rule.")
 
 
@@ -110,7 +134,7 @@ def check_cmd(root: Path | None, wait: float) -> None:
                    "(default HEAD). Needs Quarto.")
 @_wait_option
 @_edge
-def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -> None:
+def build_cmd(proj: Project, force: bool, review: str | None, wait: float) -> None:
     """Run every cell of the report and write figures/, _build/report.ipynb and a preview.
 
     Where Quarto is installed it also renders report.html, report.pdf and report.docx.
@@ -121,8 +145,8 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
     from .store import building
     from .typeset import QUARTO_HINT
 
-    proj = _project(root)
-    before = _digests(proj)
+    before = _digests([*proj.figures.glob("*.*"), *proj.build.glob("report.*"),
+                       *(proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx"))])
     if review is not None:
         from .review import require_quarto
 
@@ -130,7 +154,7 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
     edition = "No review edition made" if review is not None else "Build failed"
     try:
         # A build holds data/ alone: add-poll and a second build wait until it has finished.
-        with building(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+        with building(proj, say=_say, wait=wait):
             outcome = build(proj, say=click.echo, force=force, review=review)
     except (BuildError, QmdError) as exc:
         _fail(f"{edition}: {exc}", getattr(exc, "exit_code", 1))
@@ -151,16 +175,21 @@ def build_cmd(root: Path | None, force: bool, review: str | None, wait: float) -
         for label, file in outcome.redrawn:
             click.echo(f"  {label} ({file})")
     _re_read_since_head(proj)
-    changed = [p for p in outcome.written if before.get(p) != _digest(p)]
+    after = _digests(outcome.written)
+    changed = [p for p in outcome.written if before.get(p) != after.get(p)]
     same = len(outcome.written) - len(changed)
     click.echo(f"Changed {len(changed)} file{'' if len(changed) == 1 else 's'}"
                + (f" ({same} rewritten the same)" if same else "")
                + (":" if changed else "."))
     for path in changed:
         click.echo(f"  {proj.rel(path)}")
-    if not outcome.quarto:
+    if outcome.quarto:
+        files = ", ".join(proj.rel(proj.root / f"report.{e}") for e in ("html", "pdf", "docx"))
+        click.echo(f"The report: {files} (open report.html in a web browser).")
+    else:
         click.echo(QUARTO_HINT)
-    click.echo(_where_to_open(proj, outcome.quarto))
+        click.echo(f"The report: {proj.rel(proj.build / 'report.html')} (the preview without "
+                   "Quarto; open it in a web browser).")
 
 
 def _re_read_since_head(proj: Project) -> None:
@@ -178,29 +207,12 @@ def _re_read_since_head(proj: Project) -> None:
         click.echo(format_passages(found, "the last commit; `unionstate diff` lists them"))
 
 
-def _digest(path: Path) -> str | None:
+def _digests(paths) -> dict[Path, str]:
+    """What the build's outputs hold (before it runs, and after), so that it lists only what
+    it changed."""
     import hashlib
 
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def _digests(proj: Project) -> dict[Path, str | None]:
-    """What the build's outputs hold before it runs, so that it lists only what it changed."""
-    paths = [*proj.figures.glob("*.*"), *proj.build.glob("report.*"),
-             *(proj.root / f"report.{ext}" for ext in ("html", "pdf", "docx"))]
-    return {p: _digest(p) for p in paths}
-
-
-def _where_to_open(proj: Project, quarto: bool) -> str:
-    """The build's last line: where the report is and how to open it."""
-    if quarto:
-        files = ", ".join(proj.rel(proj.root / f"report.{e}") for e in ("html", "pdf", "docx"))
-        return f"The report: {files} (open report.html in a web browser)."
-    return (f"The report: {proj.rel(proj.build / 'report.html')} (the preview without Quarto; "
-            "open it in a web browser).")
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
 
 
 @main.command("diff", short_help="List the report's numbers that changed since a revision.")
@@ -208,7 +220,7 @@ def _where_to_open(proj: Project, quarto: bool) -> str:
 @_root_option
 @_wait_option
 @_edge
-def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
+def diff_cmd(rev: str, proj: Project, wait: float) -> None:
     """List every number the report shows that differs between the data at git revision REV
     (default: the last commit) and the data now, one line each: where it is shown (chapter
     file and line, chart or table), what it is, old -> new. Then the hand-written passages to
@@ -217,9 +229,8 @@ def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
     from .problems import DataError
     from .store import reading
 
-    proj = _project(root)
     try:
-        with reading(proj, say=lambda m: click.echo(m, err=True), wait=wait):
+        with reading(proj, say=_say, wait=wait):
             changes = diff(proj, rev)
     except RevisionError as exc:
         _fail(f"Cannot compare with revision '{rev}': {exc}", 2)
@@ -243,7 +254,7 @@ def diff_cmd(rev: str, root: Path | None, wait: float) -> None:
 @_root_option
 @_wait_option
 @_edge
-def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | None,
+def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, proj: Project,
                  wait: float) -> None:
     """Add one poll (and its results) from a YAML file to data/, after checking it.
 
@@ -291,32 +302,17 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | Non
     second add-poll waits (--wait seconds, then gives up, changing nothing). An add-poll
     that is killed is finished or rolled back by the next unionstate command.
     """
-    from .addpoll import describe, plan, plan_replace, write
     from .pollfile import YamlError, load_yaml
-    from .store import reading, writing
 
-    proj = _project(root)
-    hold = reading if dry_run else writing
     try:  # read before the lock: a slow file (a pipe, a terminal) holds up no other command
         doc = load_yaml(yaml_file, str(yaml_file))
     except YamlError as exc:
         _fail(f"{exc}\nNothing was changed.", 2)
-    with hold(proj, say=lambda m: click.echo(m, err=True), wait=wait):
-        addition = (plan_replace if replace else plan)(proj, yaml_file, str(yaml_file), doc=doc)
-        if addition.problems:
-            for line in addition.problems:
-                click.echo(line, err=True)
-            _fail(f"{len(addition.problems)} problem(s) found; nothing was changed.", 1)
-        if not dry_run:
-            try:
-                write(addition, proj)
-            except OSError as exc:
-                _fail(f"Could not write the addition: {exc.strerror or exc}; it was rolled "
-                      "back: no file was changed.", 1)
-            except KeyboardInterrupt:
-                _fail("Interrupted while writing: data/ holds the old files, or the new ones "
-                      "once the next unionstate command has finished the change; never a mix.",
-                      INTERRUPTED)
+    from .addpoll import describe, plan  # pandas: not needed to refuse the file
+    verb = "add-poll --replace" if replace else "add-poll"
+    addition = _change(proj, dry_run, wait,
+                       lambda: plan(proj, doc, str(yaml_file), replace),
+                       lambda add: f"{verb} of '{add.poll_id}' ({yaml_file})", "addition")
     for line in describe(addition, proj, dry_run):
         click.echo(line)
 
@@ -327,7 +323,7 @@ def add_poll_cmd(yaml_file: Path, dry_run: bool, replace: bool, root: Path | Non
 @_root_option
 @_wait_option
 @_edge
-def remove_poll_cmd(poll_id: str, dry_run: bool, root: Path | None, wait: float) -> None:
+def remove_poll_cmd(poll_id: str, dry_run: bool, proj: Project, wait: float) -> None:
     """Remove poll POLL_ID from data/polls.csv, every result in data/results.csv that names
     it, its references.bib entry where nothing else (data/ or a chapter) cites it, and its
     checks (tests/verified.yaml, its cards in tests/notebooks/), with a line in
@@ -336,26 +332,9 @@ def remove_poll_cmd(poll_id: str, dry_run: bool, root: Path | None, wait: float)
     byte for byte as before.
     """
     from .addpoll import plan_removal
-    from .store import commit, reading, writing
 
-    proj = _project(root)
-    hold = reading if dry_run else writing
-    with hold(proj, say=lambda m: click.echo(m, err=True), wait=wait):
-        rem = plan_removal(proj, poll_id)
-        if rem.problems:
-            for line in rem.problems:
-                click.echo(line, err=True)
-            _fail(f"{len(rem.problems)} problem(s) found; nothing was changed.", 1)
-        if not dry_run:
-            try:
-                commit(proj, rem.texts, label=f"remove-poll of '{poll_id}'")
-            except OSError as exc:
-                _fail(f"Could not write the removal: {exc.strerror or exc}; it was rolled "
-                      "back: no file was changed.", 1)
-            except KeyboardInterrupt:
-                _fail("Interrupted while writing: data/ holds the old files, or the new ones "
-                      "once the next unionstate command has finished the change; never a mix.",
-                      INTERRUPTED)
+    rem = _change(proj, dry_run, wait, lambda: plan_removal(proj, poll_id),
+                  lambda rem: f"remove-poll of '{poll_id}'", "removal")
     would = "Dry run: would remove" if dry_run else "Removed"
     n = len(rem.results)
     click.echo(f"{would} poll '{poll_id}' and {n} result{'' if n == 1 else 's'}"
@@ -377,7 +356,7 @@ def remove_poll_cmd(poll_id: str, dry_run: bool, root: Path | None, wait: float)
 @_root_option
 @_wait_option
 @_edge
-def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait: float) -> None:
+def verify_cmd(poll_id: str, entries_file: Path | None, proj: Project, wait: float) -> None:
     """A second, blind entry of the figures of POLL_ID, as double data entry does it.
 
     For each figure the poll, question, option and locator are shown, never the value:
@@ -388,11 +367,10 @@ def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait:
     transaction; where one disagrees, it is named with both values and nothing is written.
     """
     from .problems import DataError
+    from .report import Report
     from .store import commit, reading, writing
-    from .verify import VerifyError, plan, precheck, read_entries, report_unlocked
+    from .verify import VerifyError, plan, precheck, read_entries
 
-    proj = _project(root)
-    say = lambda m: click.echo(m, err=True)  # noqa: E731
     try:
         if entries_file is not None:
             file_poll, answers = read_entries(entries_file, str(entries_file))
@@ -401,8 +379,8 @@ def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait:
                       f"command line ('{poll_id}'); nothing was written.", 1)
             label = str(entries_file)
         else:
-            with reading(proj, say=say, wait=wait):
-                report = report_unlocked(proj)
+            with reading(proj, say=_say, wait=wait):
+                report = Report.load(proj.root)
                 asked = precheck(proj, report, poll_id)
             answers, label = {}, "your entry"
             click.echo(f"Poll {poll_id} ({report.when[poll_id]}): type each figure as the "
@@ -411,12 +389,10 @@ def verify_cmd(poll_id: str, entries_file: Path | None, root: Path | None, wait:
                 click.echo(f"\n{q.result_id}\n  question: {q.question}\n  option:   {q.option}"
                            f"\n  where:    {q.source}, {q.locator}")
                 answers[q.result_id] = click.prompt("  figure", type=str)
-        with writing(proj, say=say, wait=wait):
-            v = plan(proj, report_unlocked(proj), poll_id, answers, label)
+        with writing(proj, say=_say, wait=wait):
+            v = plan(proj, Report.load(proj.root), poll_id, answers, label)
             if v.problems:
-                for line in v.problems:
-                    click.echo(line, err=True)
-                _fail(f"{len(v.problems)} problem(s) found; nothing was written.", 1)
+                _refuse(v.problems, "written")
             commit(proj, v.texts, label=f"verify of '{poll_id}'")
     except VerifyError as exc:
         _fail(f"{exc}\nNothing was written.", 2)

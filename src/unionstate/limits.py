@@ -1,14 +1,10 @@
 """Sane limits on what a command reads from a user's file, so that no file makes it hang,
-run out of memory or fail with a traceback.
-
-- A file read is a regular file (not a FIFO, a device such as /dev/zero, or a terminal
-  left open on /dev/stdin, any of which can block or never end), and no larger than its
-  limit; `read_bytes` reads at most one byte more than the limit, whatever the file claims.
-- A value (a YAML scalar of a poll file, a cell of data/*.csv) is at most VALUE_CHARS
-  characters: the longest cell of data/ is a few hundred; Python's csv module refuses
-  fields over 131,072 characters.
-- A poll file nests at most DEPTH levels (it needs three: the poll, its results list, a
-  result), counted from the parser's events before any object is built.
+run out of memory or fail with a traceback: a regular file (not a FIFO, a device such as
+/dev/zero, or a terminal on /dev/stdin, which can block or never end) no larger than its limit;
+a value (a YAML scalar, a CSV cell) of at most VALUE_CHARS characters (the longest cell of
+data/ is a few hundred; Python's csv module refuses fields over 131,072); a poll file nested
+at most DEPTH levels (it needs three), counted from the parser's events before any object is
+built.
 """
 
 from __future__ import annotations

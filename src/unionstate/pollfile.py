@@ -52,7 +52,7 @@ TextLoader.yaml_implicit_resolvers = {
 def load_yaml(path: Path, label: str) -> dict:
     """The YAML mapping in `path`; YamlError if it cannot be read or is not a mapping, or is
     beyond a limit of unionstate.limits (size, regular file, nesting, value length, lone
-    surrogates). Read before any lock is taken: a slow or hostile file holds up no one."""
+    surrogates)."""
     try:
         text = limits.read_bytes(path, limits.POLL_FILE_BYTES).decode("utf-8")
     except limits.LimitError as exc:
@@ -119,8 +119,5 @@ def _check_values(doc, label: str) -> None:
 
 
 def kind_of(value) -> str:
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "mapping"
-    return "single value" if isinstance(value, str) else type(value).__name__
+    kinds = {list: "list", dict: "mapping", str: "single value"}
+    return kinds.get(type(value), type(value).__name__)

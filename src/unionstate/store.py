@@ -1,31 +1,22 @@
-"""Writing data/: canonical row order, one CSV dialect, atomic files, and transactions.
+"""Writing data/: canonical row order, one CSV dialect, the lock, and transactions.
 
 Every table is written the same way, so that a rewrite changes only the rows that changed:
-the codebook's column order, rows sorted by the table's `order` keys (stable, so a table
-without keys keeps its order), UTF-8, "\\n" line endings, minimal quoting, and an empty cell
-for a missing value.
+the codebook's column order, rows sorted (stably) by the table's `order` keys, UTF-8, "\\n"
+endings, minimal quoting, an empty cell for a missing value.
 
-A change to several files (add-poll writes polls.csv, results.csv, references.bib and
-CHANGELOG.md) is one transaction, under an exclusive lock on data/:
+The lock (portalocker: the same shared and exclusive modes on Linux, macOS and Windows) is on
+a file in the system's temporary folder, never in the project, and the system drops it when
+the process ends, however it ends. Readers (check, build, diff) share data/; a writer holds
+it alone for the whole read-check-write; a command waits `wait` seconds, then gets BusyError.
 
-1. `writing`: an exclusive lock on data/, held for the whole read-check-write. Readers
-   (check, build, diff) take a shared one while they read. A second writer waits up to
-   `wait` seconds, then gets BusyError; nothing is lost. The lock (portalocker, the same
-   shared and exclusive modes on Linux, macOS and Windows) is taken on a file in the
-   system's temporary folder, never in the project: data/ stays byte-identical after a
-   refusal. The system drops it when the process ends, however it ends (no stale lock).
-2. The journal, data/.transaction/: for each file, its new text (k.new) and its old bytes
-   (k.old), fsynced; then `manifest.json` is renamed into place. Before the rename nothing
-   has changed; after it the change is committed.
-3. Each file is replaced by its k.new (os.replace); then manifest.json becomes done.json and
-   the journal is removed.
-
-A run killed at any point leaves the journal behind; the next command that takes the lock
-(check, add-poll, build, diff) finishes it first and says so: no manifest, rolled back (the
-journal removed, no file had changed); manifest.json, completed (the remaining k.new moved
-into place); rollback.json (an error during step 3), rolled back from the k.old copies;
-done.json, only cleaned up. An error raised during step 3 in the writing process itself
-(a full disk) rolls the change back at once from the k.old copies.
+A change to several files is one transaction (`commit`): the journal, data/.transaction/,
+gets each file's new text (k.new) and old bytes (k.old), fsynced; renaming manifest.json into
+place commits it; each file is then replaced by its k.new, manifest.json becomes done.json
+and the journal is removed. The next command that takes the lock finishes a journal that a
+killed run left, and says so: without a manifest it is removed (no file had changed); with
+manifest.json it is completed; with rollback.json (an error while replacing) it is rolled
+back from the k.old copies; with done.json it is only removed. An error while replacing in
+the writing process itself (a full disk) rolls the change back at once.
 
 FAULT_ENV names a step at which the writing process kills itself (SIGKILL), for the tests
 of every interruption: journal, stage-K, manifest, replace-K, done (K counts files from 1).
@@ -34,15 +25,15 @@ of every interruption: journal, stage-K, manifest, replace-K, done (K counts fil
 from __future__ import annotations
 
 import contextlib
-import csv
+import functools
 import hashlib
-import io
 import json
 import os
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -62,13 +53,10 @@ FAULT_ENV = "UNIONSTATE_FAULT"
 WAIT = 30.0  # seconds a command waits for another one to finish with data/
 
 
-def canonical(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """`frame` in the codebook's column order, rows sorted by the table's `order` keys.
-
-    Cells are compared as text (ISO dates sort chronologically as text; a date given to the
-    year sorts before the months of that year); empty cells sort last. The sort is stable.
-    Columns the codebook does not know are kept, after the codebook's columns.
-    """
+def canonical_text(frame: pd.DataFrame, table: Table) -> str:
+    """The text a table is stored as: `frame` in the codebook's column order (columns it does
+    not know after them), rows sorted stably by the table's `order` keys compared as text (ISO
+    dates sort chronologically; a year before the months of that year), empty cells last."""
     known = [c for c in table.columns if c in frame.columns]
     extra = [c for c in frame.columns if c not in table.columns]
     out = frame[known + extra]
@@ -77,58 +65,35 @@ def canonical(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
         text = out[keys].astype("string")
         order = text.sort_values(keys, na_position="last", kind="mergesort").index
         out = out.loc[order]
-    return out.reset_index(drop=True)
-
-
-def _missing(value) -> bool:
-    import pandas as pd
-
-    return bool(pd.isna(value))
+    return csv_text(out)
 
 
 def csv_text(frame: pd.DataFrame) -> str:
     """The CSV text of `frame`: header row, minimal quoting, "\\n" endings, empty for missing."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([str(c) for c in frame.columns])
-    for row in frame.itertuples(index=False, name=None):
-        writer.writerow(["" if _missing(v) else str(v) for v in row])
-    return buffer.getvalue()
-
-
-def canonical_text(frame: pd.DataFrame, table: Table) -> str:
-    """The text a table is stored as."""
-    return csv_text(canonical(frame, table))
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 def _fsync_dir(folder: Path) -> None:
     """Make a rename durable where the platform allows it (POSIX); a no-op elsewhere."""
-    try:
+    with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 # ---------------------------------------------------------------- the lock
+
+# (thread, folder) pairs this process holds: a command reads data/ it holds without waiting
+# for itself (verify reads the report while it holds data/ to write its checks).
+_HELD: set[tuple[int, Path]] = set()
 
 
 def _fault(step: str) -> None:
     """Die here, as a kill would, if the tests asked for it (FAULT_ENV)."""
     if os.environ.get(FAULT_ENV) == step:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _busy(proj: Project, wait: float, folder: Path | None = None) -> BusyError:
-    return BusyError(f"{proj.rel(folder or proj.data)}/ is in use by another unionstate command "
-                     f"(add-poll, check, build or diff) and was still in use after {wait:g} s; "
-                     "nothing was changed. Run the command again when the other one has "
-                     "finished.")
 
 
 def _lock_file(folder: Path) -> int:
@@ -149,24 +114,31 @@ def _lock(proj: Project, exclusive: bool, wait: float,
           folder: Path | None = None) -> Iterator[Callable[[bool], None]]:
     """A shared or exclusive lock on `folder` (data/ by default), through portalocker: flock(2)
     on Linux and macOS, LockFileEx on Windows. Yields a function that turns it into the other
-    kind. The system drops the lock when the process ends, however it ends."""
-    fd = _lock_file(folder or proj.data)
-    held = False
+    kind."""
+    folder = folder or proj.data
+    fd = _lock_file(folder)
+    held = None
 
     def take(excl: bool) -> None:
         nonlocal held
-        if held:  # Windows cannot convert a lock in place; release it, then take the other
+        if held == excl:
+            return
+        if held is not None:  # Windows cannot convert a lock in place; release, then retake
             portalocker.unlock(fd)
         flags = portalocker.LockFlags.EXCLUSIVE if excl else portalocker.LockFlags.SHARED
         deadline = time.monotonic() + wait
         while True:
             try:
                 portalocker.lock(fd, flags | portalocker.LockFlags.NON_BLOCKING)
-                held = True
+                held = excl
                 return
             except portalocker.AlreadyLocked:
                 if time.monotonic() >= deadline:
-                    raise _busy(proj, wait, folder) from None
+                    raise BusyError(
+                        f"{proj.rel(folder)}/ is in use by another unionstate command (add-poll, "
+                        f"check, build or diff) and was still in use after {wait:g} s; nothing "
+                        "was changed. Run the command again when the other one has finished."
+                    ) from None
                 time.sleep(0.05)
 
     try:
@@ -176,37 +148,36 @@ def _lock(proj: Project, exclusive: bool, wait: float,
         os.close(fd)  # closing the only descriptor releases the lock
 
 
-def _say_stderr(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 @contextlib.contextmanager
-def reading(proj: Project, say: Callable[[str], None] | None = None,
-            wait: float = WAIT) -> Iterator[None]:
-    """Hold data/ for reading (shared with other readers), after finishing any interrupted
-    change to it (and saying so)."""
-    say = say or _say_stderr
-    with _lock(proj, exclusive=False, wait=wait) as take:
-        if needs_recovery(proj):
+def _holding(proj: Project, exclusive: bool, say: Callable[[str], None] | None,
+             wait: float) -> Iterator[None]:
+    """data/ locked, after finishing any interrupted change to it (and saying so)."""
+    key = (threading.get_ident(), proj.data.resolve())
+    if key in _HELD:
+        yield
+        return
+    with _lock(proj, exclusive, wait) as take:
+        if (proj.data / JOURNAL).exists():
             take(True)
             message = recover(proj)
             if message:
-                say(message)
-            take(False)
-        yield
+                (say or functools.partial(print, file=sys.stderr))(message)
+            take(exclusive)
+        _HELD.add(key)
+        try:
+            yield
+        finally:
+            _HELD.discard(key)
 
 
-@contextlib.contextmanager
-def writing(proj: Project, say: Callable[[str], None] | None = None,
-            wait: float = WAIT) -> Iterator[None]:
-    """Hold data/ alone, for a whole read-check-write; any interrupted change is finished
-    first (and said so)."""
-    say = say or _say_stderr
-    with _lock(proj, exclusive=True, wait=wait):
-        message = recover(proj)
-        if message:
-            say(message)
-        yield
+def reading(proj: Project, say: Callable[[str], None] | None = None, wait: float = WAIT):
+    """Hold data/ for reading (shared with other readers)."""
+    return _holding(proj, False, say, wait)
+
+
+def writing(proj: Project, say: Callable[[str], None] | None = None, wait: float = WAIT):
+    """Hold data/ alone, for a whole read-check-write."""
+    return _holding(proj, True, say, wait)
 
 
 @contextlib.contextmanager
@@ -244,19 +215,6 @@ def file_mode(path: Path) -> int:
     return path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask
 
 
-def _rel_target(proj: Project, path: Path) -> str:
-    rel = Path(path).resolve().relative_to(proj.root.resolve())
-    return rel.as_posix()
-
-
-def _publish(journal: Path, name: str, data: dict) -> None:
-    """Write a journal state file atomically (temporary file, fsync, rename)."""
-    tmp = journal / f"{name}.partial"
-    _write_file(tmp, json.dumps(data, indent=1).encode("utf-8"), 0o644)
-    os.replace(tmp, journal / name)
-    _fsync_dir(journal)
-
-
 def _utf8(proj: Project, path: Path, text: str) -> bytes:
     """`text` as UTF-8; TransactionError, before anything is written, for a text that has no
     UTF-8 form (a lone surrogate, such as YAML's "\\ud800", is half a UTF-16 pair)."""
@@ -288,12 +246,16 @@ def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
             _write_file(journal / f"{k}.new", new, mode)
             if old is not None:
                 _write_file(journal / f"{k}.old", old, mode)
-            entries.append({"target": _rel_target(proj, path), "new": f"{k}.new",
+            target = path.resolve().relative_to(proj.root.resolve()).as_posix()
+            entries.append({"target": target, "new": f"{k}.new",
                             "old": None if old is None else f"{k}.old",
                             "new_sha256": _sha(new), "old_sha256": _sha(old)})
             _fault(f"stage-{k}")
         _fsync_dir(journal)
-        _publish(journal, "manifest.json", {"label": label, "files": entries})
+        manifest = json.dumps({"label": label, "files": entries}, indent=1).encode("utf-8")
+        _write_file(journal / "manifest.partial", manifest, 0o644)
+        os.replace(journal / "manifest.partial", journal / "manifest.json")
+        _fsync_dir(journal)
     except BaseException:
         shutil.rmtree(journal, ignore_errors=True)  # nothing had been replaced
         raise
@@ -303,11 +265,9 @@ def commit(proj: Project, texts: Mapping[Path, str], label: str) -> None:
             os.replace(journal / entry["new"], proj.root / entry["target"])
             _fault(f"replace-{k}")
     except Exception:
-        try:
+        with contextlib.suppress(Exception):  # else the journal stays for the next command
             os.replace(journal / "manifest.json", journal / "rollback.json")
-            _roll_back(proj, journal, entries)
-        except Exception:  # noqa: BLE001 - the journal stays; the next command finishes it
-            pass
+            _replay(proj, journal, entries, forward=False)
         raise
     for folder in {(proj.root / e["target"]).parent for e in entries}:
         _fsync_dir(folder)
@@ -331,32 +291,23 @@ def _remove_journal(journal: Path) -> None:
     _fsync_dir(journal.parent)
 
 
-def _roll_back(proj: Project, journal: Path, entries: list[dict]) -> None:
+def _replay(proj: Project, journal: Path, entries: list[dict], forward: bool) -> None:
+    """Give every target its new text (forward) or its old one back, then remove the journal."""
     for entry in entries:
         target = proj.root / entry["target"]
         now = target.read_bytes() if target.exists() else None
-        if _sha(now) == entry["old_sha256"]:
-            continue
-        if entry["old"] is None:
-            target.unlink(missing_ok=True)
-        else:
-            os.replace(journal / entry["old"], target)
-    for folder in {(proj.root / e["target"]).parent for e in entries}:
-        _fsync_dir(folder)
-    _remove_journal(journal)
-
-
-def _roll_forward(proj: Project, journal: Path, entries: list[dict]) -> None:
-    for entry in entries:
-        target = proj.root / entry["target"]
-        staged = journal / entry["new"]
-        if staged.exists():
-            os.replace(staged, target)
-        elif not target.exists() or _sha(target.read_bytes()) != entry["new_sha256"]:
+        if forward and (journal / entry["new"]).exists():
+            os.replace(journal / entry["new"], target)
+        elif forward and _sha(now) != entry["new_sha256"]:
             raise TransactionError(
                 f"{proj.rel(journal)}: the interrupted change cannot be completed: "
                 f"{entry['target']} is neither its new text nor staged; restore data/ from git "
                 f"(git checkout -- data references.bib), then remove {proj.rel(journal)}")
+        elif not forward and _sha(now) != entry["old_sha256"]:
+            if entry["old"] is None:
+                target.unlink(missing_ok=True)
+            else:
+                os.replace(journal / entry["old"], target)
     for folder in {(proj.root / e["target"]).parent for e in entries}:
         _fsync_dir(folder)
     _remove_journal(journal)
@@ -377,10 +328,6 @@ def _entries(proj: Project, state: Path) -> tuple[str, list[dict]]:
     return str(data.get("label", "a change")), entries
 
 
-def needs_recovery(proj: Project) -> bool:
-    return (proj.data / JOURNAL).exists()
-
-
 def recover(proj: Project) -> str | None:
     """Finish a change to data/ that a killed process left half done; a message, or None.
 
@@ -391,18 +338,18 @@ def recover(proj: Project) -> str | None:
         return None
     names = [p.name for p in journal.iterdir()] if journal.is_dir() else []
     if "done.json" in names:
-        label, entries = _entries(proj, journal / "done.json")
+        label, _ = _entries(proj, journal / "done.json")
         _remove_journal(journal)
         said = f"{label} had been written whole; its journal was removed"
     elif "manifest.json" in names:
         label, entries = _entries(proj, journal / "manifest.json")
-        _roll_forward(proj, journal, entries)
+        _replay(proj, journal, entries, forward=True)
         targets = ", ".join(e["target"] for e in entries)
         said = (f"{label} was interrupted after it was committed; it has now been completed: "
                 f"{targets} hold its new text")
     elif "rollback.json" in names:
         label, entries = _entries(proj, journal / "rollback.json")
-        _roll_back(proj, journal, entries)
+        _replay(proj, journal, entries, forward=False)
         said = (f"{label} failed while writing; it has now been rolled back: every file holds "
                 "its text from before it")
     else:

@@ -1,31 +1,17 @@
 """`unionstate verify POLL_ID`: a second, blind entry of a poll's figures, and the checks it writes.
 
 Double data entry, as survey tools do it (EpiData, REDCap): `add-poll` was the first entry;
-here the user types each figure of the poll again, as its source prints it ("57%", "75-76%",
-"about 30%", "some 43-48%", "more than 40%", "one in six", "half of <result_id>"), shown the
-poll, question, option and locator, never the value. An entry is read by the same wording
-rules the report writes figures with (unionstate.codes), so "75-76%" is a range 75 to 76.
+here the user types each figure again as its source prints it, shown the poll, question,
+option and locator, never the value. An entry is read by the wording rules the report writes
+figures with (unionstate.codes), so "75-76%" is a range 75 to 76. Where every entry agrees
+with data/results.csv, one transaction writes the verified record (tests/verified.yaml: each
+figure as typed, and the works the report reads, a new one with `text: null`) and one nbval
+card per figure in the poll's country notebook, whose stored output is written from the typed
+entry, never from a run. Where one disagrees, nothing is written and the message shows both.
 
-Where every entry agrees with data/results.csv in bounds and qualifier, one transaction
-(store.commit, under the exclusive lock on data/) writes:
-
-* the verified record, tests/verified.yaml: the figure as typed, per poll, and the works
-  whose figures the report reads (a new source is recorded with `text: null`: its text is
-  not stored, and the provenance tests say so instead of checking its locators);
-* one nbval card per figure, appended to the poll's country notebook in tests/notebooks/
-  (belarus.ipynb, russia.ipynb): a cell calling `verified(r, "<result_id>", [charts])`
-  whose stored output is written from the typed entry, never from a run.
-
-Where one entry disagrees, nothing is written and the message shows both.
-
-`verified()` prints the same lines from what the report shows: the data row, the prose, each
-chart's drawn mark and label, and each figure file's row, so that nbval fails the card when
-any one of them stops saying what the source says. What a card holds is of two kinds, and
-the notebooks' first cells say so: figures, qualifiers and locators are typed from the
-source; the list of charts that draw the figure is a snapshot of the report at verify time.
-
-`drop(...)` gives the texts of the record and notebooks without some polls (remove-poll,
-add-poll --replace).
+A card holds two kinds of line, and the notebooks' first cells say so: figures, qualifiers
+and locators typed from the source; and the list of charts that draw the figure, a snapshot
+of the report at verify time. `readback.verified()` prints the same lines from the report.
 """
 
 from __future__ import annotations
@@ -35,9 +21,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 import yaml
 
 from . import codes
+from .parse import split_ids
 from .paths import Project
 from .text import NUMBER_WORDS, bounds_text, number, one_in
 
@@ -141,11 +129,8 @@ def agrees(typed: Typed, data: Typed) -> bool:
         return False
     if typed.derivation or data.derivation:
         return typed.derivation == data.derivation
-
-    def same(a, b):
-        return (a is None and b is None) or (a is not None and b is not None
-                                             and abs(a - b) < 1e-9)
-    return same(typed.low, data.low) and same(typed.high, data.high)
+    return all(a == b if None in (a, b) else abs(a - b) < 1e-9
+               for a, b in ((typed.low, data.low), (typed.high, data.high)))
 
 
 def in_words(t: Typed, parent: Typed | None = None, grand: Typed | None = None) -> str:
@@ -168,9 +153,6 @@ def derived_bounds(t: Typed, parent: Typed) -> Typed:
     return Typed(t.qualifier, scale(parent.low), scale(parent.high), t.derivation)
 
 
-# ---------------------------------------------------------------- the card
-
-
 def card_lines(rid: str, where: str, t: Typed, words: str, charts: list[str]) -> list[str]:
     """The card of one figure, every line filled in from `t` (typed, or read from the report)."""
     data = f"{t.qualifier} {_b(t.low, t.high)}" + (f" ({t.derivation})" if t.derivation else "")
@@ -181,15 +163,8 @@ def card_lines(rid: str, where: str, t: Typed, words: str, charts: list[str]) ->
     return out
 
 
-# ---------------------------------------------------------------- the record
-
-
-def register_path(proj: Project) -> Path:
-    return proj.root / REGISTER
-
-
 def load_register(proj: Project) -> dict:
-    path = register_path(proj)
+    path = proj.root / REGISTER
     if not path.is_file():
         return {"sources": {}, "polls": {}}
     try:
@@ -199,35 +174,23 @@ def load_register(proj: Project) -> dict:
                           f"(git checkout -- {REGISTER})") from None
     if not isinstance(doc, dict):
         raise VerifyError(f"{REGISTER}: is not a mapping; restore it from git")
-    doc.setdefault("sources", {})
-    doc.setdefault("polls", {})
-    return doc
+    return {"sources": {}, "polls": {}, **doc}
 
 
 def dump_register(doc: dict) -> str:
     """The record's text: sources and polls sorted by key, figures by result_id."""
-    polls = {}
-    for pid in sorted(doc["polls"]):
-        entry = dict(doc["polls"][pid])
-        entry["figures"] = {k: entry["figures"][k] for k in sorted(entry.get("figures") or {})}
-        polls[pid] = entry
+    polls = {pid: {**entry, "figures": dict(sorted((entry.get("figures") or {}).items()))}
+             for pid, entry in sorted(doc["polls"].items())}
     body = {"sources": {k: doc["sources"][k] for k in sorted(doc["sources"])}, "polls": polls}
     return REGISTER_HEADER + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
 
 
-# ---------------------------------------------------------------- notebooks
-
-
 def _notebook_text(nb) -> str:
-    import nbformat
-
     return nbformat.writes(nb) + "\n"  # the notebooks end with a newline
 
 
 def _cell(rid: str, poll_label: str, where: str, charts: list[str], lines: list[str],
           count: int):
-    import nbformat
-
     listed = ", ".join(f'"{c}"' for c in charts)
     source = (f"# {rid} | {poll_label} | {where}\n"
               "# Written by `unionstate verify`: the output below comes from the figure as typed\n"
@@ -239,27 +202,20 @@ def _cell(rid: str, poll_label: str, where: str, charts: list[str], lines: list[
     return cell
 
 
-def drop_cards(proj: Project, result_ids: set[str]) -> dict[Path, str]:
-    """Notebook texts without the cards of `result_ids` (only notebooks that change)."""
-    import nbformat
-
-    out = {}
+def drop(proj: Project, poll_ids: set[str], result_ids: set[str],
+         remaining_sources: set[str]) -> dict[Path, str]:
+    """The record and notebooks without `poll_ids` and the cards of `result_ids` (only files
+    that change); a source the record holds without stored text goes too where no remaining
+    figure cites it."""
+    texts = {}
     for path in sorted((proj.root / "tests" / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         kept = [c for c in nb.cells
                 if not (c.cell_type == "code" and set(CELL.findall(c.source)) & result_ids)]
         if len(kept) != len(nb.cells):
             nb.cells = kept
-            out[path] = _notebook_text(nb)
-    return out
-
-
-def drop(proj: Project, poll_ids: set[str], result_ids: set[str],
-         remaining_sources: set[str]) -> dict[Path, str]:
-    """The record and notebooks without `poll_ids` and the cards of `result_ids`; a source
-    the record holds without stored text goes too where no remaining figure cites it."""
-    texts = drop_cards(proj, result_ids)
-    path = register_path(proj)
+            texts[path] = _notebook_text(nb)
+    path = proj.root / REGISTER
     if not path.is_file():
         return texts
     doc = load_register(proj)
@@ -282,7 +238,6 @@ def drop(proj: Project, poll_ids: set[str], result_ids: set[str],
 
 @dataclass
 class Verification:
-    poll_id: str
     problems: list[str] = field(default_factory=list)
     texts: dict[Path, str] = field(default_factory=dict)
     figures: int = 0
@@ -299,23 +254,16 @@ class Question:
     locator: str
 
 
-def questions(report, poll_id: str) -> list[Question]:
-    """The figures of `poll_id` (those whose poll_id cell names it), in results.csv's order."""
-    from .parse import split_ids
-
+def precheck(proj: Project, report, poll_id: str) -> list[Question]:
+    """The figures to type for `poll_id` (those whose poll_id cell names it, in results.csv's
+    order); VerifyError if it cannot be verified (not in the data, verified already, or a
+    figure of several waves verified with another wave)."""
     if poll_id not in set(report.ds.polls["poll_id"]):
         raise VerifyError(f"poll '{poll_id}' is not in data/polls.csv; allowed: a poll_id of "
                           "data/polls.csv (add it first with `unionstate add-poll`)")
     res = report.ds.results
-    rows = res[[poll_id in split_ids(c) for c in res["poll_id"]]]
-    return [Question(r.result_id, str(r.question), str(r.option), str(r.source), str(r.locator))
-            for r in rows.itertuples()]
-
-
-def precheck(proj: Project, report, poll_id: str) -> list[Question]:
-    """The figures to type for `poll_id`; VerifyError if it cannot be verified (not in the
-    data, verified already, or a figure of several waves verified with another wave)."""
-    asked = questions(report, poll_id)
+    asked = [Question(r.result_id, str(r.question), str(r.option), str(r.source), str(r.locator))
+             for r in res[[poll_id in split_ids(c) for c in res["poll_id"]]].itertuples()]
     doc = load_register(proj)
     if poll_id in doc["polls"]:
         raise VerifyError(f"poll '{poll_id}' is already verified ({REGISTER}); to correct it, "
@@ -334,17 +282,14 @@ def precheck(proj: Project, report, poll_id: str) -> list[Question]:
 def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
          label: str = "entries") -> Verification:
     """Compare the entries with data/ and, where all agree, render the texts to write."""
-    import nbformat
-
-    v = Verification(poll_id)
+    v = Verification()
     asked = precheck(proj, report, poll_id)
     ids = {q.result_id for q in asked}
     doc = load_register(proj)
     poll = report.ds.polls[report.ds.polls["poll_id"] == poll_id].iloc[0]
-    for rid in answers:
-        if rid not in ids:
-            v.problems.append(f"{label}, figures.{rid}: is not a figure of poll '{poll_id}'; "
-                              f"allowed: {', '.join(sorted(ids)) or 'none (it has no figures)'}")
+    v.problems += [f"{label}, figures.{rid}: is not a figure of poll '{poll_id}'; allowed: "
+                   f"{', '.join(sorted(ids)) or 'none (it has no figures)'}"
+                   for rid in answers if rid not in ids]
     typed: dict[str, Typed] = {}
     for q in asked:
         if q.result_id not in answers:
@@ -368,16 +313,11 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
         typed[q.result_id] = t
     if v.problems:
         return v
+    registered = {rid: str(text) for entry in doc["polls"].values()
+                  for rid, text in (entry.get("figures") or {}).items()}
 
-    def parent_of(rid: str) -> tuple[Typed | None, Typed | None]:
-        t = typed[rid]
-        if not t.derivation:
-            return None, None
-        pid = codes.parse_derivation(t.derivation)[2]
-        p = typed.get(pid) or _registered(doc, pid)
-        if p is None:
-            return None, None
-        return p, (typed.get(codes.parse_derivation(p.derivation)[2]) if p.derivation else None)
+    def source_of(t: Typed) -> str:  # the result_id a derived figure is derived from
+        return codes.parse_derivation(t.derivation)[2]
 
     nb_name = NOTEBOOK_OF_COUNTRY.get(str(poll["country"]))
     if nb_name is None:
@@ -388,9 +328,13 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
                 default=0)
     who = poll["pollster"] if isinstance(poll["pollster"], str) else poll["commissioned_by"]
     poll_label = f"{who}, {report.when[poll_id]}"
-    for q in asked:
+    for n, q in enumerate(asked, start=count + 1):  # n: the new cell's execution count
         t = typed[q.result_id]
-        parent, grand = parent_of(q.result_id)
+        parent = grand = None
+        if t.derivation:  # its parent typed now or verified before; the grandparent typed now
+            pid = source_of(t)
+            parent = typed.get(pid) or (parse_typed(registered[pid]) if pid in registered else None)
+            grand = typed.get(source_of(parent)) if parent and parent.derivation else None
         if t.derivation and parent is None:
             v.problems.append(f"{label}, figures.{q.result_id}: derived from a figure that is "
                               "not verified; verify the poll it comes from first")
@@ -399,10 +343,9 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
         charts = [c for c in POLL_CHARTS
                   if (rows := report.results_drawn(c)) is not None
                   and q.result_id in set(rows["result_id"])]
-        count += 1
         where = f"{q.source}, {q.locator}"
         lines = card_lines(q.result_id, where, shown, in_words(t, parent, grand), charts)
-        nb.cells.append(_cell(q.result_id, poll_label, where, charts, lines, count))
+        nb.cells.append(_cell(q.result_id, poll_label, where, charts, lines, n))
     if v.problems:
         return v
     if asked:
@@ -410,44 +353,15 @@ def plan(proj: Project, report, poll_id: str, answers: dict[str, str],
     doc["polls"][poll_id] = {"figures": {rid: answers[rid].strip() for rid in sorted(typed)}}
     for q in asked:
         doc["sources"].setdefault(q.source, {"author": None, "text": None})
-    v.texts[register_path(proj)] = dump_register(doc)
+    v.texts[proj.root / REGISTER] = dump_register(doc)
     v.figures = len(asked)
     return v
-
-
-def _registered(doc: dict, rid: str) -> Typed | None:
-    for entry in doc["polls"].values():
-        text = (entry.get("figures") or {}).get(rid)
-        if text is not None:
-            return parse_typed(str(text))
-    return None
 
 
 def _described(t: Typed) -> str:
     if t.derivation:
         return f"{t.qualifier} ({t.derivation})"
     return f"{t.qualifier} {_b(t.low, t.high)}"
-
-
-def report_unlocked(proj: Project):
-    """The Report of data/ as it stands, read without taking the lock: for a command that
-    already holds it (data.load would wait for its own lock). DataError if data/ is invalid."""
-    from dataclasses import fields
-
-    from .codebook import load as load_codebook
-    from .data import Dataset, _typed
-    from .problems import DataError
-    from .report import Report
-    from .validate import check, read_all
-
-    frames, problems = read_all(proj)
-    problems = problems or check(proj, frames)
-    if problems:
-        raise DataError(problems)
-    tables = load_codebook(proj.codebook)
-    names = {f.name for f in fields(Dataset)}
-    return Report(Dataset(**{n: _typed(frames[n], tables[n]) for n in tables if n in names}),
-                  proj)
 
 
 def read_entries(path: Path, label: str) -> tuple[str | None, dict[str, str]]:
