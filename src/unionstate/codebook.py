@@ -20,6 +20,7 @@ TYPES = ("string", "number", "integer", "date")
 COLUMN_KEYS = ("description", "type", "required", "unique", "pattern", "codes", "codes_from",
                "range")
 TABLE_KEYS = ("file", "description", "order", "min_rows", "columns")
+LABEL = "data/codebook.yaml"  # as messages name it
 
 
 @dataclass(frozen=True)
@@ -53,133 +54,128 @@ NEEDED = {
 }
 
 
-def _fail(path: Path, where: str, message: str):
-    raise CodebookError(f"data/{path.name}, {where}: {message}")
+def _fail(where: str, message: str):
+    raise CodebookError(f"{LABEL}, {where}: {message}")
 
 
 def _text(path: Path) -> str:
-    label = f"data/{path.name}"
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CodebookError(f"{label}: file is missing; this folder is not a unionstate "
+        raise CodebookError(f"{LABEL}: file is missing; this folder is not a unionstate "
                             "project (or its codebook was removed)") from None
     except OSError as exc:
-        raise CodebookError(f"{label}: cannot be read: {exc.strerror or exc}") from None
+        raise CodebookError(f"{LABEL}: cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise CodebookError(f"{label}: is not UTF-8 text ({exc.reason} at byte "
+        raise CodebookError(f"{LABEL}: is not UTF-8 text ({exc.reason} at byte "
                             f"{exc.start})") from None
 
 
-def _read(path: Path, text: str) -> dict:
+def _read(text: str) -> dict:
     """The codebook's YAML, parsed by libyaml where PyYAML has it (about ten times faster than
     the pure-Python parser); an error is reported as the pure-Python parser words it."""
-    label = f"data/{path.name}"
     try:
         raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError:
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise CodebookError(f"{label}: is not readable YAML: {yaml_error(exc)}") from None
+            raise CodebookError(f"{LABEL}: is not readable YAML: {yaml_error(exc)}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("tables"), dict) or not raw["tables"]:
-        _fail(path, "tables", "is missing or empty; allowed: a mapping of table names to tables")
+        _fail("tables", "is missing or empty; allowed: a mapping of table names to tables")
     return raw
 
 
-def _bound(value, where, path):
-    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-        return value
-    _fail(path, where, f"{value!r} is not a number; allowed: a number or null")
-
-
-def _column(name: str, c, where: str, path: Path, codes_of: dict) -> Column:
+def _column(name: str, c, where: str, codes_of: dict) -> Column:
     if not isinstance(c, dict):
-        _fail(path, where, "is not a mapping; allowed: a mapping of column keys")
+        _fail(where, "is not a mapping; allowed: a mapping of column keys")
     unknown = [k for k in c if k not in COLUMN_KEYS]
     if unknown:
-        _fail(path, f"{where}.{unknown[0]}", f"is not a column key; allowed: {', '.join(COLUMN_KEYS)}")
+        _fail(f"{where}.{unknown[0]}", f"is not a column key; allowed: {', '.join(COLUMN_KEYS)}")
     if not isinstance(c.get("description"), str):
-        _fail(path, f"{where}.description", "is missing; allowed: a text")
+        _fail(f"{where}.description", "is missing; allowed: a text")
     kind = c.get("type", "string")
     if kind not in TYPES:
-        _fail(path, f"{where}.type", f"{kind!r} is not a type; allowed: {', '.join(TYPES)}")
+        _fail(f"{where}.type", f"{kind!r} is not a type; allowed: {', '.join(TYPES)}")
     for flag in ("required", "unique"):
         if not isinstance(c.get(flag, False), bool):
-            _fail(path, f"{where}.{flag}", "allowed: true or false")
+            _fail(f"{where}.{flag}", "allowed: true or false")
     pattern = c.get("pattern")
     if pattern is not None:
         try:
             re.compile(str(pattern))
         except re.error as exc:
-            _fail(path, f"{where}.pattern", f"is not a regular expression ({exc})")
+            _fail(f"{where}.pattern", f"is not a regular expression ({exc})")
     codes = c.get("codes")
     if "codes_from" in c:
         ref = c["codes_from"]
         if ref not in codes_of:
-            _fail(path, f"{where}.codes_from", f"{ref!r} names no column with codes defined "
-                                               f"above it; allowed: {', '.join(codes_of) or 'none'}")
+            _fail(f"{where}.codes_from", f"{ref!r} names no column with codes defined "
+                                         f"above it; allowed: {', '.join(codes_of) or 'none'}")
         codes = codes_of[ref]
     elif codes is not None:
         if not isinstance(codes, dict) or not codes:
-            _fail(path, f"{where}.codes", "allowed: a mapping of codes to their meaning")
+            _fail(f"{where}.codes", "allowed: a mapping of codes to their meaning")
         codes = {str(k): str(v) for k, v in codes.items()}
     rng = c.get("range")
     if rng is not None:
         if not isinstance(rng, list) or len(rng) != 2:
-            _fail(path, f"{where}.range", "allowed: [min, max], null for no bound")
-        rng = (_bound(rng[0], f"{where}.range", path), _bound(rng[1], f"{where}.range", path))
+            _fail(f"{where}.range", "allowed: [min, max], null for no bound")
+        for bound in rng:
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float)):
+                _fail(f"{where}.range", f"{bound!r} is not a number; allowed: a number or null")
+        rng = tuple(rng)
     return Column(name=name, description=c["description"], type=kind,
-                  required=bool(c.get("required", False)), unique=bool(c.get("unique", False)),
+                  required=c.get("required", False), unique=c.get("unique", False),
                   pattern=None if pattern is None else str(pattern), codes=codes or {},
                   range=rng)
 
 
 @cache
-def _load(path: Path, text: str) -> dict[str, Table]:
-    """The tables of a codebook text (`path` names it in messages): parsed once per process
-    for each distinct text, wherever the file lives."""
-    raw = _read(path, text)
+def _load(text: str) -> dict[str, Table]:
+    """The tables of a codebook text: parsed once per process for each distinct text,
+    wherever the file lives."""
+    raw = _read(text)
     tables: dict[str, Table] = {}
     codes_of: dict[str, dict[str, str]] = {}
     for name, spec in raw["tables"].items():
         where = f"tables.{name}"
         if not isinstance(spec, dict):
-            _fail(path, where, "is not a mapping; allowed: file, description, order, columns")
+            _fail(where, "is not a mapping; allowed: file, description, order, columns")
         unknown = [k for k in spec if k not in TABLE_KEYS]
         if unknown:
-            _fail(path, f"{where}.{unknown[0]}", f"is not a table key; allowed: {', '.join(TABLE_KEYS)}")
+            _fail(f"{where}.{unknown[0]}", f"is not a table key; allowed: {', '.join(TABLE_KEYS)}")
         if not isinstance(spec.get("file"), str) or not re.fullmatch(r"[\w.-]+\.csv", spec["file"]):
-            _fail(path, f"{where}.file", "allowed: a file name in data/ ending in .csv")
+            _fail(f"{where}.file", "allowed: a file name in data/ ending in .csv")
         if not isinstance(spec.get("columns"), dict) or not spec["columns"]:
-            _fail(path, f"{where}.columns", "is missing or empty; allowed: a mapping of columns")
+            _fail(f"{where}.columns", "is missing or empty; allowed: a mapping of columns")
         columns = {}
         for col, c in spec["columns"].items():
-            columns[str(col)] = _column(str(col), c, f"{where}.columns.{col}", path, codes_of)
-            if columns[str(col)].codes:
-                codes_of[f"{name}.{col}"] = columns[str(col)].codes
+            column = columns[str(col)] = _column(str(col), c, f"{where}.columns.{col}", codes_of)
+            if column.codes:
+                codes_of[f"{name}.{col}"] = column.codes
         order = spec.get("order") or []
         if not isinstance(order, list) or any(k not in columns for k in order):
-            _fail(path, f"{where}.order", f"allowed: a list of its columns ({', '.join(columns)})")
+            _fail(f"{where}.order", f"allowed: a list of its columns ({', '.join(columns)})")
         min_rows = spec.get("min_rows", 0)
         if not isinstance(min_rows, int) or isinstance(min_rows, bool) or min_rows < 0:
-            _fail(path, f"{where}.min_rows", "allowed: a whole number, 0 or more")
+            _fail(f"{where}.min_rows", "allowed: a whole number, 0 or more")
         tables[str(name)] = Table(str(name), spec["file"], str(spec.get("description", "")),
                                   tuple(order), columns, min_rows)
     for needed, cols in NEEDED.items():
         if needed not in tables:
-            _fail(path, "tables", f"has no table '{needed}'; the report needs polls and results")
+            _fail("tables", f"has no table '{needed}'; the report needs polls and results")
         for col in cols:
             if col not in tables[needed].columns:
-                _fail(path, f"tables.{needed}.columns", f"has no column '{col}', which the "
-                                                        "report reads; add it back")
+                _fail(f"tables.{needed}.columns", f"has no column '{col}', which the "
+                                                  "report reads; add it back")
     for col in ("stance", "qualifier"):
         if not tables["results"].columns[col].codes:
-            _fail(path, f"tables.results.columns.{col}.codes", "is missing; allowed: a mapping "
-                                                               "of codes to their meaning")
+            _fail(f"tables.results.columns.{col}.codes", "is missing; allowed: a mapping "
+                                                         "of codes to their meaning")
     return tables
 
 
 def load(path: Path) -> dict[str, Table]:
     """Tables of the codebook at `path`, keyed by table name (polls, results, events)."""
-    return _load(Path(Path(path).name), _text(Path(path)))
+    return _load(_text(Path(path)))
