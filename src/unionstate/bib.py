@@ -50,10 +50,6 @@ def entries(path: Path) -> dict[str, dict[str, str]]:
     return parse(Path(path).read_text(encoding="utf-8"))
 
 
-def keys(path: Path) -> set[str]:
-    return set(entries(path))
-
-
 def author_name(entry: dict | None, key: str) -> str:
     """The name a reader knows a work by: its first author's family name ('Shraibman'), or an
     organisation ('Levada Center'); the key where the entry has no author."""
