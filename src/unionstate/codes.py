@@ -1,18 +1,10 @@
 """Each qualifier, stance and derivation code, defined once.
 
-data/codebook.yaml lists the codes and what they mean; this module adds, for each code, what
-the package does with it, and nothing else in the package special-cases a code:
-
-* a qualifier's bounds rule (how `check` treats share_low and share_high), whether its
-  shares count towards the 100% of a question, and its prose wording ("about {bounds}");
-* a derivation rule's factor and whether the prose hedges it; the derivation pattern of the
-  codebook is built from these rules (tests/test_codes.py proves the two agree);
-* a stance has no behaviour of its own here: its record is its codebook entry, and its
-  visual encoding (colour, legend text) lives in style.py, keyed by the same code.
-
-A code the codebook lists but this module (or style.py, for what is drawn) has no record for
-is *incomplete* (`incomplete(codebook_path)`): `check` refuses any row using it, so that a new
-code fails with a message rather than a KeyError in a chart.
+data/codebook.yaml lists the codes and what they mean; this module adds what the package does
+with each (a qualifier's bounds rule, whether it counts towards a question's 100% and its
+wording; a derivation's factor and wording). A stance's visual encoding lives in style.py.
+A code the codebook lists without such a record is *incomplete*: `check` refuses any row
+using it, so that a new code fails with a message rather than a KeyError in a chart.
 """
 
 from __future__ import annotations
@@ -95,8 +87,3 @@ def incomplete(codebook: Path) -> dict[str, dict[str, str]]:
             if gaps:
                 lacks[code] = " and ".join(gaps)
     return out
-
-
-def rule(code: str) -> QualifierRule:
-    """The rule of a qualifier code (KeyError for one with none: `check` refuses it first)."""
-    return QUALIFIER_RULES[code]
