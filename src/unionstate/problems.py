@@ -15,12 +15,8 @@ INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGIN
 class Problem:
     """One thing wrong with one place of one file.
 
-    `kind` says which rule found it, for programs (add-poll sorts problems by it); it is not
-    part of the text, and two problems differing only in kind are the same problem. Kinds:
-    missing, unreadable (a file), column, empty, unique, codes, pattern, number, integer,
-    date, range, shortest (codebook rules), control, rows, source, date_order, future,
-    poll_link, bounds, fraction, derivation, sum, record (a code without a complete record),
-    bib.
+    `kind` names the rule that found it, for programs (add-poll sorts problems by it); it is
+    not part of the text, and two problems differing only in kind are the same problem.
     """
 
     file: str
@@ -30,12 +26,9 @@ class Problem:
     kind: str = field(default="", compare=False)
 
     def __str__(self) -> str:
-        where = [self.file]
-        if self.line:
-            where.append(f"line {self.line}")
-        if self.column:
-            where.append(f"column '{self.column}'")
-        return f"{', '.join(where)}: {self.message}"
+        where = (self.file, self.line and f"line {self.line}",
+                 self.column and f"column '{self.column}'")
+        return f"{', '.join(w for w in where if w)}: {self.message}"
 
 
 class UserError(Exception):
