@@ -71,21 +71,6 @@ def _text(path: Path) -> str:
                             f"{exc.start})") from None
 
 
-def _read(text: str) -> dict:
-    """The codebook's YAML, parsed by libyaml where PyYAML has it (about ten times faster than
-    the pure-Python parser); an error is reported as the pure-Python parser words it."""
-    try:
-        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
-    except yaml.YAMLError:
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise CodebookError(f"{LABEL}: is not readable YAML: {yaml_error(exc)}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("tables"), dict) or not raw["tables"]:
-        _fail("tables", "is missing or empty; allowed: a mapping of table names to tables")
-    return raw
-
-
 def _column(name: str, c, where: str, codes_of: dict) -> Column:
     if not isinstance(c, dict):
         _fail(where, "is not a mapping; allowed: a mapping of column keys")
@@ -134,8 +119,17 @@ def _column(name: str, c, where: str, codes_of: dict) -> Column:
 @cache
 def _load(text: str) -> dict[str, Table]:
     """The tables of a codebook text: parsed once per process for each distinct text,
-    wherever the file lives."""
-    raw = _read(text)
+    wherever the file lives. libyaml parses it where PyYAML has it (about ten times faster
+    than the pure-Python parser); an error is reported as the pure-Python parser words it."""
+    try:
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    except yaml.YAMLError:
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise CodebookError(f"{LABEL}: is not readable YAML: {yaml_error(exc)}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("tables"), dict) or not raw["tables"]:
+        _fail("tables", "is missing or empty; allowed: a mapping of table names to tables")
     tables: dict[str, Table] = {}
     codes_of: dict[str, dict[str, str]] = {}
     for name, spec in raw["tables"].items():

@@ -20,9 +20,7 @@ from .codebook import Column, Table
 from .codebook import load as load_codebook
 from .parse import parse_date, parse_integer, parse_number, shortest, split_ids
 from .paths import Project
-from .problems import DataError, Problem
-
-__all__ = ["DataError", "Problem", "check"]
+from .problems import Problem
 
 # Exact shares of one question may exceed 100 by half a point per option (rounding).
 ROUNDING_PER_OPTION = 0.5
@@ -54,14 +52,14 @@ def read_raw(path: Path, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     try:
         text = limits.read_bytes(path, limits.DATA_FILE_BYTES).decode("utf-8")
     except limits.LimitError as exc:
-        return None, [Problem(rel, message=str(exc), kind="unreadable")]
+        message = str(exc)
     except UnicodeDecodeError as exc:
-        return None, [Problem(rel, message=f"is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              kind="unreadable")]
+        message = f"is not UTF-8 text ({exc.reason} at byte {exc.start})"
     except OSError as exc:
-        return None, [Problem(rel, message=f"cannot be read: {exc.strerror or exc}",
-                              kind="unreadable")]
-    return parse_csv(text.removeprefix("\ufeff"), rel)
+        message = f"cannot be read: {exc.strerror or exc}"
+    else:
+        return parse_csv(text.removeprefix("\ufeff"), rel)
+    return None, [Problem(rel, message=message, kind="unreadable")]
 
 
 def parse_csv(text: str, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -105,11 +103,6 @@ def parse_csv(text: str, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
 # ---------------------------------------------------------------- codebook rules
 
 
-def _year(v) -> int | None:
-    parsed = parse_date(v)
-    return parsed[0].year if parsed else None
-
-
 def _control(v: str) -> str:
     m = CONTROL.search(v)
     return (f"holds the control character U+{ord(m.group()):04X} at character {m.start() + 1}; "
@@ -140,7 +133,8 @@ def _rules(col: Column) -> list[tuple[str, Callable[[str], object], Callable[[st
     if col.range:
         lo, hi = col.range
         # A date's range is a window of years; a number's, of values.
-        read = {"date": _year, "integer": parse_integer}.get(col.type, parse_number)
+        read = {"date": lambda v: (d := parse_date(v)) and d[0].year,
+                "integer": parse_integer}.get(col.type, parse_number)
         if col.type == "date":
             allowed = (f"is outside the years allowed; allowed: a date from "
                        f"{'any year' if lo is None else lo} to {'any year' if hi is None else hi}"
