@@ -75,7 +75,7 @@ def load(proj: Project | None = None) -> Dataset:
                             "which the report reads; allowed: a codebook describing every table")
     with reading(proj):
         frames, problems = read_all(proj)
-        problems = check(proj, frames) if not problems else check(proj)
+        problems += check(proj, frames)
     if problems:
         raise DataError(problems)
     return Dataset(**{name: _typed(frames[name], tables[name]) for name in names})

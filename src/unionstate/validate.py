@@ -212,16 +212,11 @@ def future_problems(frame: pd.DataFrame, table: Table, rel: str,
     today is a typo ('2031' for '2021') that would otherwise become the latest reading.
     A year outside the codebook's window is reported by that rule alone."""
     today = date.today()
-    out = []
-    for i, row in _rows(frame):
-        for column in columns:
-            parsed = parse_date(row[column])
-            last_year = (table.columns[column].range or (None, None))[1]
-            if parsed and parsed[0] > today and (last_year is None or parsed[0].year <= last_year):
-                out.append(Problem(rel, int(i), column,
-                                   f"'{row[column]}' is after today ({today:%Y-%m-%d}); allowed: "
-                                   "a date no later than today", kind="future"))
-    return out
+    last = {c: (table.columns[c].range or (None, None))[1] for c in columns}
+    return [Problem(rel, int(i), c, f"'{row[c]}' is after today ({today:%Y-%m-%d}); allowed: a "
+                                    "date no later than today", kind="future")
+            for i, row in _rows(frame) for c in columns
+            if (d := parse_date(row[c])) and d[0] > today and (last[c] is None or d[0].year <= last[c])]
 
 
 def poll_link_problems(results: pd.DataFrame, polls: pd.DataFrame, rel: str) -> list[Problem]:
