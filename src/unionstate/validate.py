@@ -325,10 +325,9 @@ def sum_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
         value=lambda f: f["share_low"].map(parse_number)).dropna(subset=["value"])
     out = []
     for (poll, question), group in exact.groupby(["poll_id", "question"]):
-        if not group["value"].between(0, 100).all():
-            continue  # a share out of range is reported as such; its sum would blame the others
         total, limit = group["value"].sum(), 100 + ROUNDING_PER_OPTION * len(group)
-        if total > limit:
+        # A share out of range is reported as such; its sum would blame the others.
+        if total > limit and group["value"].between(0, 100).all():
             out.append(Problem(rel, int(group.index.max()), "share_low",
                                f"exact shares of poll '{poll}', question '{question}' add up to "
                                f"{total:g}%; allowed: at most {limit:g}% (100 plus rounding)",
