@@ -1,8 +1,5 @@
-"""Validation of data/: the codebook's column rules and the cross-table rules.
-
-Every rule reports a Problem that names the file, the line, the column, what is wrong and
-what is allowed. Nothing here raises on bad data and nothing writes to disk.
-"""
+"""Validation of data/: the codebook's column rules and the cross-table rules, each reporting
+a Problem (file, line, column, what is wrong and what is allowed); nothing raises or writes."""
 
 from __future__ import annotations
 
@@ -36,6 +33,8 @@ READERS = {
     "date": (parse_date, "is not a valid date; allowed: ISO 8601 as YYYY, YYYY-MM or "
                          "YYYY-MM-DD, in ASCII digits"),
 }
+# The columns of each table's date ranges: (start, end).
+DATE_RANGES = {"polls": ("fieldwork_start", "fieldwork_end"), "events": ("date", "date_end")}
 
 
 # ---------------------------------------------------------------- reading raw files
@@ -135,13 +134,10 @@ def _rules(col: Column) -> list[tuple[str, Callable[[str], object], Callable[[st
         # A date's range is a window of years; a number's, of values.
         read = {"date": lambda v: (d := parse_date(v)) and d[0].year,
                 "integer": parse_integer}.get(col.type, parse_number)
-        if col.type == "date":
-            allowed = (f"is outside the years allowed; allowed: a date from "
-                       f"{'any year' if lo is None else lo} to {'any year' if hi is None else hi}"
-                       " (data/codebook.yaml)")
-        else:
-            allowed = f"is out of range; allowed: {'-∞' if lo is None else lo} to " \
-                      f"{'∞' if hi is None else hi}"
+        ends = ("any year",) * 2 if col.type == "date" else ("-∞", "∞")
+        low, high = (end if x is None else x for x, end in zip(col.range, ends, strict=True))
+        allowed = (f"is outside the years allowed; allowed: a date from {low} to {high} (data/codebook.yaml)"
+                   if col.type == "date" else f"is out of range; allowed: {low} to {high}")
         rules.append(("range", lambda v: (x := read(v)) is None or (
             (lo is None or x >= lo) and (hi is None or x <= hi)), lambda v: f"'{v}' {allowed}"))
     return rules
@@ -155,11 +151,14 @@ def empty_message(col: Column | None, missing: bool = False) -> str:
 
 
 def codebook_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Problem]:
-    """The codebook's rules: every column there and no other, required cells filled, unique
-    ones unique, and each filled cell within the rules of its column (see _rules)."""
+    """The codebook's rules: enough rows, every column there and no other, required cells
+    filled, unique ones unique, and each filled cell within the rules of its column (_rules)."""
     out = [Problem(rel, 0, name, f"column '{name}' is missing; required columns: "
                                  f"{', '.join(table.columns)}", kind="column")
            for name in table.columns if name not in frame.columns]
+    if len(frame) < table.min_rows:
+        out.append(Problem(rel, kind="rows", message=f"has {len(frame)} data rows; allowed: at least "
+                                                     f"{table.min_rows} (the report is drawn from them)"))
     for name in frame.columns:
         col = table.columns.get(name)
         if col is None:
@@ -192,31 +191,28 @@ def _rows(frame: pd.DataFrame):
     return zip(frame.index, cells.to_dict("records"), strict=True)
 
 
-def source_problems(frame: pd.DataFrame, rel: str, keys: set[str]) -> list[Problem]:
-    return [Problem(rel, int(i), "source", f"'{key}' is not a key in references.bib; allowed: "
-                                           f"{', '.join(sorted(keys))}, or add an entry there",
-                    kind="source")
-            for i, row in _rows(frame) if (key := row.get("source")) and key not in keys]
-
-
-def date_order_problems(frame: pd.DataFrame, rel: str, start: str, end: str) -> list[Problem]:
-    return [Problem(rel, int(i), end, f"'{row[end]}' is before {start} '{row[start]}'; "
-                                      f"allowed: a date on or after {start}", kind="date_order")
-            for i, row in _rows(frame)
-            if (a := parse_date(row[start])) and (b := parse_date(row[end])) and a[0] > b[1]]
-
-
-def future_problems(frame: pd.DataFrame, table: Table, rel: str,
-                    columns: list[str]) -> list[Problem]:
-    """A poll cannot have been taken, or published, after today: a date that starts after
-    today is a typo ('2031' for '2021') that would otherwise become the latest reading.
-    A year outside the codebook's window is reported by that rule alone."""
-    today = date.today()
-    last = {c: (table.columns[c].range or (None, None))[1] for c in columns}
-    return [Problem(rel, int(i), c, f"'{row[c]}' is after today ({today:%Y-%m-%d}); allowed: a "
-                                    "date no later than today", kind="future")
-            for i, row in _rows(frame) for c in columns
-            if (d := parse_date(row[c])) and d[0] > today and (last[c] is None or d[0].year <= last[c])]
+def row_problems(frame: pd.DataFrame, name: str, table: Table, rel: str,
+                 bib_keys: set[str] | None) -> list[Problem]:
+    """Each row's source is a key of references.bib (unless it is unread), its date range
+    (DATE_RANGES) does not end before it starts, and a poll's dates are not after today: a
+    date after today is a typo ('2031' for '2021') that would otherwise become the latest
+    reading. A year outside the codebook's window is reported by that rule alone."""
+    start, end = DATE_RANGES.get(name, (None, None))
+    today, out = date.today(), []
+    last = {c: (table.columns[c].range or (None, None))[1] for c in (start, end) if c}
+    for i, row in _rows(frame):
+        if bib_keys is not None and (key := row.get("source")) and key not in bib_keys:
+            out.append(Problem(rel, int(i), "source", f"'{key}' is not a key in references.bib; "
+                               f"allowed: {', '.join(sorted(bib_keys))}, or add an entry there",
+                               kind="source"))
+        if start and (a := parse_date(row[start])) and (b := parse_date(row[end])) and a[0] > b[1]:
+            out.append(Problem(rel, int(i), end, f"'{row[end]}' is before {start} '{row[start]}'; "
+                               f"allowed: a date on or after {start}", kind="date_order"))
+        out += [Problem(rel, int(i), c, f"'{row[c]}' is after today ({today:%Y-%m-%d}); allowed: "
+                        "a date no later than today", kind="future")
+                for c in last if name == "polls" and (d := parse_date(row[c])) and d[0] > today
+                and (last[c] is None or d[0].year <= last[c])]
+    return out
 
 
 def poll_link_problems(results: pd.DataFrame, polls: pd.DataFrame, rel: str) -> list[Problem]:
@@ -239,15 +235,12 @@ def poll_link_problems(results: pd.DataFrame, polls: pd.DataFrame, rel: str) -> 
 def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
     """Bounds agree with each other and with the qualifier's rule (unionstate.codes); derived
     rows with their derivation rule."""
-    rows = list(_rows(results))
-    by_id: dict[str, list[dict]] = {}  # result_id -> its rows (more than one: a duplicate)
-    for _, row in rows:
-        by_id.setdefault(row["result_id"], []).append(row)
+    rows = [row for _, row in _rows(results)]
     return [Problem(rel, int(i), column, message, kind=kind)
-            for i, row in rows for column, kind, message in _bounds(row, by_id)]
+            for i, row in _rows(results) for column, kind, message in _bounds(row, rows)]
 
 
-def _bounds(row: dict, by_id: dict[str, list[dict]]):
+def _bounds(row: dict, rows: list[dict]):
     """(column, kind, what is wrong and what is allowed) for each bounds rule a row breaks."""
     q, hi_text, derivation = row["qualifier"], row["share_high"], row["derivation"]
     rule = codes.QUALIFIER_RULES.get(q)
@@ -291,7 +284,7 @@ def _bounds(row: dict, by_id: dict[str, list[dict]]):
     if parsed is None:
         return  # not derived, or the codebook pattern has already reported the form
     _, drule, parent_id = parsed
-    parents = by_id.get(parent_id, [])
+    parents = [r for r in rows if r["result_id"] == parent_id]  # more than one: a duplicate
     if len(parents) != 1:
         yield ("derivation", "derivation", f"refers to '{parent_id}', which is not one result_id "
                                            "in data/results.csv; allowed: an existing result_id")
@@ -376,28 +369,16 @@ def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None
         out += found
     names = {n: proj.rel(proj.data / t.file) for n, t in tables.items()}
     incomplete = codes.incomplete(proj.codebook)
-    for name, frame in frames.items():
-        if frame is not None:
-            out += codebook_problems(frame, tables[name], names[name])
-            if len(frame) < tables[name].min_rows:
-                out.append(Problem(names[name], kind="rows", message=(
-                    f"has {len(frame)} data rows; allowed: at least {tables[name].min_rows} (the "
-                    "report is drawn from them)")))
+    out += [p for n, f in frames.items() if f is not None
+            for p in codebook_problems(f, tables[n], names[n])]
     # Cross-table rules need the columns they read; codebook rules have already reported
     # missing ones.
     usable = {n: f for n, f in frames.items()
               if f is not None and set(tables[n].columns) <= set(f.columns)}
     for name, frame in usable.items():
-        if bib_keys is not None:
-            out += source_problems(frame, names[name], bib_keys)
+        out += row_problems(frame, name, tables[name], names[name], bib_keys)
         if name in ("results", "indicators"):
             out += record_problems(frame, names[name], incomplete)
-    if "polls" in usable:
-        fieldwork = ["fieldwork_start", "fieldwork_end"]
-        out += date_order_problems(usable["polls"], names["polls"], *fieldwork)
-        out += future_problems(usable["polls"], tables["polls"], names["polls"], fieldwork)
-    if "events" in usable:
-        out += date_order_problems(usable["events"], names["events"], "date", "date_end")
     if "results" in usable:
         if "polls" in usable:
             out += poll_link_problems(usable["results"], usable["polls"], names["results"])
