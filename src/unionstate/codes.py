@@ -1,10 +1,7 @@
-"""Each qualifier, stance and derivation code, defined once.
+"""What the package does with each qualifier and derivation code data/codebook.yaml lists.
 
-data/codebook.yaml lists the codes and what they mean; this module adds what the package does
-with each (a qualifier's bounds rule, whether it counts towards a question's 100% and its
-wording; a derivation's factor and wording). A stance's visual encoding lives in style.py.
-A code the codebook lists without such a record is *incomplete*: `check` refuses any row
-using it, so that a new code fails with a message rather than a KeyError in a chart.
+A code without such a record (or a stance without a visual encoding in style.py) is
+*incomplete*: `check` refuses rows using it, rather than a chart failing with a KeyError.
 """
 
 from __future__ import annotations
@@ -14,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .codebook import load as load_codebook
-
-SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
 
 # Bounds rules: how share_low and share_high of a figure relate.
 EQUAL, ORDERED, OPEN, DERIVED = "equal", "ordered", "open", "derived"
@@ -58,7 +53,7 @@ DERIVATION_RULES: dict[str, DerivationRule] = {
     "about the same as": DerivationRule(1.0, "around {parent}"),
 }
 # The form of a derivation cell; data/codebook.yaml's pattern for results.derivation is this.
-DERIVATION_PATTERN = f"({'|'.join(DERIVATION_RULES)}) {SLUG}"
+DERIVATION_PATTERN = f"({'|'.join(DERIVATION_RULES)}) [a-z0-9]+(-[a-z0-9]+)*"
 DERIVATION = re.compile(f"({'|'.join(DERIVATION_RULES)}) (\\S+)")
 
 
@@ -69,9 +64,8 @@ def parse_derivation(cell: str) -> tuple[str, DerivationRule, str] | None:
 
 
 def incomplete(codebook: Path) -> dict[str, dict[str, str]]:
-    """The codes of results.qualifier and results.stance in the codebook at `codebook` that
-    lack a record here or a visual encoding in style.py (`style.encoded`): column -> {code:
-    what its record lacks}."""
+    """column -> {code: what its record lacks} for the codes of results.qualifier and
+    results.stance in the codebook at `codebook`."""
     from . import style
 
     results = load_codebook(codebook)["results"].columns

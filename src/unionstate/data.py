@@ -61,11 +61,8 @@ def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 
 def load(proj: Project | None = None) -> Dataset:
-    """Read, validate and type data/; raise DataError listing every problem if it is invalid.
-
-    The files are read under a shared lock on data/ (store.reading), so that an add-poll
-    running at the same time is seen whole or not at all.
-    """
+    """Read, validate and type data/, or raise DataError listing every problem. The shared
+    lock (store.reading) makes an add-poll running at the same time seen whole or not at all."""
     proj = proj or project()
     tables = load_codebook(proj.codebook)
     names = [f.name for f in fields(Dataset)]

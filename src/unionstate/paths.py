@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_ENV = "UNIONSTATE_ROOT"
-# Set in the kernel of a review build only: the revision its changes are counted from
-# (unionstate.review).
+# Set in a review build's kernel: the revision its changes are counted from.
 REVIEW_ENV = "UNIONSTATE_REVIEW"
-# Set in the kernel of a build only: the folder where every figure a cell shows is written
-# (unionstate.kernel, Report.load).
+# Set in a build's kernel: the folder where every figure a cell shows is written.
 FIGURES_ENV = "UNIONSTATE_FIGURES"
 
 
@@ -38,8 +36,8 @@ class Project:
 
 
 def project(root: Path | str | None = None) -> Project:
-    """The project at `root`, else at $UNIONSTATE_ROOT, else the nearest folder up from the
-    current one holding data/codebook.yaml (the current folder where none does)."""
+    """The project at `root`, else at $UNIONSTATE_ROOT, else in the nearest folder up holding
+    data/codebook.yaml (else the current one)."""
     root = root or os.environ.get(ROOT_ENV)
     if root:
         return Project(Path(root).resolve())

@@ -1,8 +1,5 @@
-"""Problems found in data/ and the errors the package raises for a user's mistake.
-
-No heavy imports here: the command line imports this module to turn every error below into
-a message (and an exit status) at its edge, and nothing else does that.
-"""
+"""Problems found in data/ and the errors the package raises for a user's mistake; the command
+line turns each into a message and an exit status, so nothing heavy is imported here."""
 
 from __future__ import annotations
 
@@ -13,11 +10,8 @@ INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGIN
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with one place of one file.
-
-    `kind` names the rule that found it, for programs (add-poll sorts problems by it); it is
-    not part of the text, and two problems differing only in kind are the same problem.
-    """
+    """One thing wrong with one place of one file. `kind` names the rule that found it, for
+    programs; it is not part of the text, so two problems differing only in kind are one."""
 
     file: str
     line: int = 0  # line in the file, the header being line 1; 0 for the file as a whole

@@ -37,15 +37,9 @@ READERS = {
 DATE_RANGES = {"polls": ("fieldwork_start", "fieldwork_end"), "events": ("date", "date_end")}
 
 
-# ---------------------------------------------------------------- reading raw files
-
-
 def read_raw(path: Path, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """A CSV as strings, empty cells as missing; or the problems that stop it being read.
-
-    The frame's index is the file line each row starts on (the header is line 1), so that
-    a problem names the right line even where the file has blank lines.
-    """
+    """A CSV as strings, empty cells as missing (see parse_csv); or the problems that stop it
+    being read."""
     if not path.exists():
         return None, [Problem(rel, message="file is missing", kind="missing")]
     try:
@@ -62,7 +56,8 @@ def read_raw(path: Path, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
 
 
 def parse_csv(text: str, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """The cells of a CSV text (see read_raw). Blank lines are skipped, as they carry no row."""
+    """The cells of a CSV text, indexed by the file line each row starts on (the header is line
+    1), so that a problem names the right line even where blank lines (skipped) come before."""
 
     def unreadable(what: str):
         return None, [Problem(rel, message=f"is not a readable CSV table: {what}",
@@ -99,9 +94,6 @@ def parse_csv(text: str, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     return frame, []
 
 
-# ---------------------------------------------------------------- codebook rules
-
-
 def _control(v: str) -> str:
     m = CONTROL.search(v)
     return (f"holds the control character U+{ord(m.group()):04X} at character {m.start() + 1}; "
@@ -109,9 +101,8 @@ def _control(v: str) -> str:
 
 
 def _rules(col: Column) -> list[tuple[str, Callable[[str], object], Callable[[str], str]]]:
-    """The rules for a filled cell of `col`: (kind, test, what is wrong and what is allowed).
-    Every cell is text of limited length on one line; the codebook adds its column's form,
-    codes, type and range."""
+    """(kind, test, what is wrong and what is allowed) for a filled cell of `col`: text of limited
+    length on one line, and its column's form, codes, type and range."""
     rules = [("length", lambda v: len(v) <= limits.VALUE_CHARS, limits.long_value),
              ("control", lambda v: not CONTROL.search(v), _control)]
     if col.pattern:
@@ -181,12 +172,8 @@ def codebook_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Probl
     return out
 
 
-# ---------------------------------------------------------------- cross-table rules
-
-
 def _rows(frame: pd.DataFrame):
-    """(line, row as a dict, None for an empty cell) for each row of a frame that has every
-    codebook column."""
+    """(line, row as a dict with None for an empty cell) of each row of a frame."""
     cells = frame.where(frame.notna(), None)
     return zip(frame.index, cells.to_dict("records"), strict=True)
 
@@ -233,8 +220,7 @@ def poll_link_problems(results: pd.DataFrame, polls: pd.DataFrame, rel: str) -> 
 
 
 def bounds_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
-    """Bounds agree with each other and with the qualifier's rule (unionstate.codes); derived
-    rows with their derivation rule."""
+    """Bounds agree with each other, with the qualifier's rule and with a derivation's rule."""
     rows = [row for _, row in _rows(results)]
     return [Problem(rel, int(i), column, message, kind=kind)
             for i, row in _rows(results) for column, kind, message in _bounds(row, rows)]
@@ -311,8 +297,7 @@ def _bounds(row: dict, rows: list[dict]):
 
 
 def sum_problems(results: pd.DataFrame, rel: str) -> list[Problem]:
-    """Shares that count towards a question's 100% (exact ones) do not add up past 100,
-    allowing for rounding."""
+    """The exact shares of one question do not add up past 100, allowing for rounding."""
     summed = [c for c, r in codes.QUALIFIER_RULES.items() if r.summed]
     exact = results[results["qualifier"].isin(summed)].assign(
         value=lambda f: f["share_low"].map(parse_number)).dropna(subset=["value"])
@@ -343,9 +328,6 @@ def record_problems(frame: pd.DataFrame, rel: str,
     return out
 
 
-# ---------------------------------------------------------------- entry points
-
-
 def read_all(proj: Project) -> tuple[dict[str, pd.DataFrame | None], list[Problem]]:
     """The raw tables of data/ and the problems met while reading them."""
     frames, problems = {}, []
@@ -371,8 +353,7 @@ def check(proj: Project, frames: Mapping[str, pd.DataFrame | None] | None = None
     incomplete = codes.incomplete(proj.codebook)
     out += [p for n, f in frames.items() if f is not None
             for p in codebook_problems(f, tables[n], names[n])]
-    # Cross-table rules need the columns they read; codebook rules have already reported
-    # missing ones.
+    # Cross-table rules need the columns they read (a missing one is reported above).
     usable = {n: f for n, f in frames.items()
               if f is not None and set(tables[n].columns) <= set(f.columns)}
     for name, frame in usable.items():
