@@ -1,8 +1,6 @@
-"""references.bib: the keys the data and the prose may cite, and the check that it reads whole.
-
+"""references.bib: the keys the data and the prose may cite, and the check that it reads whole:
 bibtexparser (1.x) drops an entry it cannot read without raising, so `check_text` also reports
-each `@type{` opening in the text the parser did not return (a stray `@misc{`, a missing comma).
-"""
+each `@type{` opening in the text the parser did not return (a stray `@misc{`, a missing comma)."""
 
 from __future__ import annotations
 

@@ -59,24 +59,11 @@ def _require(ok: object, where: str, message: str):
         _fail(where, message)
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CodebookError(f"{LABEL}: file is missing; this folder is not a unionstate "
-                            "project (or its codebook was removed)") from None
-    except OSError as exc:
-        raise CodebookError(f"{LABEL}: cannot be read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise CodebookError(f"{LABEL}: is not UTF-8 text ({exc.reason} at byte "
-                            f"{exc.start})") from None
-
-
 def _column(name: str, c, where: str, codes_of: dict) -> Column:
     _require(isinstance(c, dict), where, "is not a mapping; allowed: a mapping of column keys")
-    unknown = [k for k in c if k not in COLUMN_KEYS]
-    if unknown:
-        _fail(f"{where}.{unknown[0]}", f"is not a column key; allowed: {', '.join(COLUMN_KEYS)}")
+    for key in c:
+        _require(key in COLUMN_KEYS, f"{where}.{key}",
+                 f"is not a column key; allowed: {', '.join(COLUMN_KEYS)}")
     _require(isinstance(c.get("description"), str), f"{where}.description", "is missing; allowed: a text")
     kind = c.get("type", "string")
     _require(kind in TYPES, f"{where}.type", f"{kind!r} is not a type; allowed: {', '.join(TYPES)}")
@@ -129,9 +116,9 @@ def _load(text: str) -> dict[str, Table]:
         where = f"tables.{name}"
         _require(isinstance(spec, dict), where,
                  "is not a mapping; allowed: file, description, order, columns")
-        unknown = [k for k in spec if k not in TABLE_KEYS]
-        if unknown:
-            _fail(f"{where}.{unknown[0]}", f"is not a table key; allowed: {', '.join(TABLE_KEYS)}")
+        for key in spec:
+            _require(key in TABLE_KEYS, f"{where}.{key}",
+                     f"is not a table key; allowed: {', '.join(TABLE_KEYS)}")
         _require(isinstance(spec.get("file"), str) and re.fullmatch(r"[\w.-]+\.csv", spec["file"]),
                  f"{where}.file", "allowed: a file name in data/ ending in .csv")
         _require(isinstance(spec.get("columns"), dict) and spec["columns"], f"{where}.columns",
@@ -161,4 +148,14 @@ def _load(text: str) -> dict[str, Table]:
 
 def load(path: Path) -> dict[str, Table]:
     """Tables of the codebook at `path`, keyed by table name."""
-    return _load(_text(Path(path)))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CodebookError(f"{LABEL}: file is missing; this folder is not a unionstate "
+                            "project (or its codebook was removed)") from None
+    except OSError as exc:
+        raise CodebookError(f"{LABEL}: cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CodebookError(f"{LABEL}: is not UTF-8 text ({exc.reason} at byte "
+                            f"{exc.start})") from None
+    return _load(text)

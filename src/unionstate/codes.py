@@ -1,8 +1,6 @@
-"""What the package does with each qualifier and derivation code data/codebook.yaml lists.
-
-A code without such a record (or a stance without a visual encoding in style.py) is
-*incomplete*: `check` refuses rows using it, rather than a chart failing with a KeyError.
-"""
+"""What the package does with each qualifier and derivation code data/codebook.yaml lists. A code
+without such a record (or a stance without a visual encoding in style.py) is *incomplete*:
+`check` refuses rows using it, rather than a chart failing with a KeyError."""
 
 from __future__ import annotations
 

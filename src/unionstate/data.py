@@ -53,10 +53,9 @@ def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
         else:
             out[name] = raw.astype("string")
         if col.type == "date":
-            parsed = raw.map(parse_date)
-            out[f"{name}_first"] = pd.to_datetime(parsed.map(lambda p: p[0] if p else None))
-            out[f"{name}_last"] = pd.to_datetime(parsed.map(lambda p: p[1] if p else None))
-            out[f"{name}_precision"] = parsed.map(lambda p: p[2] if p else None).astype("string")
+            parsed = raw.map(lambda v: parse_date(v) or (None, None, None))
+            out[f"{name}_first"], out[f"{name}_last"] = (pd.to_datetime(parsed.str[i]) for i in (0, 1))
+            out[f"{name}_precision"] = parsed.str[2].astype("string")
     return out.reset_index(drop=True)
 
 

@@ -1,7 +1,5 @@
-"""Reading the cells of data/: numbers, whole numbers, dates and multi-wave poll ids.
-
-Only ASCII digits count: Python's int() and float() also read '1_0', '١٠' or ' 1e3 '.
-"""
+"""Reading the cells of data/: numbers, whole numbers, dates and multi-wave poll ids. Only ASCII
+digits count: Python's int() and float() also read '1_0', '١٠' or ' 1e3 '."""
 
 from __future__ import annotations
 
@@ -36,9 +34,7 @@ def parse_date(text: str) -> tuple[date, date, str] | None:
 
 def parse_number(text: str) -> float | None:
     """A decimal number written with ASCII digits ('62', '16.67', '-5'), else None."""
-    if not isinstance(text, str) or not DECIMAL.fullmatch(text.strip()):
-        return None
-    return float(text)
+    return float(text) if isinstance(text, str) and DECIMAL.fullmatch(text.strip()) else None
 
 
 def parse_integer(text: str) -> int | None:

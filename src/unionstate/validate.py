@@ -33,13 +33,11 @@ READERS = {
     "date": (parse_date, "is not a valid date; allowed: ISO 8601 as YYYY, YYYY-MM or "
                          "YYYY-MM-DD, in ASCII digits"),
 }
-# The columns of each table's date ranges: (start, end).
 DATE_RANGES = {"polls": ("fieldwork_start", "fieldwork_end"), "events": ("date", "date_end")}
 
 
 def read_raw(path: Path, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """A CSV as strings, empty cells as missing (see parse_csv); or the problems that stop it
-    being read."""
+    """A CSV's cells (see parse_csv), or the problems that stop it being read."""
     if not path.exists():
         return None, [Problem(rel, message="file is missing", kind="missing")]
     try:
@@ -94,17 +92,13 @@ def parse_csv(text: str, rel: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     return frame, []
 
 
-def _control(v: str) -> str:
-    m = CONTROL.search(v)
-    return (f"holds the control character U+{ord(m.group()):04X} at character {m.start() + 1}; "
-            "allowed: printable text on one line (no tab, line break or line separator)")
-
-
 def _rules(col: Column) -> list[tuple[str, Callable[[str], object], Callable[[str], str]]]:
     """(kind, test, what is wrong and what is allowed) for a filled cell of `col`: text of limited
     length on one line, and its column's form, codes, type and range."""
     rules = [("length", lambda v: len(v) <= limits.VALUE_CHARS, limits.long_value),
-             ("control", lambda v: not CONTROL.search(v), _control)]
+             ("control", lambda v: not CONTROL.search(v), lambda v: (m := CONTROL.search(v)) and (
+                 f"holds the control character U+{ord(m.group()):04X} at character {m.start() + 1}; "
+                 "allowed: printable text on one line (no tab, line break or line separator)"))]
     if col.pattern:
         pattern = re.compile(col.pattern)
         rules.append(("pattern", pattern.fullmatch, lambda v: (
@@ -122,7 +116,6 @@ def _rules(col: Column) -> list[tuple[str, Callable[[str], object], Callable[[st
             "(no leading zeros, no trailing zeros after the point, no spaces)")))
     if col.range:
         lo, hi = col.range
-        # A date's range is a window of years; a number's, of values.
         read = {"date": lambda v: (d := parse_date(v)) and d[0].year,
                 "integer": parse_integer}.get(col.type, parse_number)
         ends = ("any year",) * 2 if col.type == "date" else ("-∞", "∞")
@@ -156,17 +149,14 @@ def codebook_problems(frame: pd.DataFrame, table: Table, rel: str) -> list[Probl
             out.append(Problem(rel, 0, name, f"column '{name}' is not in the codebook; allowed "
                                              f"columns: {', '.join(table.columns)}", kind="column"))
             col = Column(name, "")  # its cells are still text
-        cells = frame[name]
-        twice = cells.duplicated(keep=False) & col.unique
-        rules = _rules(col)
-        for line, value, dup in zip(cells.index, cells, twice, strict=True):
+        twice = set(frame[name][frame[name].duplicated()]) if col.unique else set()
+        rules = [*_rules(col), ("unique", lambda v, twice=twice: v not in twice,
+                                lambda v: f"'{v}' appears more than once; each value must be unique")]
+        for line, value in frame[name].items():
             if pd.isna(value):
                 if col.required:
                     out.append(Problem(rel, int(line), name, empty_message(col), kind="empty"))
                 continue
-            if dup:
-                out.append(Problem(rel, int(line), name, f"'{value}' appears more than once; "
-                                                         "each value must be unique", kind="unique"))
             out += [Problem(rel, int(line), name, message(value), kind=kind)
                     for kind, test, message in rules if not test(value)]
     return out
