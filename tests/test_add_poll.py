@@ -315,7 +315,7 @@ def test_real_data_files_are_in_canonical_form():
 
 def toy_table() -> Table:
     cols = {c: Column(c, c) for c in ("id", "group", "when", "text")}
-    return Table("toy", "toy.csv", "toy", ("group", "when", "id"), cols)
+    return Table("toy", "toy.csv", ("group", "when", "id"), cols)
 
 
 def test_canonical_sorts_by_order_keys_keeps_codebook_columns_and_quotes_minimally():

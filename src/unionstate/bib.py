@@ -1,9 +1,6 @@
-"""references.bib: the keys the data and the prose may cite, and the check that it reads whole.
-
-bibtexparser (1.x) drops an entry it cannot read without raising, so `check_text` also finds
-every `@type{` opening in the text and reports each one the parser did not return: a stray
-`@misc{`, an unbalanced brace or a missing comma never passes silently.
-"""
+"""references.bib: the keys the data and the prose may cite, and the check that it reads whole:
+bibtexparser (1.x) drops an entry it cannot read without raising, so `check_text` also reports
+each `@type{` opening in the text the parser did not return (a stray `@misc{`, a missing comma)."""
 
 from __future__ import annotations
 
@@ -40,18 +37,14 @@ def parse(text: str) -> dict[str, dict[str, str]]:
 
 @lru_cache(maxsize=8)
 def _parse(text: str) -> tuple[tuple[str, dict[str, str]], ...]:
-    """The parse itself, remembered by text: one command reads the same references.bib for
-    check, the report and the preview, and pyparsing takes about 60 ms each time."""
+    """The parse, remembered by text: one command reads references.bib several times, and
+    pyparsing takes about 60 ms each time."""
     parser = BibTexParser(common_strings=True, ignore_nonstandard_types=False)
     return tuple((e["ID"], e) for e in bibtexparser.loads(text, parser=parser).entries)
 
 
 def entries(path: Path) -> dict[str, dict[str, str]]:
     return parse(Path(path).read_text(encoding="utf-8"))
-
-
-def keys(path: Path) -> set[str]:
-    return set(entries(path))
 
 
 def author_name(entry: dict | None, key: str) -> str:
@@ -74,15 +67,13 @@ def check_text(text: str, rel: str) -> tuple[set[str] | None, list[Problem]]:
     problems = []
     for m in ENTRY.finditer(text):
         kind, key = m.group(1).lower(), m.group(2)
-        if kind not in NON_ENTRIES and key in found and not KEY.fullmatch(key):
-            problems.append(Problem(rel, text.count("\n", 0, m.start()) + 1, kind="bib",
-                                    message=f"entry key '{key}' cannot be cited; allowed: "
-                                            f"{KEY_RULE}"))
-        if kind not in NON_ENTRIES and key not in found:
-            name = f"'{key}'" if key else "without a key"
-            problems.append(Problem(rel, text.count("\n", 0, m.start()) + 1, kind="bib", message=(
-                f"cannot be parsed as BibTeX: the @{kind} entry {name} could not be read; "
-                "allowed: @type{key, field = {value}, ...} with balanced braces")))
+        if kind in NON_ENTRIES or (key in found and KEY.fullmatch(key)):
+            continue
+        name = f"'{key}'" if key else "without a key"
+        message = (f"entry key '{key}' cannot be cited; allowed: {KEY_RULE}" if key in found else
+                   f"cannot be parsed as BibTeX: the @{kind} entry {name} could not be read; "
+                   "allowed: @type{key, field = {value}, ...} with balanced braces")
+        problems.append(Problem(rel, text.count("\n", 0, m.start()) + 1, message=message, kind="bib"))
     return found, problems
 
 
@@ -101,14 +92,10 @@ def check_file(path: Path, rel: str) -> tuple[set[str] | None, list[Problem]]:
 
 
 def single_entry_problems(text: str) -> list[str]:
-    """What makes a BibTeX text (add-poll's `bibtex:` block) more than one plain entry:
-    @string, @preamble or @comment blocks (a macro defined in one entry changes how others
-    read; a preamble reaches LaTeX), LaTeX commands or math in a field, or a url that is not
-    a web address. Its text reaches every edition through the citations."""
-    out = []
-    for m in NON_ENTRY.finditer(text):
-        out.append(f"holds a @{m.group(1).lower()} block; allowed: exactly one entry, such as "
-                   "@misc{key, author = {...}, title = {...}}, and nothing else")
+    """What makes add-poll's `bibtex:` text more than one plain entry, whose text reaches every
+    edition: @string, @preamble or @comment blocks, LaTeX commands or math, a url that is not one."""
+    out = [f"holds a @{m.group(1).lower()} block; allowed: exactly one entry, such as "
+           "@misc{key, author = {...}, title = {...}}, and nothing else" for m in NON_ENTRY.finditer(text)]
     try:
         found = parse(text)
     except Exception:  # noqa: BLE001 - reported by the caller's parse

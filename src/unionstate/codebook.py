@@ -1,8 +1,5 @@
-"""The codebook (data/codebook.yaml): columns, types and allowed codes of every table.
-
-A codebook that cannot be read, or that does not describe tables the way the keys below
-allow, raises CodebookError naming the file, the key (or the YAML line) and what is allowed.
-"""
+"""The codebook (data/codebook.yaml): columns, types and allowed codes of every table; one that
+does not read as the keys below allow raises CodebookError naming the key and what is allowed."""
 
 from __future__ import annotations
 
@@ -20,6 +17,7 @@ TYPES = ("string", "number", "integer", "date")
 COLUMN_KEYS = ("description", "type", "required", "unique", "pattern", "codes", "codes_from",
                "range")
 TABLE_KEYS = ("file", "description", "order", "min_rows", "columns")
+LABEL = "data/codebook.yaml"  # as messages name it
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,6 @@ class Column:
 class Table:
     name: str
     file: str
-    description: str
     order: tuple[str, ...]
     columns: dict[str, Column]
     min_rows: int = 0
@@ -53,133 +50,112 @@ NEEDED = {
 }
 
 
-def _fail(path: Path, where: str, message: str):
-    raise CodebookError(f"data/{path.name}, {where}: {message}")
+def _fail(where: str, message: str):
+    raise CodebookError(f"{LABEL}, {where}: {message}")
 
 
-def _text(path: Path) -> str:
-    label = f"data/{path.name}"
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CodebookError(f"{label}: file is missing; this folder is not a unionstate "
-                            "project (or its codebook was removed)") from None
-    except OSError as exc:
-        raise CodebookError(f"{label}: cannot be read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise CodebookError(f"{label}: is not UTF-8 text ({exc.reason} at byte "
-                            f"{exc.start})") from None
+def _require(ok: object, where: str, message: str):
+    if not ok:
+        _fail(where, message)
 
 
-def _read(path: Path, text: str) -> dict:
-    """The codebook's YAML, parsed by libyaml where PyYAML has it (about ten times faster than
-    the pure-Python parser); an error is reported as the pure-Python parser words it."""
-    label = f"data/{path.name}"
+def _column(name: str, c, where: str, codes_of: dict) -> Column:
+    _require(isinstance(c, dict), where, "is not a mapping; allowed: a mapping of column keys")
+    for key in c:
+        _require(key in COLUMN_KEYS, f"{where}.{key}",
+                 f"is not a column key; allowed: {', '.join(COLUMN_KEYS)}")
+    _require(isinstance(c.get("description"), str), f"{where}.description", "is missing; allowed: a text")
+    kind = c.get("type", "string")
+    _require(kind in TYPES, f"{where}.type", f"{kind!r} is not a type; allowed: {', '.join(TYPES)}")
+    for flag in ("required", "unique"):
+        _require(isinstance(c.get(flag, False), bool), f"{where}.{flag}", "allowed: true or false")
+    pattern = c.get("pattern")
+    if pattern is not None:
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            _fail(f"{where}.pattern", f"is not a regular expression ({exc})")
+    codes = c.get("codes")
+    if "codes_from" in c:
+        ref = c["codes_from"]
+        _require(ref in codes_of, f"{where}.codes_from", f"{ref!r} names no column with codes "
+                 f"defined above it; allowed: {', '.join(codes_of) or 'none'}")
+        codes = codes_of[ref]
+    elif codes is not None:
+        _require(isinstance(codes, dict) and codes, f"{where}.codes",
+                 "allowed: a mapping of codes to their meaning")
+        codes = {str(k): str(v) for k, v in codes.items()}
+    rng = c.get("range")
+    if rng is not None:
+        _require(isinstance(rng, list) and len(rng) == 2, f"{where}.range",
+                 "allowed: [min, max], null for no bound")
+        for bound in rng:
+            _require(bound is None or (isinstance(bound, int | float) and not isinstance(bound, bool)),
+                     f"{where}.range", f"{bound!r} is not a number; allowed: a number or null")
+        rng = tuple(rng)
+    return Column(name, c["description"], kind, c.get("required", False), c.get("unique", False),
+                  None if pattern is None else str(pattern), codes or {}, rng)
+
+
+@cache
+def _load(text: str) -> dict[str, Table]:
+    """The tables of a codebook text, parsed once per text. libyaml (about ten times faster) where
+    PyYAML has it; an error is reported as the pure-Python parser words it."""
     try:
         raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError:
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise CodebookError(f"{label}: is not readable YAML: {yaml_error(exc)}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("tables"), dict) or not raw["tables"]:
-        _fail(path, "tables", "is missing or empty; allowed: a mapping of table names to tables")
-    return raw
-
-
-def _bound(value, where, path):
-    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-        return value
-    _fail(path, where, f"{value!r} is not a number; allowed: a number or null")
-
-
-def _column(name: str, c, where: str, path: Path, codes_of: dict) -> Column:
-    if not isinstance(c, dict):
-        _fail(path, where, "is not a mapping; allowed: a mapping of column keys")
-    unknown = [k for k in c if k not in COLUMN_KEYS]
-    if unknown:
-        _fail(path, f"{where}.{unknown[0]}", f"is not a column key; allowed: {', '.join(COLUMN_KEYS)}")
-    if not isinstance(c.get("description"), str):
-        _fail(path, f"{where}.description", "is missing; allowed: a text")
-    kind = c.get("type", "string")
-    if kind not in TYPES:
-        _fail(path, f"{where}.type", f"{kind!r} is not a type; allowed: {', '.join(TYPES)}")
-    for flag in ("required", "unique"):
-        if not isinstance(c.get(flag, False), bool):
-            _fail(path, f"{where}.{flag}", "allowed: true or false")
-    pattern = c.get("pattern")
-    if pattern is not None:
-        try:
-            re.compile(str(pattern))
-        except re.error as exc:
-            _fail(path, f"{where}.pattern", f"is not a regular expression ({exc})")
-    codes = c.get("codes")
-    if "codes_from" in c:
-        ref = c["codes_from"]
-        if ref not in codes_of:
-            _fail(path, f"{where}.codes_from", f"{ref!r} names no column with codes defined "
-                                               f"above it; allowed: {', '.join(codes_of) or 'none'}")
-        codes = codes_of[ref]
-    elif codes is not None:
-        if not isinstance(codes, dict) or not codes:
-            _fail(path, f"{where}.codes", "allowed: a mapping of codes to their meaning")
-        codes = {str(k): str(v) for k, v in codes.items()}
-    rng = c.get("range")
-    if rng is not None:
-        if not isinstance(rng, list) or len(rng) != 2:
-            _fail(path, f"{where}.range", "allowed: [min, max], null for no bound")
-        rng = (_bound(rng[0], f"{where}.range", path), _bound(rng[1], f"{where}.range", path))
-    return Column(name=name, description=c["description"], type=kind,
-                  required=bool(c.get("required", False)), unique=bool(c.get("unique", False)),
-                  pattern=None if pattern is None else str(pattern), codes=codes or {},
-                  range=rng)
-
-
-@cache
-def _load(path: Path, text: str) -> dict[str, Table]:
-    """The tables of a codebook text (`path` names it in messages): parsed once per process
-    for each distinct text, wherever the file lives."""
-    raw = _read(path, text)
+            raise CodebookError(f"{LABEL}: is not readable YAML: {yaml_error(exc)}") from None
+    _require(isinstance(raw, dict) and isinstance(raw.get("tables"), dict) and raw["tables"], "tables",
+             "is missing or empty; allowed: a mapping of table names to tables")
     tables: dict[str, Table] = {}
     codes_of: dict[str, dict[str, str]] = {}
     for name, spec in raw["tables"].items():
         where = f"tables.{name}"
-        if not isinstance(spec, dict):
-            _fail(path, where, "is not a mapping; allowed: file, description, order, columns")
-        unknown = [k for k in spec if k not in TABLE_KEYS]
-        if unknown:
-            _fail(path, f"{where}.{unknown[0]}", f"is not a table key; allowed: {', '.join(TABLE_KEYS)}")
-        if not isinstance(spec.get("file"), str) or not re.fullmatch(r"[\w.-]+\.csv", spec["file"]):
-            _fail(path, f"{where}.file", "allowed: a file name in data/ ending in .csv")
-        if not isinstance(spec.get("columns"), dict) or not spec["columns"]:
-            _fail(path, f"{where}.columns", "is missing or empty; allowed: a mapping of columns")
+        _require(isinstance(spec, dict), where,
+                 "is not a mapping; allowed: file, description, order, columns")
+        for key in spec:
+            _require(key in TABLE_KEYS, f"{where}.{key}",
+                     f"is not a table key; allowed: {', '.join(TABLE_KEYS)}")
+        _require(isinstance(spec.get("file"), str) and re.fullmatch(r"[\w.-]+\.csv", spec["file"]),
+                 f"{where}.file", "allowed: a file name in data/ ending in .csv")
+        _require(isinstance(spec.get("columns"), dict) and spec["columns"], f"{where}.columns",
+                 "is missing or empty; allowed: a mapping of columns")
         columns = {}
         for col, c in spec["columns"].items():
-            columns[str(col)] = _column(str(col), c, f"{where}.columns.{col}", path, codes_of)
-            if columns[str(col)].codes:
-                codes_of[f"{name}.{col}"] = columns[str(col)].codes
+            column = columns[str(col)] = _column(str(col), c, f"{where}.columns.{col}", codes_of)
+            if column.codes:
+                codes_of[f"{name}.{col}"] = column.codes
         order = spec.get("order") or []
-        if not isinstance(order, list) or any(k not in columns for k in order):
-            _fail(path, f"{where}.order", f"allowed: a list of its columns ({', '.join(columns)})")
+        _require(isinstance(order, list) and all(k in columns for k in order), f"{where}.order",
+                 f"allowed: a list of its columns ({', '.join(columns)})")
         min_rows = spec.get("min_rows", 0)
-        if not isinstance(min_rows, int) or isinstance(min_rows, bool) or min_rows < 0:
-            _fail(path, f"{where}.min_rows", "allowed: a whole number, 0 or more")
-        tables[str(name)] = Table(str(name), spec["file"], str(spec.get("description", "")),
-                                  tuple(order), columns, min_rows)
+        _require(isinstance(min_rows, int) and not isinstance(min_rows, bool) and min_rows >= 0,
+                 f"{where}.min_rows", "allowed: a whole number, 0 or more")
+        tables[str(name)] = Table(str(name), spec["file"], tuple(order), columns, min_rows)
     for needed, cols in NEEDED.items():
-        if needed not in tables:
-            _fail(path, "tables", f"has no table '{needed}'; the report needs polls and results")
+        _require(needed in tables, "tables", f"has no table '{needed}'; the report needs polls and results")
         for col in cols:
-            if col not in tables[needed].columns:
-                _fail(path, f"tables.{needed}.columns", f"has no column '{col}', which the "
-                                                        "report reads; add it back")
+            _require(col in tables[needed].columns, f"tables.{needed}.columns",
+                     f"has no column '{col}', which the report reads; add it back")
     for col in ("stance", "qualifier"):
-        if not tables["results"].columns[col].codes:
-            _fail(path, f"tables.results.columns.{col}.codes", "is missing; allowed: a mapping "
-                                                               "of codes to their meaning")
+        _require(tables["results"].columns[col].codes, f"tables.results.columns.{col}.codes",
+                 "is missing; allowed: a mapping of codes to their meaning")
     return tables
 
 
 def load(path: Path) -> dict[str, Table]:
-    """Tables of the codebook at `path`, keyed by table name (polls, results, events)."""
-    return _load(Path(Path(path).name), _text(Path(path)))
+    """Tables of the codebook at `path`, keyed by table name."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CodebookError(f"{LABEL}: file is missing; this folder is not a unionstate "
+                            "project (or its codebook was removed)") from None
+    except OSError as exc:
+        raise CodebookError(f"{LABEL}: cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CodebookError(f"{LABEL}: is not UTF-8 text ({exc.reason} at byte "
+                            f"{exc.start})") from None
+    return _load(text)

@@ -1,19 +1,6 @@
-"""Each qualifier, stance and derivation code, defined once.
-
-data/codebook.yaml lists the codes and what they mean; this module adds, for each code, what
-the package does with it, and nothing else in the package special-cases a code:
-
-* a qualifier's bounds rule (how `check` treats share_low and share_high), whether its
-  shares count towards the 100% of a question, and its prose wording ("about {bounds}");
-* a derivation rule's factor and whether the prose hedges it; the derivation pattern of the
-  codebook is built from these rules (tests/test_codes.py proves the two agree);
-* a stance has no behaviour of its own here: its record is its codebook entry, and its
-  visual encoding (colour, legend text) lives in style.py, keyed by the same code.
-
-A code the codebook lists but this module (or style.py, for what is drawn) has no record for
-is *incomplete* (`incomplete(codebook_path)`): `check` refuses any row using it, so that a new
-code fails with a message rather than a KeyError in a chart.
-"""
+"""What the package does with each qualifier and derivation code data/codebook.yaml lists. A code
+without such a record (or a stance without a visual encoding in style.py) is *incomplete*:
+`check` refuses rows using it, rather than a chart failing with a KeyError."""
 
 from __future__ import annotations
 
@@ -22,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .codebook import load as load_codebook
-
-SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
 
 # Bounds rules: how share_low and share_high of a figure relate.
 EQUAL, ORDERED, OPEN, DERIVED = "equal", "ordered", "open", "derived"
@@ -66,7 +51,7 @@ DERIVATION_RULES: dict[str, DerivationRule] = {
     "about the same as": DerivationRule(1.0, "around {parent}"),
 }
 # The form of a derivation cell; data/codebook.yaml's pattern for results.derivation is this.
-DERIVATION_PATTERN = f"({'|'.join(DERIVATION_RULES)}) {SLUG}"
+DERIVATION_PATTERN = f"({'|'.join(DERIVATION_RULES)}) [a-z0-9]+(-[a-z0-9]+)*"
 DERIVATION = re.compile(f"({'|'.join(DERIVATION_RULES)}) (\\S+)")
 
 
@@ -77,9 +62,8 @@ def parse_derivation(cell: str) -> tuple[str, DerivationRule, str] | None:
 
 
 def incomplete(codebook: Path) -> dict[str, dict[str, str]]:
-    """The codes of results.qualifier and results.stance in the codebook at `codebook` that
-    lack a record here or a visual encoding in style.py (`style.encoded`): column -> {code:
-    what its record lacks}."""
+    """column -> {code: what its record lacks} for the codes of results.qualifier and
+    results.stance in the codebook at `codebook`."""
     from . import style
 
     results = load_codebook(codebook)["results"].columns
@@ -95,8 +79,3 @@ def incomplete(codebook: Path) -> dict[str, dict[str, str]]:
             if gaps:
                 lacks[code] = " and ".join(gaps)
     return out
-
-
-def rule(code: str) -> QualifierRule:
-    """The rule of a qualifier code (KeyError for one with none: `check` refuses it first)."""
-    return QUALIFIER_RULES[code]

@@ -11,9 +11,9 @@ from .codebook import Table
 from .codebook import load as load_codebook
 from .parse import parse_date, split_ids
 from .paths import Project, project
-from .problems import CodebookError
+from .problems import CodebookError, DataError
 from .store import reading
-from .validate import DataError, check, read_all
+from .validate import check, read_all
 
 
 @dataclass(frozen=True)
@@ -48,36 +48,30 @@ def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
         raw = frame[name]
         if col.codes:
             out[name] = raw.astype(pd.CategoricalDtype(list(col.codes)))
-        elif col.type == "number":
-            out[name] = pd.to_numeric(raw).astype("Float64")
-        elif col.type == "integer":
-            out[name] = pd.to_numeric(raw).astype("Int64")
+        elif col.type in ("number", "integer"):
+            out[name] = pd.to_numeric(raw).astype("Float64" if col.type == "number" else "Int64")
         else:
             out[name] = raw.astype("string")
         if col.type == "date":
-            parsed = raw.map(lambda v: parse_date(v) if isinstance(v, str) else None)
-            out[f"{name}_first"] = pd.to_datetime(parsed.map(lambda p: p[0] if p else None))
-            out[f"{name}_last"] = pd.to_datetime(parsed.map(lambda p: p[1] if p else None))
-            out[f"{name}_precision"] = parsed.map(lambda p: p[2] if p else None).astype("string")
+            parsed = raw.map(lambda v: parse_date(v) or (None, None, None))
+            out[f"{name}_first"], out[f"{name}_last"] = (pd.to_datetime(parsed.str[i]) for i in (0, 1))
+            out[f"{name}_precision"] = parsed.str[2].astype("string")
     return out.reset_index(drop=True)
 
 
 def load(proj: Project | None = None) -> Dataset:
-    """Read, validate and type data/; raise DataError listing every problem if it is invalid.
-
-    The files are read under a shared lock on data/ (store.reading), so that an add-poll
-    running at the same time is seen whole or not at all.
-    """
+    """Read, validate and type data/, or raise DataError listing every problem. The shared
+    lock (store.reading) makes an add-poll running at the same time seen whole or not at all."""
     proj = proj or project()
     tables = load_codebook(proj.codebook)
-    missing = [f.name for f in fields(Dataset) if f.name not in tables]
+    names = [f.name for f in fields(Dataset)]
+    missing = [name for name in names if name not in tables]
     if missing:
         raise CodebookError(f"data/codebook.yaml, tables: has no table {', '.join(missing)}, "
                             "which the report reads; allowed: a codebook describing every table")
     with reading(proj):
         frames, problems = read_all(proj)
-        problems = check(proj, frames) if not problems else check(proj)
+        problems += check(proj, frames)
     if problems:
         raise DataError(problems)
-    return Dataset(**{name: _typed(frames[name], tables[name]) for name in tables
-                      if name in {f.name for f in fields(Dataset)}})
+    return Dataset(**{name: _typed(frames[name], tables[name]) for name in names})

@@ -3,7 +3,7 @@ kernel. Entry point: `run(proj, nb, folder, say, review)` -> Executed.
 
 What the kernel is handed, explicitly, in its environment (`kernel_env`), and nothing else:
 
-    UNIONSTATE_ROOT     the project (paths.find_root reads it; it is also the kernel's cwd);
+    UNIONSTATE_ROOT     the project (paths.project reads it; it is also the kernel's cwd);
     UNIONSTATE_FIGURES  the staging folder: every Report the cells load writes each figure it
                         shows there (Report.load reads it) and shows it from those bytes;
     UNIONSTATE_REVIEW   the revision of a review edition, and only in a review build (so that

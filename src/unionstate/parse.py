@@ -1,10 +1,5 @@
-"""Reading the cells of data/: numbers, whole numbers, dates and multi-wave poll ids.
-
-One parser per kind of cell, shared by the validator (which refuses what they cannot read),
-the loader (which types what they can) and add-poll. Only ASCII digits count as digits:
-Python's own int() and float() also read '1_0', '١٠' or ' 1e3 ', which a CSV cell of this
-dataset never holds.
-"""
+"""Reading the cells of data/: numbers, whole numbers, dates and multi-wave poll ids. Only ASCII
+digits count: Python's int() and float() also read '1_0', '١٠' or ' 1e3 '."""
 
 from __future__ import annotations
 
@@ -30,8 +25,7 @@ def parse_date(text: str) -> tuple[date, date, str] | None:
         if month is None:
             return date(year, 1, 1), date(year, 12, 31), "year"
         if day is None:
-            last = calendar.monthrange(year, month)[1]
-            return date(year, month, 1), date(year, month, last), "month"
+            return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1]), "month"
         d = date(year, month, day)
         return d, d, "day"
     except ValueError:
@@ -40,9 +34,7 @@ def parse_date(text: str) -> tuple[date, date, str] | None:
 
 def parse_number(text: str) -> float | None:
     """A decimal number written with ASCII digits ('62', '16.67', '-5'), else None."""
-    if not isinstance(text, str) or not DECIMAL.fullmatch(text.strip()):
-        return None
-    return float(text)
+    return float(text) if isinstance(text, str) and DECIMAL.fullmatch(text.strip()) else None
 
 
 def parse_integer(text: str) -> int | None:
@@ -51,16 +43,14 @@ def parse_integer(text: str) -> int | None:
 
 
 def shortest(text: str) -> str | None:
-    """The one way data/ writes a number that parse_number or parse_integer reads: no sign
-    on zero, no leading zeros, no trailing zeros after the point, no spaces ('054' -> '54',
-    '54.50' -> '54.5', '54.0' -> '54'); None if it is not a number."""
+    """The one way data/ writes a number ('054' -> '54', '54.50' -> '54.5', '-0.0' -> '0');
+    None if it is not one."""
     if parse_number(text) is None:
         return None
     digits = text.strip()
-    negative = digits.startswith("-")
     whole, _, frac = digits.removeprefix("-").partition(".")
     out = (whole.lstrip("0") or "0") + ("." + frac.rstrip("0") if frac.rstrip("0") else "")
-    return f"-{out}" if negative and out != "0" else out
+    return f"-{out}" if digits.startswith("-") and out != "0" else out
 
 
 def split_ids(cell: str) -> list[str]:

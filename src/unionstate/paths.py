@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_ENV = "UNIONSTATE_ROOT"
-# Set in the kernel of a review build only: the revision its changes are counted from
-# (unionstate.review).
+# Set in a review build's kernel: the revision its changes are counted from.
 REVIEW_ENV = "UNIONSTATE_REVIEW"
-# Set in the kernel of a build only: the folder where every figure a cell shows is written
-# (unionstate.kernel, Report.load).
+# Set in a build's kernel: the folder where every figure a cell shows is written.
 FIGURES_ENV = "UNIONSTATE_FIGURES"
 
 
@@ -21,33 +19,13 @@ class Project:
 
     root: Path
 
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def bib(self) -> Path:
-        return self.root / "references.bib"
-
-    @property
-    def codebook(self) -> Path:
-        return self.data / "codebook.yaml"
-
-    @property
-    def figures(self) -> Path:
-        return self.root / "figures"
-
-    @property
-    def chapters(self) -> Path:
-        return self.root / "chapters"
-
-    @property
-    def report(self) -> Path:
-        return self.root / "report.qmd"
-
-    @property
-    def build(self) -> Path:
-        return self.root / "_build"
+    data = property(lambda self: self.root / "data")
+    bib = property(lambda self: self.root / "references.bib")
+    codebook = property(lambda self: self.data / "codebook.yaml")
+    figures = property(lambda self: self.root / "figures")
+    chapters = property(lambda self: self.root / "chapters")
+    report = property(lambda self: self.root / "report.qmd")
+    build = property(lambda self: self.root / "_build")
 
     def rel(self, path: Path) -> str:
         """A path as a user in the project root would type it."""
@@ -57,16 +35,12 @@ class Project:
             return str(path)
 
 
-def find_root(start: Path | None = None) -> Path:
-    """The project root: $UNIONSTATE_ROOT, else the nearest folder holding data/codebook.yaml."""
-    if os.environ.get(ROOT_ENV):
-        return Path(os.environ[ROOT_ENV]).resolve()
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "data" / "codebook.yaml").is_file():
-            return folder
-    return here
-
-
 def project(root: Path | str | None = None) -> Project:
-    return Project(Path(root).resolve() if root else find_root())
+    """The project at `root`, else at $UNIONSTATE_ROOT, else in the nearest folder up holding
+    data/codebook.yaml (else the current one)."""
+    root = root or os.environ.get(ROOT_ENV)
+    if root:
+        return Project(Path(root).resolve())
+    here = Path.cwd().resolve()
+    found = [f for f in (here, *here.parents) if (f / "data" / "codebook.yaml").is_file()]
+    return Project(found[0] if found else here)

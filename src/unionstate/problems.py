@@ -1,8 +1,5 @@
-"""Problems found in data/ and the errors the package raises for a user's mistake.
-
-No heavy imports here: the command line imports this module to turn every error below into
-a message (and an exit status) at its edge, and nothing else does that.
-"""
+"""Problems found in data/ and the errors the package raises for a user's mistake; the command
+line turns each into a message and an exit status, so nothing heavy is imported here."""
 
 from __future__ import annotations
 
@@ -13,15 +10,8 @@ INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGIN
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with one place of one file.
-
-    `kind` says which rule found it, for programs (add-poll sorts problems by it); it is not
-    part of the text, and two problems differing only in kind are the same problem. Kinds:
-    missing, unreadable (a file), column, empty, unique, codes, pattern, number, integer,
-    date, range, shortest (codebook rules), control, rows, source, date_order, future,
-    poll_link, bounds, fraction, derivation, sum, record (a code without a complete record),
-    bib.
-    """
+    """One thing wrong with one place of one file. `kind` names the rule that found it, for
+    programs; it is not part of the text, so two problems differing only in kind are one."""
 
     file: str
     line: int = 0  # line in the file, the header being line 1; 0 for the file as a whole
@@ -30,12 +20,9 @@ class Problem:
     kind: str = field(default="", compare=False)
 
     def __str__(self) -> str:
-        where = [self.file]
-        if self.line:
-            where.append(f"line {self.line}")
-        if self.column:
-            where.append(f"column '{self.column}'")
-        return f"{', '.join(where)}: {self.message}"
+        where = (self.file, self.line and f"line {self.line}",
+                 self.column and f"column '{self.column}'")
+        return f"{', '.join(w for w in where if w)}: {self.message}"
 
 
 class UserError(Exception):

@@ -50,7 +50,7 @@ def share_text(row: pd.Series, results: pd.DataFrame | None = None) -> str:
     q, low, high = row["qualifier"], row["share_low"], row["share_high"]
     if q not in codes.QUALIFIER_RULES:
         raise ValueError(f"{row['result_id']}: unknown qualifier '{q}'")
-    wording = codes.rule(q).wording
+    wording = codes.QUALIFIER_RULES[q].wording
     derived = ""
     if "{derived}" in wording:
         _, rule, parent_id = codes.parse_derivation(row["derivation"])

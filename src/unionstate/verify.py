@@ -135,7 +135,7 @@ def agrees(typed: Typed, data: Typed) -> bool:
 
 def in_words(t: Typed, parent: Typed | None = None, grand: Typed | None = None) -> str:
     """How the report words a typed figure (unionstate.codes' wording of its qualifier)."""
-    wording = codes.rule(t.qualifier).wording
+    wording = codes.QUALIFIER_RULES[t.qualifier].wording
     derived = ""
     if "{derived}" in wording:
         _, rule, _ = codes.parse_derivation(t.derivation)
