@@ -59,6 +59,8 @@ BROKEN_CODEBOOKS = [
      ("poll_id.pattern", "is not a regular expression")),
     (lambda t: t.replace("range: [0, 100]", "range: [0, hundred]", 1),
      ("share_low.range", "'hundred' is not a number")),
+    (lambda t: t.replace("range: [0, 100]", "range: [0, true]", 1),  # YAML true is no bound
+     ("share_low.range", "True is not a number")),
     (lambda t: t.replace("      qualifier:\n", "      precision:\n", 1),
      ("has no column 'qualifier'",)),
     (lambda t: t.replace("codes_from: results.stance", "codes_from: results.stances"),

@@ -234,3 +234,37 @@ def test_a_negative_sample_size_is_one_problem(copy):
                 if (p.file, p.line, p.column) == ("data/polls.csv", line, "sample_size")]
     assert len(messages) == 1, messages
     assert messages[0].startswith("'-5' is not a positive whole number; allowed:"), messages
+
+
+def test_a_poll_may_last_one_day_but_not_end_before_it_starts(copy):
+    """The date-order rule compares the start's first day with the end's last day: a one-day
+    poll passes (fails if `>` becomes `>=`), an end the day before the start does not."""
+    set_cell(copy, "polls.csv", "nasb-2020-06", "fieldwork_start", "2020-06-10")
+    line = set_cell(copy, "polls.csv", "nasb-2020-06", "fieldwork_end", "2020-06-10")
+    assert [p for p in check(copy) if p.kind == "date_order"] == []
+    set_cell(copy, "polls.csv", "nasb-2020-06", "fieldwork_end", "2020-06-09")
+    assert [(p.line, p.column) for p in check(copy) if p.kind == "date_order"] == \
+        [(line, "fieldwork_end")]
+
+
+def test_a_date_to_the_month_is_typed_as_the_whole_month(copy):
+    """data.load types a date as its first and last day and its precision: '2020-06' (the
+    NASB poll's fieldwork, as its source dates it) is 1 to 30 June 2020."""
+    from unionstate.data import load
+
+    poll = load(copy).polls.set_index("poll_id").loc["nasb-2020-06"]
+    assert (poll.fieldwork_end_first.date(), poll.fieldwork_end_last.date(),
+            poll.fieldwork_end_precision) == (date(2020, 6, 1), date(2020, 6, 30), "month")
+    set_cell(copy, "polls.csv", "nasb-2020-06", "fieldwork_start", "2020")
+    poll = load(copy).polls.set_index("poll_id").loc["nasb-2020-06"]
+    assert (poll.fieldwork_start_first.date(), poll.fieldwork_start_last.date(),
+            poll.fieldwork_start_precision) == (date(2020, 1, 1), date(2020, 12, 31), "year")
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    ("054", "54"), ("54.50", "54.5"), ("7", "7"), ("0", "0"), ("-0", "0"), ("-0.0", "0"),
+    ("-0.50", "-0.5"), ("-5", "-5"), ("1_0", None), ("", None)])
+def test_each_number_has_one_written_form(text, written):
+    from unionstate.parse import shortest
+
+    assert shortest(text) == written
