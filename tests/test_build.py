@@ -571,3 +571,29 @@ def test_the_build_writes_files_readable_as_any_other_file(tmp_path):
         os.umask(old)
     assert new.stat().st_mode & 0o777 == 0o644
     assert kept.stat().st_mode & 0o777 == 0o640
+
+
+def test_the_build_lists_only_the_files_whose_bytes_changed(tmp_path, monkeypatch):
+    """Of the files a build writes, it names those whose bytes differ from before and counts
+    the ones rewritten with the same bytes (the stages themselves are a stand-in here)."""
+    from click.testing import CliRunner
+
+    import unionstate.build
+    from unionstate.build import Outcome
+    from unionstate.cli import main
+
+    proj = copy_project(tmp_path)
+    same, new = sorted(proj.figures.glob("*.svg"))[:2]
+
+    def stages(proj, say, force, review):
+        same.write_bytes(same.read_bytes())
+        new.write_bytes(new.read_bytes() + b"\n")
+        return Outcome(written=[same, new])
+
+    monkeypatch.setattr(unionstate.build, "build", stages)
+    result = CliRunner().invoke(main, ["build", "--root", str(proj.root)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    at = lines.index("Changed 1 file (1 rewritten the same):")
+    assert lines[at + 1] == f"  {proj.rel(new)}"
+    assert proj.rel(same) not in result.stdout
