@@ -17,7 +17,8 @@ import pytest
 from conftest import copy_report, tree_digest
 
 from unionstate import bib, qmd
-from unionstate.build import REPLACED, STAGING, STATE, UNCHANGED
+from unionstate.build import REPLACED, STATE, UNCHANGED
+from unionstate.kernel import STAGING
 from unionstate.paths import Project
 from unionstate.report import CHARTS, Report
 

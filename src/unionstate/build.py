@@ -10,17 +10,14 @@
                                              that notebook to report.html, report.pdf (Typst)
                                              and report.docx, executing nothing.
 
-This module runs the stages and keeps the build honest about what is on disk. _build/state.json
-records the content hash of every stage's inputs and the SHA-256 of every file the stages
-wrote. A stage runs again when its inputs changed, or when any file it wrote is missing,
-altered or joined by another (junk written into figures/, a `git checkout` of figures/, a half
-file left by a kill): a build that skips a stage has checked that its outputs are the ones it
-recorded. A failed build says what it changed: nothing before the swap of figures/, and after
-it, which files hold the new build and which may not.
+_build/state.json records the content hash of every stage's inputs and the SHA-256 of every
+file the stages wrote. A stage runs again when its inputs changed, or when a file it wrote is
+missing, altered or joined by another (junk in figures/, a `git checkout` of figures/, a half
+file left by a kill). A failed build says what it changed: nothing before the swap of
+figures/, and after it, which files hold the new build and which may not.
 
 The review edition (`build --review REV`, unionstate.review) is the same stages with the review
-profile: its own folder (_build/review/), the kernel told the revision, its own front matter
-and outputs; it leaves figures/, state.json and the normal notebook alone.
+profile, in _build/review/; it leaves figures/, state.json and the normal notebook alone.
 """
 
 from __future__ import annotations
@@ -28,17 +25,16 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .outputs import NOTEBOOK, PREVIEW
 from .paths import Project
 from .problems import UserError
 
 UNCHANGED = "figures/ was left unchanged."
-STAGING = "figures-staging"  # in _build/ (or _build/review/): where the kernel writes figures
-NOTEBOOK = "report.ipynb"
-PREVIEW = "report.html"
 STATE = "state.json"
 REPLACED = ("figures/ was replaced and already holds this build's charts; the notebook, the "
             "preview and the Quarto formats may be out of date: fix the problem and run "
@@ -72,14 +68,12 @@ class Outcome:
     # Charts whose plotted data (figures/<label>.csv) changed, with the file that holds their
     # hand-written caption and fig-alt: (label, file).
     redrawn: list[tuple[str, str]] = field(default_factory=list)
-    staging: Path | None = None  # the kernel's figures, once they ran (outputs.replaced)
+    staging: Path | None = None  # the kernel's figures, once they ran
 
     @property
     def figures_replaced(self) -> bool:
-        """figures/ now holds this build's charts."""
-        from .outputs import replaced
-
-        return self.staging is not None and replaced(self.staging)
+        """figures/ holds this build's charts: outputs.swap_in moved the staging folder there."""
+        return self.staging is not None and not self.staging.exists()
 
 
 # What each stage reads. A stage runs again when the content hash of its inputs changed
@@ -139,13 +133,6 @@ def _write_state(proj: Project, state: dict) -> None:
     write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
 
 
-def _prewarm() -> None:
-    """Import the HTML exporter while the kernel works: the parent would otherwise sit idle."""
-    import threading
-
-    threading.Thread(target=lambda: __import__("nbconvert.exporters.html"), daemon=True).start()
-
-
 def build(proj: Project, say: Callable[[str], None] = print, force: bool = False,
           review: str | None = None) -> Outcome:
     """Run the stages whose inputs changed or whose outputs are not as recorded; all of them
@@ -201,7 +188,8 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
         if not force and now["content"] == before.get("content"):
             say("Outputs of the last build are missing or were changed since: running again.")
         say("Running report.qmd and its chapters in one kernel:")
-        _prewarm()
+        # Import the HTML exporter while the kernel works: the parent would otherwise sit idle.
+        threading.Thread(target=lambda: __import__("nbconvert.exporters.html"), daemon=True).start()
         executed = _execute(proj, say, proj.build)
         outcome.staging = executed.staging
         outcome.written, outcome.redrawn = outputs.write(proj, executed)
@@ -221,13 +209,17 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
              "typeset_outputs": before.get("typeset_outputs")}
     _write_state(proj, state)
     if shutil.which("quarto"):
-        from .typeset import OUTPUTS
+        import nbformat
+
+        from . import typeset
 
         if force or now["typeset"] != before.get("typeset_done") \
                 or not _still(proj, before.get("typeset_outputs")):
-            outcome.written += _typeset(proj, say)
+            path = proj.build / NOTEBOOK
+            outcome.written += _typeset(proj, say, nbformat.read(path, as_version=4), path,
+                                        typeset.front_matter(proj))
             state.update(outputs=digests(proj, made), typeset_done=now["typeset"],
-                         typeset_outputs=digests(proj, [proj.root / n for n in OUTPUTS]))
+                         typeset_outputs=digests(proj, [proj.root / n for n in typeset.OUTPUTS]))
             _write_state(proj, state)
         else:
             outcome.skipped.append("Quarto formats (no input changed, outputs as recorded)")
@@ -235,39 +227,34 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
     return outcome
 
 
-def _typeset(proj: Project, say: Callable[[str], None]) -> list[Path]:
-    """The editions stage: _build/report.ipynb, its front matter brought up to date (a changed
-    _quarto.yml changes only that), typeset by Quarto."""
-    import nbformat
+def _typeset(proj: Project, say: Callable[[str], None], nb, path: Path, meta: dict,
+             **names) -> list[Path]:
+    """The editions stage: the executed notebook written to `path` with the front matter
+    `meta`, typeset by Quarto (the review edition names its own input and outputs)."""
+    from . import typeset
+    from .outputs import write_notebook
 
-    from . import outputs, typeset
-
-    path = proj.build / NOTEBOOK
-    outputs.write_notebook(nbformat.read(path, as_version=4), path, outputs.front_matter(proj))
+    write_notebook(nb, path, meta)
     try:
-        return typeset.render(proj, path, say)
+        return typeset.render(proj, path, meta, say, **names)
     except typeset.QuartoError as exc:
         raise BuildError(str(exc)) from None
 
 
 def _review(proj: Project, say: Callable[[str], None], rev: str, outcome: Outcome) -> Outcome:
     """The review edition: the stages with the review profile (unionstate.review)."""
-    from . import outputs, review, typeset
+    from . import review
 
     review.require_quarto()
-    folder = review.prepare(proj, rev)
+    meta = review.prepare(proj, rev)
+    folder = review.review_dir(proj)
     say(f"Running report.qmd for the review edition (changes since {rev}) in one kernel:")
     executed = _execute(proj, say, folder, review=rev)
     shutil.rmtree(executed.staging, ignore_errors=True)  # the notebook holds every figure
-    notebook = outputs.write_notebook(executed.nb, folder / NOTEBOOK,
-                                      review.notebook_front_matter(proj, rev))
-    try:
-        made = typeset.render(proj, notebook, say, name=review.INPUT,
-                              outputs=(*review.OUTPUTS, review.HTML))
-    except typeset.QuartoError as exc:
-        raise BuildError(str(exc)) from None
-    missing = [name for name in review.OUTPUTS if proj.root / name not in made]
+    outcome.written = _typeset(proj, say, executed.nb, folder / review.NOTEBOOK, meta,
+                               name=review.INPUT, outputs=(*review.OUTPUTS, review.HTML))
+    missing = [name for name in review.OUTPUTS if proj.root / name not in outcome.written]
     if missing:
         raise BuildError(f"Quarto finished but did not write {', '.join(missing)}")
-    outcome.written, outcome.quarto = made, True
+    outcome.quarto = True
     return outcome

@@ -36,6 +36,7 @@ from .paths import FIGURES_ENV, REVIEW_ENV, ROOT_ENV, Project
 from .problems import UserError
 
 CELL_TIMEOUT = 300
+STAGING = "figures-staging"  # in _build/ (or _build/review/): where the kernel writes figures
 NUMBERS = "numbers.json"  # in the staging folder, written by finish()
 # Run in the kernel after the last cell (see `finish`).
 FINISH = "import unionstate.kernel\nunionstate.kernel.finish()"
@@ -82,7 +83,7 @@ def run(proj: Project, nb, folder: Path, say: Callable[[str], None] = print,
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    staging = folder / "figures-staging"
+    staging = folder / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     # IPC sockets: the kernel talks over local files, not TCP ports.

@@ -1,16 +1,12 @@
 """The outputs stage of `unionstate build`: what one execution (unionstate.kernel.Executed)
-leaves on disk. Entry point: `write(proj, executed)` -> the files written.
+leaves on disk, each file written whole (a temporary name, then a rename).
 
-1. figures/ becomes the staging folder the kernel wrote, whole (two renames on one file
-   system): once that folder is gone, figures/ holds the new charts (`replaced`), which the
-   build says whatever happens next. A build stopped between the renames is undone by
-   `recover`.
+1. figures/ becomes the staging folder the kernel wrote, by two renames (`swap_in`; `recover`
+   undoes a build stopped between them); once that folder is gone, figures/ holds the new
+   charts, which the build says whatever happens next;
 2. _build/report.ipynb: the executed notebook, its front matter in a raw first cell (what
-   Quarto typesets: unionstate.typeset).
+   Quarto typesets: unionstate.typeset);
 3. _build/report.html: the Quarto-free preview, made from it with nbconvert.
-
-Every file is written under a temporary name and renamed into place, so that a build killed
-while writing leaves the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -65,11 +61,6 @@ def swap_in(proj: Project, staging: Path) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def replaced(staging: Path) -> bool:
-    """Whether figures/ holds the charts staged in `staging` (moved into place by swap_in)."""
-    return not staging.exists()
-
-
 def write_atomic(path: Path, data: str | bytes) -> Path:
     """`path` holds `data`, or what it held before: never part of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,13 +77,6 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
-
-
-def front_matter(proj: Project) -> dict:
-    """The front matter of the normal edition (unionstate.typeset.front_matter)."""
-    from . import frontmatter, qmd, typeset
-
-    return typeset.front_matter(proj, qmd.header(proj.report), frontmatter.computed(proj))
 
 
 def write_notebook(nb, path: Path, meta: dict) -> Path:
@@ -150,12 +134,13 @@ def write_preview(nb, proj: Project) -> Path:
 
 def write(proj: Project, executed) -> tuple[list[Path], list[tuple[str, str]]]:
     """figures/, _build/report.ipynb and _build/report.html from one execution; the files
-    written and the charts whose plotted data changed (see `redrawn`). Once the staging
-    folder is gone, figures/ is the new one, whatever happens next (`replaced`)."""
+    written and the charts whose plotted data changed (see `redrawn`)."""
+    from . import typeset
+
     before = plotted(proj.figures)
     swap_in(proj, executed.staging)
     changed = redrawn(proj, before, plotted(proj.figures))
     written = sorted(proj.figures.glob("*.*"))
-    written.append(write_notebook(executed.nb, proj.build / NOTEBOOK, front_matter(proj)))
+    written.append(write_notebook(executed.nb, proj.build / NOTEBOOK, typeset.front_matter(proj)))
     written.append(write_preview(executed.nb, proj))
     return written, changed

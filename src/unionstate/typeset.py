@@ -1,31 +1,20 @@
 """What Quarto is given, and the calls that typeset HTML, PDF (Typst) and DOCX.
 
 Quarto renders the notebook `unionstate build` has already executed (_build/report.ipynb),
-never report.qmd: the kernel run of the build is the only execution of the report, so the
-typeset formats, figures/ and the preview show the same outputs.
+never report.qmd: the build's kernel run is the report's only execution, so the typeset
+formats, figures/ and the preview show the same outputs. HTML and PDF take each chart's SVG,
+DOCX its PNG (RASTER_FORMATS says why): one call each.
 
-Two calls, one per kind of figure: HTML and PDF take each chart's SVG, DOCX its PNG
-(RASTER_FORMATS says why). Both are given the same executed notebook; for DOCX each figure
-output holds only the PNG the build wrote beside the SVG (figures/<label>.png).
-
-The notebook's first cell is a raw cell holding the front matter (quarto.org/docs/tools/
+The front matter is the notebook's first cell, a raw cell (quarto.org/docs/tools/
 jupyter-lab.html: "YAML options [...] at the top of the document" go in a Raw cell). Its keys,
-later ones winning:
+later ones winning: _quarto.yml's options but EXECUTION_ONLY; report.qmd's YAML header; the
+keys computed at build time (unionstate.frontmatter.computed); `execute: {enabled: false}`.
 
-1. every option of _quarto.yml except `project` (and `engine`/`jupyter`, which only choose
-   how code runs; here no code runs);
-2. report.qmd's own YAML header (title, bibliography, ...);
-3. the keys computed at build time (unionstate.frontmatter.computed: author, date, version,
-   suggested citation, data availability);
-4. `execute: {enabled: false}`.
-
-Why Quarto starts no kernel: Quarto does not execute the cells of an .ipynb it renders unless
-told to, by the --execute flag or `execute: enabled: true` (quarto.org/docs/computations/
-python.html, "Jupyter notebooks"; execution-options.html, "Disabling Execution": "you'll
-naturally still get the output that was generated within the notebook editor"). The front
-matter says `enabled: false`, which outranks any project option; `render` never passes
---execute; and every code cell of the notebook has run (tests/test_quarto.py checks all three
-on the exact notebook and command line a `quarto` on PATH receives).
+Why Quarto starts no kernel: Quarto executes the cells of an .ipynb it renders only when told
+to, by --execute or `execute: enabled: true` (quarto.org/docs/computations/python.html,
+"Jupyter notebooks"; execution-options.html, "Disabling Execution"). The front matter says
+`enabled: false`, which outranks any project option; `render` never passes --execute; and
+every code cell has run (tests/test_quarto.py checks all three on what a `quarto` receives).
 """
 
 from __future__ import annotations
@@ -90,25 +79,19 @@ def project_options(proj: Project, name: str = CONFIG) -> dict:
     return config
 
 
-def front_matter(proj: Project, header: dict, computed: dict) -> dict:
-    """The front matter Quarto reads from the notebook (see the module docstring): `computed`
-    holds the keys computed at build time (unionstate.frontmatter.computed, and for the review
-    edition its profile's options and its own keys)."""
+def front_matter(proj: Project, header: dict | None = None, computed: dict | None = None) -> dict:
+    """The front matter Quarto reads from the notebook (see the module docstring): `header`
+    is report.qmd's, `computed` the keys computed at build time (by default the normal
+    edition's: unionstate.frontmatter.computed)."""
+    from . import frontmatter, qmd
+
     options = {k: v for k, v in project_options(proj).items() if k not in EXECUTION_ONLY}
+    header = qmd.header(proj.report) if header is None else header
     own = {k: v for k, v in header.items() if k not in EXECUTION_ONLY}
-    extra = computed or {}
+    extra = frontmatter.computed(proj) if computed is None else computed
     out = merge(merge(merge(options, own), extra), {"execute": {"enabled": False}})
     # The document's own keys first, as a reader of the notebook expects them.
-    order = [*own, *extra, *out]
-    return {key: out[key] for key in dict.fromkeys(order)}
-
-
-def front_matter_cell(meta: dict):
-    from .qmd import new_cell
-
-    text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    return new_cell("raw", f"---\n{text}---", {"unionstate": {"role": "front matter"}},
-                    "front-matter")
+    return {key: out[key] for key in dict.fromkeys([*own, *extra, *out])}
 
 
 def is_front_matter(cell) -> bool:
@@ -117,21 +100,12 @@ def is_front_matter(cell) -> bool:
 
 def with_front_matter(nb, meta: dict):
     """The notebook with `meta` as its first, raw cell (replacing one that is there)."""
-    cells = [c for c in nb.cells if not is_front_matter(c)]
-    nb.cells = [front_matter_cell(meta), *cells]
+    from .qmd import new_cell
+
+    text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+    nb.cells = [new_cell("raw", f"---\n{text}---", {"unionstate": {"role": "front matter"}},
+                         "front-matter"), *(c for c in nb.cells if not is_front_matter(c))]
     return nb
-
-
-def formats(nb) -> list[str]:
-    """The formats the notebook's front matter lists (its `format` keys), in their order."""
-    cell = next((c for c in nb.cells if is_front_matter(c)), None)
-    if cell is None:
-        return []
-    text = cell.source
-    listed = (yaml.safe_load(text[len("---\n"):text.rstrip().rfind("---")]) or {}).get("format")
-    if isinstance(listed, str):
-        return [listed]
-    return [str(f) for f in listed or []]
 
 
 def png_only(nb):
@@ -144,30 +118,27 @@ def png_only(nb):
     return nb
 
 
-def render(proj: Project, notebook: Path, say: Callable[[str], None] = print,
+def render(proj: Project, notebook: Path, meta: dict, say: Callable[[str], None] = print,
            name: str = INPUT, outputs: tuple[str, ...] = OUTPUTS) -> list[Path]:
-    """`quarto render report.ipynb --to FORMATS`, once for the formats the notebook's front
-    matter lists that take SVG figures and once for those that take PNG (RASTER_FORMATS); the
-    outputs (of those named) that Quarto wrote. The review edition passes its own name and
-    outputs.
+    """`quarto render NAME --to FORMATS`, once for the formats of the front matter `meta` (the
+    notebook's) that take SVG figures, once for those that take PNG; the `outputs` Quarto wrote.
 
-    The executed notebook is copied to the project root as `name` for each call (so that
-    references.bib and every other relative path resolve as they do for report.qmd, and the
-    outputs land at the root beside it, not over the preview in _build/) and removed afterwards.
-    Not being a project input (_quarto.yml renders report.qmd), it is rendered as a single
-    file: hence the project options in its front matter."""
+    The executed notebook is copied to the project root as `name` for each call, so that every
+    relative path resolves as for report.qmd and the outputs land at the root, not over the
+    preview in _build/; it is removed afterwards. Being no project input, it is rendered as a
+    single file: hence the project options in its front matter."""
     import nbformat
 
     quarto = shutil.which("quarto")
     if quarto is None:
         raise QuartoError("quarto is not on the PATH")
-    nb = nbformat.read(notebook, as_version=4)
-    listed = formats(nb)
+    listed = meta.get("format") or []
+    listed = [listed] if isinstance(listed, str) else [str(f) for f in listed]
     raster = [f for f in listed if f in RASTER_FORMATS]
     vector = [f for f in listed if f not in RASTER_FORMATS]
     # (formats, the notebook to give instead of the executed one, or None to give that one)
     calls = [(vector, None)] if vector or not raster else []  # none listed: Quarto's default
-    calls += [(raster, png_only(nb))] if raster else []
+    calls += [(raster, png_only(nbformat.read(notebook, as_version=4)))] if raster else []
     target = proj.root / name
     # QUARTO_PYTHON: if Quarto looks for a Python at all, it finds this environment's.
     env = dict(os.environ, QUARTO_PYTHON=sys.executable)
