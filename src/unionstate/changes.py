@@ -2,16 +2,11 @@
 the hand-written passages to re-read.
 
 `numbers(report)` lists each number the report shows, one entry per place it is shown, keyed
-by that place in words a reader of the chapters can find: the chapter file and line of an
-inline figure (`S["<result_id>"]`), the figure or table
-and the line of the chapter cell that shows it, and what the number is (the poll and the
-answer). Values are plain text, as the report prints them, never Markdown or citation markup.
-
-`passages(proj, changes)` lists what a person must re-read when numbers moved, since no code
-can rewrite it: every line of report.qmd or a chapter marked with the comment
-`<!-- re-read -->` (a hand-written sentence about the dataset), and the caption and alt text
-of each chart whose numbers moved. `unionstate diff REV` prints both against git revision
-REV (default HEAD) on every run; the build prints the same against HEAD after every build.
+in words a reader of the chapters can find (the chapter file and line of an inline figure
+`S["<result_id>"]`, of the cell showing a figure or table, and what the number is), valued as
+plain text, as the report prints it. `passages(proj, changes)` lists what no code can rewrite
+when numbers moved: every line marked `<!-- re-read -->` (a hand-written sentence about the
+dataset), and the caption and alt text of each chart whose numbers moved.
 """
 
 from __future__ import annotations
@@ -64,28 +59,23 @@ def _at(places: list[tuple[str, int]]) -> list[str]:
 
 def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
     """Where each number is shown, in words -> the number as shown (see the docstring).
-
-    `prose` is the project whose chapters say where (default: the report's own); `diff` reads
-    the data of a revision with today's chapters."""
+    `prose` is the project whose chapters say where (by default the report's own)."""
     from . import provenance
     from .report import CHARTS
     from .tables import polls as poll_table
     from .text import bounds_text
+    from .views import latest
 
     used = uses(prose or report.proj)
-    records = provenance.records(report)
+    # Each figure as its provenance record names it (the record its panel shows).
+    what = {rid: rec.what for rid, rec in provenance.records(report).items()}
     out: dict[str, str] = {}
-
-    def what(rid: str) -> str:
-        """The figure as its provenance record names it (the record its panel shows)."""
-        return records[rid].what if rid in records else rid
-
     # Inline figures where the prose shows them, and nowhere else.
     for rid, text in report.shares.items():
         for file, n in used.get(("share", rid), []):
-            out[f"{file}, line {n}: {what(rid)}"] = str(text)
+            out[f"{file}, line {n}: {what.get(rid, rid)}"] = str(text)
     for ind in report.ds.indicators.itertuples():
-        row = latest_row(report, ind)
+        row = latest(report.view, str(ind.country), str(ind.stance))
         shown = "no reading" if row is None else (
             f"{row['text']} ({row['organisation']}, {report.when[row['result_id']]})")
         for place in _at(used.get(("table", "tbl-indicators"), [])):
@@ -101,7 +91,7 @@ def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
             drawn = bounds_text(row.share_low, row.share_high)
             value = drawn if row.text == drawn else f"{row.text} (drawn at {drawn})"
             for place in places:
-                out[f"{place}, chart {label}: {what(row.result_id)}"] = value
+                out[f"{place}, chart {label}: {what.get(row.result_id, row.result_id)}"] = value
     places = _at(used.get(("table", "tbl-polls"), []))
     for row in poll_table(report.ds).itertuples():
         n = int(row.Figures)
@@ -109,12 +99,6 @@ def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
             out[f"{place}, table tbl-polls: poll {row.Poll}"] = \
                 f"{n} figure{'' if n == 1 else 's'}"
     return out
-
-
-def latest_row(report: Report, ind):
-    from .views import latest
-
-    return latest(report.view, str(ind.country), str(ind.stance))
 
 
 def compare(old: dict[str, str], new: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -135,12 +119,8 @@ def format_changes(changes: list[tuple[str, str, str]]) -> str:
         return "No number in the report changes."
     lines = [f"Numbers the report shows that change ({len(changes)}), as old {ARROW} new:"]
     for where, old, new in changes:
-        if old == "(absent)":
-            change = f"new: {new}"
-        elif new == "(absent)":
-            change = f"no longer shown (was {old})"
-        else:
-            change = f"{old} {ARROW} {new}"
+        change = (f"new: {new}" if old == "(absent)" else f"no longer shown (was {old})"
+                  if new == "(absent)" else f"{old} {ARROW} {new}")
         lines.append(_wrap(f"- {where}: {change}"))
     return "\n".join(lines)
 
@@ -171,9 +151,8 @@ def passages(proj: Project, changes: list[tuple[str, str, str]]) -> list[Passage
     for path in prose_files(proj):
         rel = proj.rel(path)
         lines = path.read_text(encoding="utf-8").splitlines()
-        for n, line in enumerate(lines, start=1):
-            if RE_READ.search(line):
-                out.append(Passage(rel, n, "states a fact about the data", _plain(line)))
+        out += [Passage(rel, n, "states a fact about the data", _plain(line))
+                for n, line in enumerate(lines, start=1) if RE_READ.search(line)]
         for n, line in enumerate(lines, start=1):
             m = _USE["figure"].search(line)
             if m and m.group(1) in charts:

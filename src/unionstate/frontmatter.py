@@ -20,6 +20,7 @@ import csv
 import re
 import subprocess
 import tomllib
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,12 +68,12 @@ def authors(proj: Project) -> list[str]:
 
 def title(proj: Project) -> str:
     """The title in report.qmd's YAML header."""
-    text = proj.report.read_text(encoding="utf-8")
-    m = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    header = yaml.safe_load(m.group(1)) if m else None
-    if not isinstance(header, dict) or not header.get("title"):
+    from .qmd import header
+
+    found = header(proj.report).get("title")
+    if not found:
         raise FrontMatterError(f"{proj.rel(proj.report)}: no `title` in the YAML header")
-    return str(header["title"])
+    return str(found)
 
 
 def _git(proj: Project, *args: str) -> str | None:
@@ -132,28 +133,22 @@ def provenance(proj: Project, polls: list[dict[str, str]], results: list[dict[st
         entries = bib.parse(proj.bib.read_text(encoding="utf-8"))
     except OSError:
         entries = {}
-    second: dict[str, int] = {}
-    first: dict[str, int] = {}
+    first, second = Counter(), Counter()  # work read -> figures from the pollster's own, other
     for r in results:
         ids = [i for i in r.get("poll_id", "").split(";") if i]
         work = r.get("source") or "?"
-        target = first if ids and all(own.get(i) == work for i in ids) else second
-        target[work] = target.get(work, 0) + 1
+        (first if ids and all(own.get(i) == work for i in ids) else second)[work] += 1
 
-    def names(counts: dict[str, int], counted: bool) -> str:
-        keys = sorted(counts, key=lambda k: (-counts[k], k))
-        return _join([md(author_name(entries.get(k), k)) + (f" ({counts[k]})" if counted else "")
-                      for k in keys])
+    def names(counts: Counter) -> str:
+        return _join([md(author_name(entries.get(k), k)) + (f" ({n})" if len(counts) > 1 else "")
+                      for k, n in sorted(counts.items(), key=lambda kn: (-kn[1], kn[0]))])
 
-    n_second, n_first = sum(second.values()), sum(first.values())
-    reported = (f"as {names(second, len(second) > 1)} "
-                f"report{'s' if len(second) == 1 else ''} them, not from the pollsters' own "
-                "publications")
-    own_pub = (f"from the pollster's own publication "
-               f"({names(first, len(first) > 1)})") if first else ""
+    reported = (f"as {names(second)} report{'s' if len(second) == 1 else ''} them, not from "
+                "the pollsters' own publications")
+    own_pub = f"from the pollster's own publication ({names(first)})" if first else ""
     if second and first:
-        return (f"Of the {len(results)} poll figures, {n_second} are taken {reported}, and "
-                f"{n_first} {own_pub}.")
+        return (f"Of the {len(results)} poll figures, {second.total()} are taken {reported}, "
+                f"and {first.total()} {own_pub}.")
     return f"All {len(results)} poll figures are taken {reported if second else own_pub}."
 
 
