@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .outputs import NOTEBOOK, PREVIEW
+from .outputs import NOTEBOOK, PREVIEW, write_atomic
 from .paths import Project
 from .problems import UserError
 
@@ -42,8 +42,7 @@ REPLACED = ("figures/ was replaced and already holds this build's charts; the no
 
 
 class BuildError(UserError):
-    """A cell failed (names the chapter and the cell), or Quarto did; says what the build
-    changed."""
+    """A cell or Quarto failed; says what the build changed."""
 
 
 class Interrupted(Exception):
@@ -76,11 +75,9 @@ class Outcome:
         return self.staging is not None and not self.staging.exists()
 
 
-# What each stage reads. A stage runs again when the content hash of its inputs changed
-# (Quarto's freeze would miss a changed CSV: quarto-dev/quarto-cli#6793).
+# What each stage reads (Quarto's freeze would miss a changed CSV: quarto-dev/quarto-cli#6793).
+# CITATION.cff and pyproject.toml give the front matter's authors and licence.
 PACKAGE = "the unionstate package"
-# CITATION.cff and pyproject.toml give the front matter's authors and licence; the git version
-# the report prints is compared as well (see `_build`).
 CONTENT_INPUTS = ["data/*", "references.bib", "report.qmd", "chapters/*.qmd", "CITATION.cff",
                   "pyproject.toml", PACKAGE]
 TYPESET_INPUTS = [*CONTENT_INPUTS, "_quarto.yml"]
@@ -90,12 +87,10 @@ DATA_INPUTS = ["data/*", "references.bib"]
 def inputs_hash(proj: Project, patterns: list[str]) -> str:
     """SHA-256 over the names and bytes of every file the patterns match."""
     digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent  # the one that runs, wherever the project lives
     for pattern in patterns:
-        # The package is the one that runs, wherever the project being built lives.
-        package = Path(__file__).resolve().parent
         paths = ([*package.glob("*.py"), *package.glob("*.css"), *package.glob("*.html")]
-                 if pattern == PACKAGE
-                 else proj.root.glob(pattern))
+                 if pattern == PACKAGE else proj.root.glob(pattern))
         for path in sorted(paths):
             if path.is_file():
                 digest.update(f"{pattern}:{path.name}\0".encode())
@@ -111,12 +106,8 @@ def digests(proj: Project, paths: list[Path]) -> dict[str, str]:
 
 def _still(proj: Project, recorded: dict[str, str] | None, folder: Path | None = None) -> bool:
     """Every file recorded is there with the bytes recorded, and `folder` holds no other."""
-    if not recorded:
-        return False
-    paths = [proj.root / name for name in recorded]
-    if folder is not None:
-        paths = sorted(set(paths) | {p for p in folder.glob("*") if p.is_file()})
-    return digests(proj, paths) == recorded
+    others = folder.glob("*") if folder is not None else []
+    return bool(recorded) and digests(proj, [*(proj.root / n for n in recorded), *others]) == recorded
 
 
 def _state(proj: Project) -> dict:
@@ -128,8 +119,6 @@ def _state(proj: Project) -> dict:
 
 
 def _write_state(proj: Project, state: dict) -> None:
-    from .outputs import write_atomic
-
     write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
 
 

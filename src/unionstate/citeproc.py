@@ -1,15 +1,11 @@
 """Citations and the reference list of the Quarto-free preview, made by Pandoc's citeproc.
 
-Quarto formats citations with Pandoc's citeproc in the CSL style Pandoc ships as its default
-(Chicago author-date). The preview asks the same processor for the same output, through the
-Pandoc binary of `pypandoc-binary`: its version is pinned in pyproject.toml to the one that
-bundles the Pandoc of the Quarto release the renders come from (Quarto 1.7.34, Pandoc 3.6.1),
-whose default style is the 17th edition of Chicago author-date. Nothing here formats a name, a
-date or a title by itself.
-
-All citations of a document go to Pandoc in one run, so that what depends on the whole
-document (disambiguation, "et al.", the order and the ——— of the reference list) is decided as
-Quarto decides it.
+Quarto formats citations with Pandoc's citeproc in Pandoc's default CSL style (Chicago
+author-date). The preview asks the same processor, through the Pandoc of `pypandoc-binary`,
+pinned in pyproject.toml to the Pandoc of the Quarto release the renders come from (Quarto
+1.7.34, Pandoc 3.6.1). Nothing here formats a name, a date or a title by itself. All citations
+of a document go to Pandoc in one run, so that what depends on the whole document
+(disambiguation, "et al.", the reference list) is decided as Quarto decides it.
 """
 
 from __future__ import annotations
@@ -38,15 +34,10 @@ class Formatted:
 
 def _metadata_args(options: dict, root: Path) -> list[str]:
     args = []
-    for key in OPTIONS:
-        value = options.get(key)
-        if value is None:
-            continue
-        if key in ("csl", "citation-abbreviations"):
-            value = str((root / str(value)).resolve())
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        args += ["-M", f"{key}={value}"]
+    for key, value in ((k, options[k]) for k in OPTIONS if options.get(k) is not None):
+        if key in ("csl", "citation-abbreviations"):  # files, relative to the project
+            value = (root / str(value)).resolve()
+        args += ["-M", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
     return args
 
 

@@ -1,25 +1,15 @@
 """The execution stage of `unionstate build`: the report's notebook run once, in one Jupyter
 kernel. Entry point: `run(proj, nb, folder, say, review)` -> Executed.
 
-What the kernel is handed, explicitly, in its environment (`kernel_env`), and nothing else:
+The kernel is handed what it needs in its environment (`kernel_env`): UNIONSTATE_ROOT (the
+project, also its cwd), UNIONSTATE_FIGURES (the staging folder, where every figure a cell
+shows is written: Report.load) and, in a review build only, UNIONSTATE_REVIEW (the revision).
+It answers through Jupyter's own messages, never text parsed from stdout: each cell's outputs
+(nbclient); each inline `{python} expr` as a `user_expressions` value of an execute request;
+and after the last cell `finish()` writes the charts no cell showed and <staging>/numbers.json.
 
-    UNIONSTATE_ROOT     the project (paths.find_root reads it; it is also the kernel's cwd);
-    UNIONSTATE_FIGURES  the staging folder: every Report the cells load writes each figure it
-                        shows there (Report.load reads it) and shows it from those bytes;
-    UNIONSTATE_REVIEW   the revision of a review edition, and only in a review build (so that
-                        a variable left in a shell never adds the review appendix).
-
-What it hands back, through Jupyter's own messages and files, never text parsed from stdout:
-
-    each cell's outputs (nbclient);
-    the value of each inline `{python} expr`: the `user_expressions` of an execute request
-    (Jupyter messaging, "Execute"), shown as its text/markdown, else its text/plain;
-    after the last cell, `finish()` (run in the kernel) writes the charts no cell showed and
-    <staging>/numbers.json: every number the report shows (unionstate.changes.numbers).
-
-The data is read and checked by the report's first cell (`Report.load`), in the kernel, which
-imports pandas to draw anyway: a cell that finds data/ invalid stops the build with the
-problems it found, as a user's error (DataInvalid), before any figure is drawn.
+The report's first cell reads and checks data/ (`Report.load`): a cell that finds a user's
+mistake stops the build with the problems found (DataInvalid), before any figure is drawn.
 """
 
 from __future__ import annotations
@@ -76,9 +66,8 @@ def _where(cell) -> str:
 
 def run(proj: Project, nb, folder: Path, say: Callable[[str], None] = print,
         review: str | None = None) -> Executed:
-    """Run every cell of `nb` in one kernel; its figures go to <folder>/figures-staging/ (the
-    kernel's connection files go to `folder` too). Raises CellError or DataInvalid (the staging
-    folder removed); touches nothing else."""
+    """Run every cell of `nb` in one kernel; its figures go to <folder>/figures-staging/, its
+    connection files to `folder`. Raises CellError or DataInvalid (the staging folder removed)."""
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -180,9 +169,9 @@ def _resolve_inline(client, cell) -> None:
 
 
 def finish() -> None:
-    """In the kernel, after the last cell: draw into the staging folder every chart no cell
-    showed, and write <staging>/numbers.json, every number the report shows and the labels of
-    the charts."""
+    """In the kernel, after the last cell: draw every chart no cell showed into the staging
+    folder, and write there numbers.json: the charts' labels and every number the report
+    shows (unionstate.changes.numbers)."""
     from .changes import numbers
     from .report import CHARTS, Report
 

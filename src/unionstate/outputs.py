@@ -70,11 +70,10 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.chmod(tmp, file_mode(path))
         os.replace(tmp, path)
-    except OSError as exc:  # named after the file the user knows, not the temporary one
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # named after the file the user knows, not the temporary one
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
     return path
 
@@ -117,16 +116,14 @@ def write_preview(nb, proj: Project) -> Path:
 
     from nbconvert import HTMLExporter
 
-    from .citeproc import OPTIONS
     from .preview import plain, styled
     from .typeset import project_options
 
     template = resources.files(__package__).joinpath("preview.html.j2")
     exporter = HTMLExporter(template_name="lab", template_file=str(template), exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
-    quarto = project_options(proj)
-    reading = plain(reading_copy(nb), proj.bib, {k: quarto[k] for k in OPTIONS if k in quarto},
-                    proj.root)
+    # Citeproc takes the options of _quarto.yml that change what it prints (citeproc.OPTIONS).
+    reading = plain(reading_copy(nb), proj.bib, project_options(proj), proj.root)
     title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
     html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
     return write_atomic(proj.build / PREVIEW, styled(html))
