@@ -178,12 +178,10 @@ def test_diff_gives_each_chart_figure_as_precisely_as_its_source(repo_project):
         == ["75–76%"]
 
 
-def test_data_differs_says_unknown_where_git_cannot_say(tmp_path):
-    """Outside a repository git cannot compare: `diff` still compares the numbers (True),
-    while a build, which only lists passages to re-read, lists none (unknown=False)."""
+def test_data_differs_says_no_where_git_cannot_say(tmp_path):
+    """Outside a repository git cannot compare: a build, which only lists passages to re-read,
+    lists none."""
     from unionstate.changes import data_differs
     from unionstate.paths import Project
 
-    proj = Project(tmp_path)
-    assert data_differs(proj) is True
-    assert data_differs(proj, unknown=False) is False
+    assert data_differs(Project(tmp_path)) is False

@@ -168,16 +168,15 @@ def passages(proj: Project, changes: list[tuple[str, str, str]]) -> list[Passage
     return out
 
 
-def data_differs(proj: Project, rev: str = "HEAD", unknown: bool = True) -> bool:
-    """Whether data/ or references.bib differ from git revision `rev`; `unknown` where git
-    cannot say (no git, not a repository, no such revision): by default True, so that the
-    caller compares the numbers."""
+def data_differs(proj: Project) -> bool:
+    """Whether data/ or references.bib differ from the last commit; False where git cannot
+    say (no git, not a repository, no commit)."""
     try:
-        done = subprocess.run(["git", "diff", "--quiet", rev, "--", "data", "references.bib"],
+        done = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "data", "references.bib"],
                               cwd=proj.root, capture_output=True)
     except FileNotFoundError:
-        return unknown
-    return {0: False, 1: True}.get(done.returncode, unknown)
+        return False
+    return done.returncode == 1
 
 
 def format_passages(found: list[Passage], since: str) -> str:

@@ -115,9 +115,8 @@ def latest_poll(proj: Project) -> str | None:
     ends = [r["fieldwork_end"] for r in _rows(proj.data / "polls.csv") if r.get("fieldwork_end")]
     if not ends:
         return None
-    last = max(ends)
-    parts = last.split("-")
-    return f"{MONTHS[int(parts[1]) - 1]} {parts[0]}" if len(parts) >= 2 else parts[0]
+    year, *month = max(ends).split("-")
+    return f"{MONTHS[int(month[0]) - 1]} {year}" if month else year
 
 
 def provenance(proj: Project, polls: list[dict[str, str]], results: list[dict[str, str]]) -> str:
@@ -197,11 +196,9 @@ def computed(proj: Project, today: date | None = None) -> dict:
     }
 
 
-def statement(proj: Project | None = None, today: date | None = None) -> Md:
+def statement(proj: Project, today: date | None = None) -> Md:
     """The front matter as Markdown paragraphs for the "About this edition" section."""
-    from .paths import project
-
-    meta = computed(proj or project(), today)
+    meta = computed(proj, today)
     names = _join([a["name"] for a in meta["author"]])
     from .text import Md  # pandas: only when the section is printed, never in a no-op build
 

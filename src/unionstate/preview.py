@@ -1,7 +1,6 @@
 """The Quarto-free reading copy: Quarto's cross-reference divs, @-references and [@citations]
-turned into plain Markdown, so that nbconvert's HTML reads like the typeset report, with the
-same accessibility fixes as the Quarto HTML (issue 12): one <h1> (the title), tables named by a
-real <caption>, and the report's stylesheet (report.css, shared with _quarto.yml)."""
+turned into plain Markdown, so that nbconvert's HTML reads like the typeset report: one <h1>
+(the title), tables named by a real <caption>, and the report's stylesheet (report.css)."""
 
 from __future__ import annotations
 
@@ -26,9 +25,9 @@ XREF = re.compile(r"(?<!\\)@((?:fig|tbl|sec)-[\w-]*\w)")
 # A citation group; a bracket escaped by a backslash (text from data/, unionstate.markup) is
 # part of it, as Pandoc reads it.
 CITATION = re.compile(r"(?<!\\)\[((?:[^\[\]\\]|\\.)*?(?<!\\)@[\w:.-]+(?:[^\[\]\\]|\\.)*)\]")
-# One item of a Pandoc citation group: prefix, @key, suffix ("cited in @shraibman, para. 8").
 # The items of a citation group: split at each semicolon that is neither escaped ("\\;") nor
-# the end of a character reference ("&#92;"), as Pandoc splits them.
+# the end of a character reference ("&#92;"), as Pandoc splits them; each one's prefix, @key
+# and suffix ("cited in @shraibman, para. 8").
 CITE_ITEMS = re.compile(r"(?:\\.|&#?\w+;|[^;])+")
 CITE_ITEM = re.compile(r"^\s*(.*?)(-?)@([\w:.-]*\w)(?:,\s*(.*?))?\s*$", re.S)
 REFS_DIV = re.compile(r"^:::+\s*\{#refs\}\s*$")
@@ -43,22 +42,17 @@ def stylesheet() -> str:
     return resources.files(__package__).joinpath(STYLESHEET).read_text(encoding="utf-8")
 
 
-def script() -> str:
-    """The script that opens each figure's provenance (provenance.html, which _quarto.yml
-    includes after the body of report.html)."""
-    return resources.files(__package__).joinpath(SCRIPT).read_text(encoding="utf-8")
-
-
 def styled(page: str) -> str:
-    """The preview page with the report's stylesheet in a <style> at the end of its <head>, after
-    JupyterLab's own styles, so that the report's rules win where both set a property, and the
-    provenance script at the end of its <body>, as Quarto includes it."""
+    """The preview page with the report's stylesheet at the end of its <head>, after
+    JupyterLab's styles so that the report's rules win, and the script that opens each
+    figure's provenance at the end of its <body>, as _quarto.yml includes it."""
     head_end = page.find("</head>")
     if head_end < 0:
         raise ValueError("the preview page has no </head> to put the report's stylesheet in")
     page = f"{page[:head_end]}<style>\n{stylesheet()}</style>\n{page[head_end:]}"
     body_end = page.rfind("</body>")
-    return page if body_end < 0 else f"{page[:body_end]}{script()}\n{page[body_end:]}"
+    script = resources.files(__package__).joinpath(SCRIPT).read_text(encoding="utf-8")
+    return page if body_end < 0 else f"{page[:body_end]}{script}\n{page[body_end:]}"
 
 
 def _html(markdown: str) -> str:

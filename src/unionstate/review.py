@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 
 from . import frontmatter, tables
-from .paths import REVIEW_ENV, Project, project
+from .paths import REVIEW_ENV, Project
 from .problems import UserError
 from .text import Md
 
@@ -80,7 +80,7 @@ def changes_table(changes: list[tuple[str, str, str]], rev: str) -> Md:
     return tables.markdown(frame)
 
 
-def appendix(proj: Project | None = None) -> Md:
+def appendix(proj: Project) -> Md:
     """What chapter 09 prints: the review appendix in a review build, nothing otherwise. No
     `when-profile` condition around it: a single-file render has no active profile."""
     rev = os.environ.get(REVIEW_ENV)
@@ -88,7 +88,6 @@ def appendix(proj: Project | None = None) -> Md:
         return Md("")
     from .changes import RevisionError, diff
 
-    proj = proj or project()
     try:
         changes = diff(proj, rev)
     except RevisionError as exc:
