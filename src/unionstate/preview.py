@@ -83,25 +83,18 @@ def _with_caption(output: dict, caption_markdown: str) -> bool:
     return True
 
 
-def _unfenced(nb: nbformat.NotebookNode):
-    """(cell index, line index, line, cell) of each line of the Markdown cells outside code
-    fences (the fences' own lines left out)."""
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "markdown":
-            fenced = False
-            for at, line in enumerate(cell.source.splitlines()):
-                if FENCE.match(line):
-                    fenced = not fenced
-                elif not fenced:
-                    yield index, at, line, cell
-
-
 def _title_line(nb: nbformat.NotebookNode, title: str | None) -> tuple[int, int] | None:
     """(cell, line) of the title: the heading of the cell outputs.reading_copy marks as the
-    title, else the first level-1 heading whose text is the front matter's."""
-    return next(((index, at) for index, at, line, cell in _unfenced(nb) if line.startswith("# ")
-                 and (cell.metadata.get("unionstate", {}).get("role") == "title"
-                      or line[1:].strip() == title)), None)
+    title, else the first level-1 heading, outside code fences, whose text is the front matter's."""
+    for index, cell in enumerate(nb.cells):
+        marked = cell.metadata.get("unionstate", {}).get("role") == "title"
+        fenced = False
+        for at, line in enumerate(cell.source.splitlines() if cell.cell_type == "markdown" else []):
+            if FENCE.match(line):
+                fenced = not fenced
+            elif not fenced and line.startswith("# ") and (marked or line[1:].strip() == title):
+                return index, at
+    return None
 
 
 def _citations(nb: nbformat.NotebookNode, bib: dict) -> list[str]:
@@ -137,47 +130,17 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
     numbers: dict[str, str] = {}  # fig-, tbl- and sec- label -> "Figure 3", "Section 9.6"
     counters = {"fig": 0, "tbl": 0}
     sections = [0] * 6  # the number of the current heading at each level, as Quarto counts
-    heading_numbers: dict[tuple[int, int], str] = {}  # (cell, line) -> "9.6"
-    for index, at, line, _cell in _unfenced(nb):
-        if (index, at) == title_line:
-            continue
-        if m := DIV_OPEN.match(line):
-            kind = m.group(1)[:3]
-            counters[kind] += 1
-            numbers[m.group(1)] = f"{'Figure' if kind == 'fig' else 'Table'} {counters[kind]}"
-        h = HEADING.match(line)
-        attrs = (h.group(3) or "").split() if h else []
-        # number-sections: every heading is numbered (9, 9.1, ...) unless marked
-        # {.unnumbered} or {-} (quarto.org, authoring/cross-references.html#sections).
-        if h and ".unnumbered" not in attrs and "-" not in attrs:
-            level = len(h.group(1))
-            sections[level - 1] += 1
-            sections[level:] = [0] * (6 - level)
-            heading_numbers[index, at] = ".".join(map(str, sections[:level]))
-            ids = [a[1:] for a in attrs if a.startswith("#sec-")]
-            if ids:
-                numbers[ids[0]] = f"Section {heading_numbers[index, at]}"
-
-    def resolved(text: str) -> str:
-        """Citations as citeproc prints them, and @fig-x as a link to the figure, as Quarto
-        writes it ("Figure 3"); an unknown one is left as it is."""
-        text = CITATION.sub(lambda m: formatted.citations.get(m.group(0), m.group(0)), text)
-        return XREF.sub(lambda m: f"[{numbers[m.group(1)]}](#{m.group(1)})"
-                        if m.group(1) in numbers else m.group(0), text)
-
     # Only the title is a level-1 heading: the sections go one level down, as
     # `shift-heading-level-by: 1` does in _quarto.yml's html format.
     shift = 1 if title else 0
     caption_of = None  # a div opened in one cell has its caption after the code cell it wraps
     open_table = None  # the tbl- div we are inside
     table_outputs: dict[str, dict] = {}  # tbl- label -> the output that shows the table
-    table_captions: dict[str, str] = {}  # tbl- label -> its caption, citations rendered
+    table_captions: dict[str, str] = {}  # tbl- label -> its caption
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":  # tables are Markdown outputs that cite too
+        if cell.cell_type == "code":
             for output in cell.get("outputs", []):
                 data = output.get("data", {})
-                if "text/markdown" in data:  # tables, and the provenance entries' charts
-                    data["text/markdown"] = resolved(data["text/markdown"])
                 if open_table and open_table not in table_outputs and (
                         "text/markdown" in data or "text/html" in data):
                     table_outputs[open_table] = output
@@ -189,17 +152,30 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
         for at, line in enumerate(cell.source.splitlines()):
             if FENCE.match(line):
                 fenced = not fenced
-            elif not fenced and ATX_HEADING.match(line) and (index, at) != title_line:
-                # Its number, as Quarto prints it before the heading ("9.6 Limitations"), and
-                # no attribute block; an anchor for what "Section 9.6" links to.
-                h = HEADING.match(line)
-                number = heading_numbers.get((index, at))
-                line = "#" * shift + h.group(1) + " " + (f"{number} " if number else "") + h.group(2)
-                out += [f'<a id="{a[1:]}"></a>\n' for a in (h.group(3) or "").split()
-                        if a.startswith("#sec-")]
+            elif not fenced and (index, at) != title_line and (h := HEADING.match(line)):
+                attrs = (h.group(3) or "").split()
+                number = None
+                # number-sections: every heading is numbered (9, 9.1, ...) unless marked
+                # {.unnumbered} or {-} (quarto.org, authoring/cross-references.html#sections).
+                if ".unnumbered" not in attrs and "-" not in attrs:
+                    level = len(h.group(1))
+                    sections[level - 1] += 1
+                    sections[level:] = [0] * (6 - level)
+                    number = ".".join(map(str, sections[:level]))
+                    ids = [a[1:] for a in attrs if a.startswith("#sec-")]
+                    if ids:
+                        numbers[ids[0]] = f"Section {number}"
+                if ATX_HEADING.match(line):
+                    # Its number, as Quarto prints it before the heading ("9.6 Limitations"),
+                    # no attribute block, and an anchor for what "Section 9.6" links to.
+                    line = "#" * shift + h.group(1) + " " + (f"{number} " if number else "") + h.group(2)
+                    out += [f'<a id="{a[1:]}"></a>\n' for a in attrs if a.startswith("#sec-")]
             if m := DIV_OPEN.match(line):
+                kind = m.group(1)[:3]
+                counters[kind] += 1
+                numbers[m.group(1)] = f"{'Figure' if kind == 'fig' else 'Table'} {counters[kind]}"
                 caption_of = m.group(1)
-                open_table = m.group(1) if m.group(1).startswith("tbl-") else None
+                open_table = m.group(1) if kind == "tbl" else None
                 out.append(f'<a id="{m.group(1)}"></a>')
             elif REFS_DIV.match(line):
                 out.append(f"\n{formatted.references}\n")
@@ -208,15 +184,30 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
             elif caption_of and line.strip():
                 line = f"**{numbers[caption_of]}.** {line}"
                 if caption_of.startswith("tbl-"):  # becomes the table's <caption> if it can
-                    table_captions[caption_of] = resolved(line)
+                    table_captions[caption_of] = line
                     line = CAPTION_SLOT.format(caption_of)
                 caption_of = None
                 out.append(line)
             else:
                 out.append(line)
-        cell.source = resolved("\n".join(out))
+        cell.source = "\n".join(out)
+
+    def resolved(text: str) -> str:
+        """Citations as citeproc prints them, and @fig-x as a link to the figure, as Quarto
+        writes it ("Figure 3"); an unknown one is left as it is."""
+        text = CITATION.sub(lambda m: formatted.citations.get(m.group(0), m.group(0)), text)
+        return XREF.sub(lambda m: f"[{numbers[m.group(1)]}](#{m.group(1)})"
+                        if m.group(1) in numbers else m.group(0), text)
+
+    for cell in nb.cells:  # tables (and the provenance entries' charts) cite too
+        if cell.cell_type == "markdown":
+            cell.source = resolved(cell.source)
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if "text/markdown" in output.get("data", {}):
+                output["data"]["text/markdown"] = resolved(output["data"]["text/markdown"])
     for label, caption in table_captions.items():
         output = table_outputs.get(label)
+        caption = resolved(caption)
         attached = output is not None and _with_caption(output, caption)
         for cell in nb.cells:  # a caption with no table to hold it stays a paragraph
             if cell.cell_type == "markdown":
