@@ -271,7 +271,7 @@ def _cells_ran(proj, nb, folder, say, review=None):
     staging = folder / STAGING
     staging.mkdir(parents=True)
     (staging / "fig-new.csv").write_text("x\n1\n", encoding="utf-8")
-    return Executed(nb, {}, ["fig-new"], staging)
+    return Executed(nb, {}, staging)
 
 
 def test_ctrl_c_before_the_swap_leaves_figures_and_says_so(tmp_path, monkeypatch):

@@ -49,7 +49,6 @@ class Interrupted(Exception):
     """The build was stopped (Ctrl-C); says what it left behind."""
 
     def __init__(self, figures_replaced: bool):
-        self.figures_replaced = figures_replaced
         super().__init__(
             "figures/ already holds the new charts, but the notebook, the preview and the "
             "Quarto formats may be out of date; run `unionstate build` again to finish."
@@ -182,18 +181,18 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
         executed = _execute(proj, say, proj.build)
         outcome.staging = executed.staging
         outcome.written, outcome.redrawn = outputs.write(proj, executed)
-        numbers, charts = executed.numbers, executed.charts
+        numbers = executed.numbers
         if before.get("numbers") is not None and now["data"] != before.get("data"):
             from .changes import compare, format_changes
 
             outcome.changes = format_changes(compare(before["numbers"], numbers))
         before = {}  # the typeset outputs, if any, are now older than the notebook
     else:
-        numbers, charts = before["numbers"], before["charts"]
+        numbers = before["numbers"]
         outcome.skipped.append("cells, figures and preview (no input changed, outputs as "
                                "recorded)")
     made = [*proj.figures.glob("*.*"), proj.build / NOTEBOOK, proj.build / PREVIEW]
-    state = {**now, "numbers": numbers, "charts": charts, "outputs": digests(proj, made),
+    state = {**now, "numbers": numbers, "outputs": digests(proj, made),
              "typeset_done": before.get("typeset_done"),
              "typeset_outputs": before.get("typeset_outputs")}
     _write_state(proj, state)

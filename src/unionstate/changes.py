@@ -208,8 +208,7 @@ def data_at(proj: Project, rev: str, dest: Path) -> Project:
         raise RevisionError("it is not a commit, branch or tag of this repository; allowed: "
                             "any revision `git log` shows, such as HEAD~1 or a commit hash") \
             from None
-    files = git("ls-tree", "-r", "--name-only", rev, "--", "data", "references.bib")
-    names = files.decode().split()
+    names = git("ls-tree", "-r", "--name-only", rev, "--", "data", "references.bib").decode().split()
     if not names:
         raise RevisionError(f"revision '{rev}' has no data/ folder")
     for name in names:

@@ -1,16 +1,10 @@
 """Front matter a reader can cite, computed at build time, never typed.
 
-`computed(proj)` returns the metadata keys the build merges into report.qmd's YAML header:
-
-- ``author``: the authors listed in CITATION.cff (the one place they are kept);
-- ``date``: the build date (Quarto prints it under the title);
-- ``version``: the git commit, or "<commit> with uncommitted changes" when the tree is dirty;
-- ``data-date``: the date of the last change to data/ (data/CHANGELOG.md), and
-  ``data-latest-poll``: the month (as its source gives it) of the most recent poll;
-- ``citation-text``: a suggested citation (Chicago author-date, as the report cites others);
-- ``data-availability``: what is in data/, the licence and how to rebuild.
-
-`statement(proj)` is the same information as Markdown, for the "About this edition" section
+`computed(proj)` returns the keys the build merges into report.qmd's YAML header: the authors
+(from CITATION.cff, the one place they are kept), the build date, the version (git commit,
+"with uncommitted changes" when the tree is dirty), when data/ last changed and the month of
+the most recent poll, a suggested citation (Chicago author-date) and a data availability
+statement. `statement(proj)` is the same as Markdown, for the "About this edition" section
 that chapter 09 prints (so the Quarto-free preview shows it too).
 """
 

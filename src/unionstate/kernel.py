@@ -48,7 +48,6 @@ class DataInvalid(UserError):
 class Executed:
     nb: object  # the notebook, every cell run and every inline expression resolved
     numbers: dict[str, str]  # where -> the number as the report shows it
-    charts: list[str]  # the labels of the charts in the staging folder
     staging: Path
 
 
@@ -109,9 +108,9 @@ def run(proj: Project, nb, folder: Path, say: Callable[[str], None] = print,
             for socket in folder.glob("kernel-ipc-*"):
                 socket.unlink(missing_ok=True)
             (folder / "kernel.json").unlink(missing_ok=True)
-    out = json.loads((staging / NUMBERS).read_text(encoding="utf-8"))
+    numbers = json.loads((staging / NUMBERS).read_text(encoding="utf-8"))
     (staging / NUMBERS).unlink()
-    return Executed(nb, out["numbers"], out["charts"], staging)
+    return Executed(nb, numbers, staging)
 
 
 def _raise(ename: str, evalue: str, where: str):
@@ -170,8 +169,7 @@ def _resolve_inline(client, cell) -> None:
 
 def finish() -> None:
     """In the kernel, after the last cell: draw every chart no cell showed into the staging
-    folder, and write there numbers.json: the charts' labels and every number the report
-    shows (unionstate.changes.numbers)."""
+    folder, and write there numbers.json, every number the report shows (changes.numbers)."""
     from .changes import numbers
     from .report import CHARTS, Report
 
@@ -180,6 +178,4 @@ def finish() -> None:
     for label in CHARTS:
         if not (staging / f"{label}.svg").exists():
             report.figure(label)
-    (staging / NUMBERS).write_text(
-        json.dumps({"charts": sorted(CHARTS), "numbers": numbers(report)}, sort_keys=True),
-        encoding="utf-8")
+    (staging / NUMBERS).write_text(json.dumps(numbers(report), sort_keys=True), encoding="utf-8")
