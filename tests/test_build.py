@@ -300,12 +300,12 @@ def test_ctrl_c_after_the_swap_says_figures_is_new_and_the_rest_is_not(tmp_path,
     from click.testing import CliRunner
 
     import unionstate.kernel
-    import unionstate.outputs
+    import unionstate.preview
     from unionstate.cli import main
 
     proj = copy_project(tmp_path)
     monkeypatch.setattr(unionstate.kernel, "run", _cells_ran)
-    monkeypatch.setattr(unionstate.outputs, "write_preview", _interrupt)
+    monkeypatch.setattr(unionstate.preview, "page", _interrupt)
     result = CliRunner().invoke(main, ["build", "--root", str(proj.root)])
     assert result.exit_code == 130, result.output
     assert result.stderr.strip().splitlines()[-1] == (

@@ -6,7 +6,7 @@ leaves on disk, each file written whole (a temporary name, then a rename).
    charts, which the build says whatever happens next;
 2. _build/report.ipynb: the executed notebook, its front matter in a raw first cell (what
    Quarto typesets: unionstate.typeset);
-3. _build/report.html: the Quarto-free preview, made from it with nbconvert.
+3. _build/report.html: the Quarto-free preview (unionstate.preview).
 """
 
 from __future__ import annotations
@@ -87,57 +87,15 @@ def write_notebook(nb, path: Path, meta: dict) -> Path:
     return write_atomic(path, nbformat.writes(typeset.with_front_matter(nb, meta)))
 
 
-def reading_copy(nb):
-    """The notebook as the preview shows it: a title instead of the front matter, PNG figures
-    with their cell's fig-alt as alt text."""
-    import nbformat
-
-    from . import typeset
-    from .qmd import new_cell
-
-    nb = typeset.png_only(nbformat.from_dict(nb))
-    meta = nb.metadata.get("unionstate", {}).get("front_matter", {})
-    cells = [c for c in nb.cells if not typeset.is_front_matter(c)]
-    if meta.get("title"):
-        head = f"# {meta['title']}" + (f"\n\n*{meta['subtitle']}*" if meta.get("subtitle") else "")
-        cells.insert(0, new_cell("markdown", head, {"unionstate": {
-            "file": "report.qmd", "line": 1, "role": "title"}}, "title"))
-    for cell in cells:
-        alt = cell.metadata.get("unionstate", {}).get("options", {}).get("fig-alt")
-        for output in cell.get("outputs", []):
-            if alt and "image/png" in output.get("data", {}):  # its alt text (preview.html.j2)
-                output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
-    nb.cells = cells
-    return nb
-
-
-def write_preview(nb, proj: Project) -> Path:
-    from importlib import resources
-
-    from nbconvert import HTMLExporter
-
-    from .preview import plain, styled
-    from .typeset import project_options
-
-    template = resources.files(__package__).joinpath("preview.html.j2")
-    exporter = HTMLExporter(template_name="lab", template_file=str(template), exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    # Citeproc takes the options of _quarto.yml that change what it prints (citeproc.OPTIONS).
-    reading = plain(reading_copy(nb), proj.bib, project_options(proj), proj.root)
-    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
-    html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
-    return write_atomic(proj.build / PREVIEW, styled(html))
-
-
 def write(proj: Project, executed) -> tuple[list[Path], list[tuple[str, str]]]:
     """figures/, _build/report.ipynb and _build/report.html from one execution; the files
     written and the charts whose plotted data changed (see `redrawn`)."""
-    from . import typeset
+    from . import preview, typeset
 
     before = plotted(proj.figures)
     swap_in(proj, executed.staging)
     changed = redrawn(proj, before, plotted(proj.figures))
     written = sorted(proj.figures.glob("*.*"))
     written.append(write_notebook(executed.nb, proj.build / NOTEBOOK, typeset.front_matter(proj)))
-    written.append(write_preview(executed.nb, proj))
+    written.append(write_atomic(proj.build / PREVIEW, preview.page(executed.nb, proj)))
     return written, changed

@@ -9,8 +9,11 @@ from importlib import resources
 
 import nbformat
 
+from . import typeset
 from .bib import entries
 from .citeproc import format_citations
+from .paths import Project
+from .qmd import new_cell
 
 STYLESHEET = "report.css"
 SCRIPT = "provenance.html"
@@ -84,7 +87,7 @@ def _with_caption(output: dict, caption_markdown: str) -> bool:
 
 
 def _title_line(nb: nbformat.NotebookNode, title: str | None) -> tuple[int, int] | None:
-    """(cell, line) of the title: the heading of the cell outputs.reading_copy marks as the
+    """(cell, line) of the title: the heading of the cell reading_copy marks as the
     title, else the first level-1 heading, outside code fences, whose text is the front matter's."""
     for index, cell in enumerate(nb.cells):
         marked = cell.metadata.get("unionstate", {}).get("role") == "title"
@@ -123,7 +126,7 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
     nb = nbformat.from_dict(nb)
     bib = entries(bib_text_path)
     formatted = format_citations(_citations(nb, bib), bib_text_path, options, root)
-    # The title (outputs.reading_copy's first cell) is the one level-1 heading left at level 1,
+    # The title (reading_copy's first cell) is the one level-1 heading left at level 1,
     # and no section of the report.
     title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title")
     title_line = _title_line(nb, title)
@@ -214,3 +217,36 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
                 cell.source = cell.source.replace(CAPTION_SLOT.format(label),
                                                   "" if attached else caption)
     return nb
+
+
+def reading_copy(nb):
+    """The notebook as the preview shows it: a title instead of the front matter, PNG figures
+    with their cell's fig-alt as alt text."""
+    nb = typeset.png_only(nbformat.from_dict(nb))
+    meta = nb.metadata.get("unionstate", {}).get("front_matter", {})
+    cells = [c for c in nb.cells if not typeset.is_front_matter(c)]
+    if meta.get("title"):
+        head = f"# {meta['title']}" + (f"\n\n*{meta['subtitle']}*" if meta.get("subtitle") else "")
+        cells.insert(0, new_cell("markdown", head, {"unionstate": {
+            "file": "report.qmd", "line": 1, "role": "title"}}, "title"))
+    for cell in cells:
+        alt = cell.metadata.get("unionstate", {}).get("options", {}).get("fig-alt")
+        for output in cell.get("outputs", []):
+            if alt and "image/png" in output.get("data", {}):  # its alt text (preview.html.j2)
+                output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
+    nb.cells = cells
+    return nb
+
+
+def page(nb, proj: Project) -> str:
+    """The preview page of the executed notebook: nbconvert's HTML of its reading copy."""
+    from nbconvert import HTMLExporter
+
+    template = resources.files(__package__).joinpath("preview.html.j2")
+    exporter = HTMLExporter(template_name="lab", template_file=str(template), exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    # Citeproc takes the options of _quarto.yml that change what it prints (citeproc.OPTIONS).
+    reading = plain(reading_copy(nb), proj.bib, typeset.project_options(proj), proj.root)
+    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
+    html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
+    return styled(html)
