@@ -87,8 +87,8 @@ def _with_caption(output: dict, caption_markdown: str) -> bool:
 
 
 def _title_line(nb: nbformat.NotebookNode, title: str | None) -> tuple[int, int] | None:
-    """(cell, line) of the title: the heading of the cell reading_copy marks as the
-    title, else the first level-1 heading, outside code fences, whose text is the front matter's."""
+    """(cell, line) of the title: the heading of the cell reading_copy marks as the title,
+    else the first level-1 heading, outside code fences, whose text is the front matter's."""
     for index, cell in enumerate(nb.cells):
         marked = cell.metadata.get("unionstate", {}).get("role") == "title"
         fenced = False
