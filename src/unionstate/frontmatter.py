@@ -137,12 +137,13 @@ def provenance(proj: Project, polls: list[dict[str, str]], results: list[dict[st
                       for k, n in sorted(counts.items(), key=lambda kn: (-kn[1], kn[0]))])
 
     reported = (f"as {names(second)} report{'s' if len(second) == 1 else ''} them, not from "
-                "the pollsters' own publications")
+                "the pollsters' own publications") if second else ""
     own_pub = f"from the pollster's own publication ({names(first)})" if first else ""
     if second and first:
         return (f"Of the {len(results)} poll figures, {second.total()} are taken {reported}, "
                 f"and {first.total()} {own_pub}.")
-    return f"All {len(results)} poll figures are taken {reported if second else own_pub}."
+    every = "The one poll figure is" if len(results) == 1 else f"All {len(results)} poll figures are"
+    return f"{every} taken {reported if second else own_pub}."
 
 
 def licence(proj: Project) -> str:
