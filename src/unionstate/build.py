@@ -1,23 +1,8 @@
-"""`unionstate build`: the report made in four stages, each handing its result to the next.
-
-    notebook   unionstate.qmd.to_notebook    report.qmd and its chapters as one notebook;
-    execution  unionstate.kernel.run         that notebook run once, in one Jupyter kernel,
-                                             which writes every figure to a staging folder;
-    outputs    unionstate.outputs.write      figures/ replaced by that folder, whole, then
-                                             _build/report.ipynb and the preview
-                                             _build/report.html (each written whole);
-    editions   unionstate.typeset.render     where `quarto` is on the PATH, Quarto typesets
-                                             that notebook to report.html, report.pdf (Typst)
-                                             and report.docx, executing nothing.
-
-_build/state.json records the content hash of every stage's inputs and the SHA-256 of every
-file the stages wrote. A stage runs again when its inputs changed, or when a file it wrote is
-missing, altered or joined by another (junk in figures/, a `git checkout` of figures/, a half
-file left by a kill). A failed build says what it changed: nothing before the swap of
-figures/, and after it, which files hold the new build and which may not.
-
-The review edition (`build --review REV`, unionstate.review) is the same stages with the review
-profile, in _build/review/; it leaves figures/, state.json and the normal notebook alone.
+"""`unionstate build`: report.qmd and its chapters run once in one Jupyter kernel (kernel),
+figures/, the notebook and the preview written whole (outputs), then typeset by Quarto where it
+is installed (typeset). _build/state.json records each stage's input hash and the SHA-256 of
+every file it wrote: a stage runs again when its inputs changed or its outputs are not as
+recorded. A failed build says what it changed. `build --review` makes the review edition.
 """
 
 from __future__ import annotations
@@ -63,8 +48,7 @@ class Outcome:
     quarto: bool = False
     skipped: list[str] = field(default_factory=list)
     changes: str = ""
-    # Charts whose plotted data (figures/<label>.csv) changed, with the file that holds their
-    # hand-written caption and fig-alt: (label, file).
+    # (label, file with its hand-written caption and fig-alt) of charts whose data changed
     redrawn: list[tuple[str, str]] = field(default_factory=list)
     staging: Path | None = None  # the kernel's figures, once they ran
 
@@ -117,20 +101,11 @@ def _state(proj: Project) -> dict:
     return state if isinstance(state, dict) else {}
 
 
-def _write_state(proj: Project, state: dict) -> None:
-    write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
-
-
 def build(proj: Project, say: Callable[[str], None] = print, force: bool = False,
           review: str | None = None) -> Outcome:
     """Run the stages whose inputs changed or whose outputs are not as recorded; all of them
-    when forced. With `review`, make the review edition against that git revision instead.
-
-    Raises BuildError (a cell or Quarto failed, or a file could not be written; the message
-    says what was changed), kernel.DataInvalid (a cell found data/ or the revision unusable,
-    before any figure was replaced) and Interrupted (Ctrl-C; says whether figures/ was
-    replaced). The state is saved only after the stages it covers, so the next build redoes
-    whatever was not finished."""
+    when forced; with `review`, the review edition against that git revision instead. The state
+    is saved only after the stages it covers, so the next build redoes what was not finished."""
     outcome = Outcome()
     try:
         if review is not None:
@@ -195,7 +170,7 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
     state = {**now, "numbers": numbers, "outputs": digests(proj, made),
              "typeset_done": before.get("typeset_done"),
              "typeset_outputs": before.get("typeset_outputs")}
-    _write_state(proj, state)
+    write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
     if shutil.which("quarto"):
         import nbformat
 
@@ -204,34 +179,20 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
         if force or now["typeset"] != before.get("typeset_done") \
                 or not _still(proj, before.get("typeset_outputs")):
             path = proj.build / NOTEBOOK
-            outcome.written += _typeset(proj, say, nbformat.read(path, as_version=4), path,
-                                        typeset.front_matter(proj))
+            outcome.written += typeset.render(proj, nbformat.read(path, as_version=4), path,
+                                              typeset.front_matter(proj), say)
             state.update(outputs=digests(proj, made), typeset_done=now["typeset"],
                          typeset_outputs=digests(proj, [proj.root / n for n in typeset.OUTPUTS]))
-            _write_state(proj, state)
+            write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
         else:
             outcome.skipped.append("Quarto formats (no input changed, outputs as recorded)")
         outcome.quarto = True
     return outcome
 
 
-def _typeset(proj: Project, say: Callable[[str], None], nb, path: Path, meta: dict,
-             **names) -> list[Path]:
-    """The editions stage: the executed notebook written to `path` with the front matter
-    `meta`, typeset by Quarto (the review edition names its own input and outputs)."""
-    from . import typeset
-    from .outputs import write_notebook
-
-    write_notebook(nb, path, meta)
-    try:
-        return typeset.render(proj, path, meta, say, **names)
-    except typeset.QuartoError as exc:
-        raise BuildError(str(exc)) from None
-
-
 def _review(proj: Project, say: Callable[[str], None], rev: str, outcome: Outcome) -> Outcome:
     """The review edition: the stages with the review profile (unionstate.review)."""
-    from . import review
+    from . import review, typeset
 
     review.require_quarto()
     meta = review.prepare(proj, rev)
@@ -239,8 +200,8 @@ def _review(proj: Project, say: Callable[[str], None], rev: str, outcome: Outcom
     say(f"Running report.qmd for the review edition (changes since {rev}) in one kernel:")
     executed = _execute(proj, say, folder, review=rev)
     shutil.rmtree(executed.staging, ignore_errors=True)  # the notebook holds every figure
-    outcome.written = _typeset(proj, say, executed.nb, folder / review.NOTEBOOK, meta,
-                               name=review.INPUT, outputs=(*review.OUTPUTS, review.HTML))
+    outcome.written = typeset.render(proj, executed.nb, folder / review.NOTEBOOK, meta, say,
+                                     name=review.INPUT, outputs=(*review.OUTPUTS, review.HTML))
     missing = [name for name in review.OUTPUTS if proj.root / name not in outcome.written]
     if missing:
         raise BuildError(f"Quarto finished but did not write {', '.join(missing)}")

@@ -1,20 +1,9 @@
 """What Quarto is given, and the calls that typeset HTML, PDF (Typst) and DOCX.
 
-Quarto renders the notebook `unionstate build` has already executed (_build/report.ipynb),
-never report.qmd: the build's kernel run is the report's only execution, so the typeset
-formats, figures/ and the preview show the same outputs. HTML and PDF take each chart's SVG,
-DOCX its PNG (RASTER_FORMATS says why): one call each.
-
-The front matter is the notebook's first cell, a raw cell (quarto.org/docs/tools/
-jupyter-lab.html: "YAML options [...] at the top of the document" go in a Raw cell). Its keys,
-later ones winning: _quarto.yml's options but EXECUTION_ONLY; report.qmd's YAML header; the
-keys computed at build time (unionstate.frontmatter.computed); `execute: {enabled: false}`.
-
-Why Quarto starts no kernel: Quarto executes the cells of an .ipynb it renders only when told
-to, by --execute or `execute: enabled: true` (quarto.org/docs/computations/python.html,
-"Jupyter notebooks"; execution-options.html, "Disabling Execution"). The front matter says
-`enabled: false`, which outranks any project option; `render` never passes --execute; and
-every code cell has run (tests/test_quarto.py checks all three on what a `quarto` receives).
+Quarto renders the notebook the build executed (_build/report.ipynb), never report.qmd, so
+the typeset formats, figures/ and the preview show the same outputs. Quarto runs no code: the
+front matter (a raw first cell) says `execute: {enabled: false}`, `render` passes no --execute,
+and every code cell has run (quarto.org/docs/computations/execution-options.html).
 """
 
 from __future__ import annotations
@@ -29,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from .build import BuildError
+from .outputs import write_notebook
 from .paths import Project
 
 CONFIG = "_quarto.yml"
@@ -40,17 +31,15 @@ INPUT = "report.ipynb"
 OUTPUTS = ("report.html", "report.pdf", "report.docx")
 # Options that choose an execution engine or kernel: nothing is executed when Quarto renders.
 EXECUTION_ONLY = ("project", "engine", "jupyter")
-# Formats typeset from each figure's PNG, not its SVG. Quarto takes an output's SVG over its
-# PNG for every format (quarto-cli src/core/jupyter/display-data.ts). Pandoc's Word writer then
-# embeds the SVG with the PNG that Word before 2016 and other DOCX readers need only where
-# rsvg-convert is installed; Quarto ships none, and without it Pandoc (3.9 here) warns "Could
-# not convert image" and writes the SVG alone.
+# Formats typeset from each figure's PNG: Quarto takes an output's SVG over its PNG for every
+# format (quarto-cli src/core/jupyter/display-data.ts), and Pandoc adds the PNG that older DOCX
+# readers need only where rsvg-convert is installed, which Quarto does not ship.
 RASTER_FORMATS = ("docx",)
 # How the build's messages name each format.
 FORMAT_NAMES = {"html": "HTML", "typst": "PDF (Typst)", "docx": "DOCX"}
 
 
-class QuartoError(Exception):
+class QuartoError(BuildError):
     """Quarto failed or its configuration cannot be read (names the file)."""
 
 
@@ -80,9 +69,9 @@ def project_options(proj: Project, name: str = CONFIG) -> dict:
 
 
 def front_matter(proj: Project, header: dict | None = None, computed: dict | None = None) -> dict:
-    """The front matter Quarto reads from the notebook (see the module docstring): `header`
-    is report.qmd's, `computed` the keys computed at build time (by default the normal
-    edition's: unionstate.frontmatter.computed)."""
+    """The notebook's front matter, later keys winning: _quarto.yml's options but
+    EXECUTION_ONLY, report.qmd's `header`, the keys `computed` at build time (by default the
+    normal edition's), and `execute: {enabled: false}`."""
     from . import frontmatter, qmd
 
     options = {k: v for k, v in project_options(proj).items() if k not in EXECUTION_ONLY}
@@ -118,17 +107,16 @@ def png_only(nb):
     return nb
 
 
-def render(proj: Project, notebook: Path, meta: dict, say: Callable[[str], None] = print,
+def render(proj: Project, nb, notebook: Path, meta: dict, say: Callable[[str], None],
            name: str = INPUT, outputs: tuple[str, ...] = OUTPUTS) -> list[Path]:
-    """`quarto render NAME --to FORMATS`, once for the formats of the front matter `meta` (the
-    notebook's) that take SVG figures, once for those that take PNG; the `outputs` Quarto wrote.
-
-    The executed notebook is copied to the project root as `name` for each call, so that every
-    relative path resolves as for report.qmd and the outputs land at the root, not over the
-    preview in _build/; it is removed afterwards. Being no project input, it is rendered as a
-    single file: hence the project options in its front matter."""
+    """The executed `nb` written to `notebook` with the front matter `meta`, then `quarto render
+    NAME --to FORMATS`, once for the formats that take SVG figures, once for those that take
+    PNG; the `outputs` Quarto wrote. NAME is a copy at the root, so that relative paths resolve
+    as for report.qmd; being no project input, it renders as a single file (hence the project
+    options in its front matter)."""
     import nbformat
 
+    write_notebook(nb, notebook, meta)
     quarto = shutil.which("quarto")
     if quarto is None:
         raise QuartoError("quarto is not on the PATH")
