@@ -1,13 +1,5 @@
-"""What a data update changes in the report: every number it shows, before and after, and
-the hand-written passages to re-read.
-
-`numbers(report)` lists each number the report shows, one entry per place it is shown, keyed
-in words a reader of the chapters can find (the chapter file and line of an inline figure
-`S["<result_id>"]`, of the cell showing a figure or table, and what the number is), valued as
-plain text, as the report prints it. `passages(proj, changes)` lists what no code can rewrite
-when numbers moved: every line marked `<!-- re-read -->` (a hand-written sentence about the
-dataset), and the caption and alt text of each chart whose numbers moved.
-"""
+"""What a data update changes in the report: every number it shows, before and after
+(`numbers`, `diff`), and the hand-written passages to re-read (`passages`)."""
 
 from __future__ import annotations
 
@@ -16,9 +8,10 @@ import re
 import subprocess
 import tempfile
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .markup import Md
 from .paths import REVIEW_ENV, Project
@@ -26,6 +19,8 @@ from .problems import CodebookError, DataError
 
 if TYPE_CHECKING:  # the report (pandas, matplotlib) is loaded only where numbers are read,
     from .report import Report  # so that a build with unchanged data/ does not load it
+
+T = TypeVar("T")
 
 WIDTH = 88
 ARROW = "\u2192"
@@ -192,8 +187,11 @@ class RevisionError(Exception):
     pass
 
 
-def data_at(proj: Project, rev: str, dest: Path) -> Project:
-    """A copy of data/ and references.bib as they were at git revision `rev`."""
+def _at_revision(proj: Project, rev: str, read: Callable[[Report], T]) -> T:
+    """read(the report of data/ and references.bib as they were at git revision `rev`), with
+    today's package and codebook rules; RevisionError where that data cannot be read."""
+    from .report import Report
+
     def git(*args: str) -> bytes:
         done = subprocess.run(["git", *args], cwd=proj.root, capture_output=True)
         if done.returncode != 0:
@@ -211,58 +209,43 @@ def data_at(proj: Project, rev: str, dest: Path) -> Project:
     names = git("ls-tree", "-r", "--name-only", rev, "--", "data", "references.bib").decode().split()
     if not names:
         raise RevisionError(f"revision '{rev}' has no data/ folder")
-    for name in names:
-        target = dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(git("show", f"{rev}:{name}"))
-    # Codebook rules of today apply: the data of then is read with the package of now.
-    return Project(dest)
-
-
-def _summary(exc: Exception, limit: int = 5) -> str:
-    lines = str(exc).splitlines()
-    more = f"\n  ... and {len(lines) - limit} more" if len(lines) > limit else ""
-    return "\n".join(f"  {line}" for line in lines[:limit]) + more
-
-
-def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
-    """Every number of the report that differs between the data at `rev` and now.
-
-    RevisionError where the data at `rev` cannot be read by today's package (a revision from
-    before a table existed, or whose data today's rules refuse); DataError where the data now
-    does not validate.
-    """
-    from .report import Report
-
     with tempfile.TemporaryDirectory() as tmp:
-        old_proj = data_at(proj, rev, Path(tmp))
-        if not old_proj.codebook.is_file():
+        old = Project(Path(tmp))
+        for name in names:
+            target = old.root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(git("show", f"{rev}:{name}"))
+        if not old.codebook.is_file():
             raise RevisionError(f"revision '{rev}' has no data/codebook.yaml; it predates the "
                                 "dataset")
         try:
-            old = numbers(Report.load(old_proj.root), prose=proj)
+            return read(Report.load(old.root))
         except CodebookError as exc:
             raise RevisionError(f"its codebook does not describe the report's tables "
                                 f"(the revision is older than them):\n  {exc}") from None
         except DataError as exc:
-            raise RevisionError(f"its data does not pass today's rules, so its numbers cannot "
-                                f"be computed:\n{_summary(exc)}") from None
+            lines = [f"  {line}" for line in str(exc).splitlines()]
+            more = [f"  ... and {len(lines) - 5} more"] if len(lines) > 5 else []
+            raise RevisionError("its data does not pass today's rules, so its numbers cannot be "
+                                "computed:\n" + "\n".join(lines[:5] + more)) from None
+
+
+def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
+    """Every number of the report that differs between the data at `rev` and now: RevisionError
+    where the data at `rev` cannot be read, DataError where the data now does not validate."""
+    from .report import Report
+
+    old = _at_revision(proj, rev, lambda report: numbers(report, prose=proj))
     return compare(old, numbers(Report.load(proj.root)))
 
 
 def changed_figures(report, rev: str) -> dict[str, str]:
     """result_id -> how its figure changed since git revision `rev`, in words, for every
     figure whose record differs: 'New since REV.', 'Changed since REV (was 62%).', 'Its poll,
-    wording or source changed since REV.' RevisionError where the data at `rev` cannot be
-    read with today's rules."""
+    wording or source changed since REV.'"""
     from . import provenance
-    from .report import Report
 
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            old = provenance.records(Report.load(data_at(report.proj, rev, Path(tmp)).root))
-        except (CodebookError, DataError) as exc:
-            raise RevisionError(f"the data at {rev} cannot be read: {exc}") from None
+    old = _at_revision(report.proj, rev, provenance.records)
     out = {}
     for rid, rec in provenance.records(report).items():
         before = old.get(rid)
