@@ -1,11 +1,7 @@
-"""Citations and the reference list of the Quarto-free preview, made by Pandoc's citeproc.
-
-Quarto formats citations with Pandoc's citeproc in Pandoc's default CSL style (Chicago
-author-date). The preview asks the same processor, through the Pandoc of `pypandoc-binary`,
-pinned in pyproject.toml to the Pandoc of the Quarto release the renders come from (Quarto
-1.7.34, Pandoc 3.6.1). Nothing here formats a name, a date or a title by itself. All citations
-of a document go to Pandoc in one run, so that what depends on the whole document
-(disambiguation, "et al.", the reference list) is decided as Quarto decides it.
+"""Citations and the reference list of the Quarto-free preview, made by Pandoc's citeproc, as
+Quarto makes them: the Pandoc of `pypandoc-binary` is pinned to Quarto 1.7.34's (Pandoc 3.6.1),
+and all citations go to it in one run, so that disambiguation, "et al." and the reference list
+are decided over the whole document.
 """
 
 from __future__ import annotations

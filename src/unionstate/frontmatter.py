@@ -1,12 +1,6 @@
-"""Front matter a reader can cite, computed at build time, never typed.
-
-`computed(proj)` returns the keys the build merges into report.qmd's YAML header: the authors
-(from CITATION.cff, the one place they are kept), the build date, the version (git commit,
-"with uncommitted changes" when the tree is dirty), when data/ last changed and the month of
-the most recent poll, a suggested citation (Chicago author-date) and a data availability
-statement. `statement(proj)` is the same as Markdown, for the "About this edition" section
-that chapter 09 prints (so the Quarto-free preview shows it too).
-"""
+"""Front matter a reader can cite, computed at build time from CITATION.cff, git, data/ and
+pyproject.toml, never typed: `computed` for the YAML header, `statement` for the "About this
+edition" section that chapter 09 prints."""
 
 from __future__ import annotations
 

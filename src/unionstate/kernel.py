@@ -1,15 +1,7 @@
 """The execution stage of `unionstate build`: the report's notebook run once, in one Jupyter
-kernel. Entry point: `run(proj, nb, folder, say, review)` -> Executed.
-
-The kernel is handed what it needs in its environment (`kernel_env`): UNIONSTATE_ROOT (the
-project, also its cwd), UNIONSTATE_FIGURES (the staging folder, where every figure a cell
-shows is written: Report.load) and, in a review build only, UNIONSTATE_REVIEW (the revision).
-It answers through Jupyter's own messages, never text parsed from stdout: each cell's outputs
-(nbclient); each inline `{python} expr` as a `user_expressions` value of an execute request;
-and after the last cell `finish()` writes the charts no cell showed and <staging>/numbers.json.
-
-The report's first cell reads and checks data/ (`Report.load`): a cell that finds a user's
-mistake stops the build with the problems found (DataInvalid), before any figure is drawn.
+kernel, handed the project, the staging folder for figures and, in a review build, the revision
+in its environment (`kernel_env`). It answers through Jupyter's messages, never parsed stdout:
+cell outputs, `user_expressions` for inline `{python} expr`, and `finish()`'s numbers.json.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
-"""The outputs stage of `unionstate build`: what one execution (unionstate.kernel.Executed)
-leaves on disk, each file written whole (a temporary name, then a rename).
-
-1. figures/ becomes the staging folder the kernel wrote, by two renames (`swap_in`; `recover`
-   undoes a build stopped between them); once that folder is gone, figures/ holds the new
-   charts, which the build says whatever happens next;
-2. _build/report.ipynb: the executed notebook, its front matter in a raw first cell (what
-   Quarto typesets: unionstate.typeset);
-3. _build/report.html: the Quarto-free preview (unionstate.preview).
-"""
+"""The outputs stage of `unionstate build`: figures/ replaced by the kernel's staging folder
+(two renames; `recover` undoes a build stopped between them), then _build/report.ipynb and the
+preview _build/report.html, each written whole."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""report.qmd (with its {{< include >}} chapters) as a Jupyter notebook, without Quarto.
-
-Quarto's own qmd reader (and jupytext's, which calls Quarto) is not available where Quarto
-is not installed, so this module reads the small part of the format the report uses:
-YAML front matter, include shortcodes, ```{python} cells with `#|` options, and inline
-`{python} expr` expressions. Each cell remembers the file and line it came from.
+"""report.qmd (with its {{< include >}} chapters) as a Jupyter notebook, without Quarto: the
+small part of the format the report uses (YAML front matter, includes, ```{python} cells with
+`#|` options, inline `{python} expr`); each cell remembers the file and line it came from.
 """
 
 from __future__ import annotations

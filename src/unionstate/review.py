@@ -1,18 +1,11 @@
-"""The review edition: `uv run unionstate build --review [REV]`, the build (unionstate.build)
-with the review profile, _quarto-review.yml, writing only its own files (_build/review/,
-report-review.*).
+"""The review edition (`unionstate build --review [REV]`): the build with the profile
+_quarto-review.yml, writing only _build/review/ and report-review.*: numbered lines and a
+"Draft for review" mark on every PDF page, a draft abstract, and an appendix of every number
+changed since git revision REV, with the edition's checksums and software.
 
-It adds line numbers and a "Draft for review" mark atop every PDF page (_build/review/mark.typ),
-a "Draft for review" abstract, and an appendix: every number changed since git revision REV
-(the list of `unionstate diff REV`), then the edition's checksums and software. Chapter 09
-calls `appendix()`, which prints nothing unless the kernel is told a review revision
-(UNIONSTATE_REVIEW, which only the review build sets: kernel.kernel_env).
-
-Why the profile is merged here: Quarto typesets a copy of the executed notebook at the root,
-report-review.ipynb, which is no render target of the project, so Quarto renders it as a single
-file, without _quarto.yml and the profile `--profile review` would merge
-(quarto.org/docs/projects/profiles.html). The profile's `metadata-files` is left out: its keys
-go into the front matter itself.
+The profile is merged into the front matter here: Quarto renders report-review.ipynb, no render
+target of the project, as a single file, without _quarto.yml or the profile
+(quarto.org/docs/projects/profiles.html).
 """
 
 from __future__ import annotations
