@@ -86,20 +86,6 @@ def _with_caption(output: dict, caption_markdown: str) -> bool:
     return True
 
 
-def _title_line(nb: nbformat.NotebookNode, title: str | None) -> tuple[int, int] | None:
-    """(cell, line) of the title: the heading of the cell reading_copy marks as the title,
-    else the first level-1 heading, outside code fences, whose text is the front matter's."""
-    for index, cell in enumerate(nb.cells):
-        marked = cell.metadata.get("unionstate", {}).get("role") == "title"
-        fenced = False
-        for at, line in enumerate(cell.source.splitlines() if cell.cell_type == "markdown" else []):
-            if FENCE.match(line):
-                fenced = not fenced
-            elif not fenced and line.startswith("# ") and (marked or line[1:].strip() == title):
-                return index, at
-    return None
-
-
 def _citations(nb: nbformat.NotebookNode, bib: dict) -> list[str]:
     """Every Pandoc citation group of the notebook, in document order (Markdown cells and the
     Markdown outputs of tables), whose keys are all in the bibliography."""
@@ -126,10 +112,10 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
     nb = nbformat.from_dict(nb)
     bib = entries(bib_text_path)
     formatted = format_citations(_citations(nb, bib), bib_text_path, options, root)
-    # The title (reading_copy's first cell) is the one level-1 heading left at level 1,
-    # and no section of the report.
+    # The title (reading_copy's first cell, else the first "# " heading that reads as the front
+    # matter's) is the one level-1 heading left at level 1, and no section of the report.
     title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title")
-    title_line = _title_line(nb, title)
+    titled = False
     numbers: dict[str, str] = {}  # fig-, tbl- and sec- label -> "Figure 3", "Section 9.6"
     counters = {"fig": 0, "tbl": 0}
     sections = [0] * 6  # the number of the current heading at each level, as Quarto counts
@@ -140,7 +126,7 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
     open_table = None  # the tbl- div we are inside
     table_outputs: dict[str, dict] = {}  # tbl- label -> the output that shows the table
     table_captions: dict[str, str] = {}  # tbl- label -> its caption
-    for index, cell in enumerate(nb.cells):
+    for cell in nb.cells:
         if cell.cell_type == "code":
             for output in cell.get("outputs", []):
                 data = output.get("data", {})
@@ -152,10 +138,14 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
             continue
         out = []
         fenced = False
-        for at, line in enumerate(cell.source.splitlines()):
+        marked = cell.metadata.get("unionstate", {}).get("role") == "title"
+        for line in cell.source.splitlines():
             if FENCE.match(line):
                 fenced = not fenced
-            elif not fenced and (index, at) != title_line and (h := HEADING.match(line)):
+            elif not fenced and not titled and line.startswith("# ") and (
+                    marked or line[1:].strip() == title):
+                titled = True
+            elif not fenced and (h := HEADING.match(line)):
                 attrs = (h.group(3) or "").split()
                 number = None
                 # number-sections: every heading is numbered (9, 9.1, ...) unless marked
