@@ -572,3 +572,15 @@ def test_the_build_writes_files_readable_as_any_other_file(tmp_path):
         os.umask(old)
     assert new.stat().st_mode & 0o777 == 0o644
     assert kept.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_quarto_problem_ends_the_build_with_its_message(tmp_path, monkeypatch):
+    """typeset.QuartoError (Quarto failed, or _quarto.yml cannot be read) leaves build() as a
+    BuildError, which the CLI prints as "Build failed: ...", never as a traceback."""
+    import unionstate.build
+    from unionstate import typeset
+
+    (tmp_path / "_quarto.yml").write_text("format: [html", encoding="utf-8")
+    monkeypatch.setattr(unionstate.build, "_build", lambda proj, *args: typeset.front_matter(proj))
+    with pytest.raises(unionstate.build.BuildError, match=r"^_quarto.yml is not valid YAML"):
+        unionstate.build.build(Project(tmp_path))

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .outputs import NOTEBOOK, PREVIEW, write_atomic
+from .outputs import NOTEBOOK, PREVIEW, write_atomic, write_notebook
 from .paths import Project
 from .problems import UserError
+from .typeset import QuartoError
 
 UNCHANGED = "figures/ was left unchanged."
 STATE = "state.json"
@@ -113,11 +114,13 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
         return _build(proj, say, force, outcome)
     except KeyboardInterrupt:
         raise Interrupted(outcome.figures_replaced) from None
-    except (OSError, BuildError) as exc:
+    except (OSError, BuildError, QuartoError) as exc:
         if isinstance(exc, OSError):
             where = f"{proj.rel(Path(exc.filename))}: " if exc.filename else ""
             exc = BuildError(f"could not write {where}{exc.strerror or exc}.")
             exc.exit_code = 2
+        elif isinstance(exc, QuartoError):  # Quarto failed, or _quarto.yml cannot be read
+            exc = BuildError(str(exc))
         if outcome.figures_replaced:
             exc.args = (f"{exc}\n{REPLACED}",)
         raise exc from None
@@ -178,9 +181,9 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
 
         if force or now["typeset"] != before.get("typeset_done") \
                 or not _still(proj, before.get("typeset_outputs")):
-            path = proj.build / NOTEBOOK
-            outcome.written += typeset.render(proj, nbformat.read(path, as_version=4), path,
-                                              typeset.front_matter(proj), say)
+            path, meta = proj.build / NOTEBOOK, typeset.front_matter(proj)
+            write_notebook(nbformat.read(path, as_version=4), path, meta)
+            outcome.written += typeset.render(proj, path, meta, say)
             state.update(outputs=digests(proj, made), typeset_done=now["typeset"],
                          typeset_outputs=digests(proj, [proj.root / n for n in typeset.OUTPUTS]))
             write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
@@ -200,8 +203,9 @@ def _review(proj: Project, say: Callable[[str], None], rev: str, outcome: Outcom
     say(f"Running report.qmd for the review edition (changes since {rev}) in one kernel:")
     executed = _execute(proj, say, folder, review=rev)
     shutil.rmtree(executed.staging, ignore_errors=True)  # the notebook holds every figure
-    outcome.written = typeset.render(proj, executed.nb, folder / review.NOTEBOOK, meta, say,
-                                     name=review.INPUT, outputs=(*review.OUTPUTS, review.HTML))
+    write_notebook(executed.nb, folder / review.NOTEBOOK, meta)
+    outcome.written = typeset.render(proj, folder / review.NOTEBOOK, meta, say, name=review.INPUT,
+                                     outputs=(*review.OUTPUTS, review.HTML))
     missing = [name for name in review.OUTPUTS if proj.root / name not in outcome.written]
     if missing:
         raise BuildError(f"Quarto finished but did not write {', '.join(missing)}")

@@ -28,15 +28,6 @@ class Formatted:
     references: str  # the reference list, a <div id="refs"> as Quarto's HTML has it
 
 
-def _metadata_args(options: dict, root: Path) -> list[str]:
-    args = []
-    for key, value in ((k, options[k]) for k in OPTIONS if options.get(k) is not None):
-        if key in ("csl", "citation-abbreviations"):  # files, relative to the project
-            value = (root / str(value)).resolve()
-        args += ["-M", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
-    return args
-
-
 def format_citations(citations: list[str], bib: Path, options: dict | None = None,
                      root: Path | None = None) -> Formatted:
     """Each Pandoc citation group of `citations` as citeproc prints it in HTML, and the list of
@@ -47,8 +38,11 @@ def format_citations(citations: list[str], bib: Path, options: dict | None = Non
     unique = list(dict.fromkeys(citations))
     source = "\n\n".join(f"::: {{#cite-{i}}}\n{c}\n:::" for i, c in enumerate(unique))
     source += "\n\n::: {#refs}\n:::\n"
-    args = ["--citeproc", f"--bibliography={bib}", "--wrap=none",
-            *_metadata_args(options or {}, Path(root or bib.parent))]
+    args = ["--citeproc", f"--bibliography={bib}", "--wrap=none"]
+    for key, value in ((k, options[k]) for k in OPTIONS if (options or {}).get(k) is not None):
+        if key in ("csl", "citation-abbreviations"):  # files, relative to the project
+            value = (Path(root or bib.parent) / str(value)).resolve()
+        args += ["-M", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
     try:
         out = pypandoc.convert_text(source, "html", format="markdown", extra_args=args)
     except RuntimeError as exc:

@@ -97,10 +97,10 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def latest_poll(proj: Project) -> str | None:
-    """The month (or year) of the most recent poll in data/polls.csv, in words: its fieldwork_end,
-    which holds the date the source gives (for some polls perhaps a publication month)."""
-    ends = [r["fieldwork_end"] for r in _rows(proj.data / "polls.csv") if r.get("fieldwork_end")]
+def latest_poll(polls: list[dict[str, str]]) -> str | None:
+    """The month (or year) of the most recent poll, in words: its fieldwork_end, the date the
+    source gives (for some polls perhaps a publication month)."""
+    ends = [r["fieldwork_end"] for r in polls if r.get("fieldwork_end")]
     if not ends:
         return None
     year, *month = max(ends).split("-")
@@ -108,16 +108,15 @@ def latest_poll(proj: Project) -> str | None:
 
 
 def provenance(proj: Project, polls: list[dict[str, str]], results: list[dict[str, str]]) -> str:
-    """Where the poll figures come from, computed from data/: per work read (results.csv's
-    source), how many figures, and whether it is the pollster's own publication (the poll's
-    source in polls.csv) or a work that reports polls published elsewhere."""
+    """Where the poll figures come from: per work read (results.csv's source), how many
+    figures, and whether it is the pollster's own publication (the poll's source) or not."""
     from . import bib
 
     if not results:
         return "There are no poll figures yet."
     own = {p.get("poll_id"): p.get("source") for p in polls}
     try:
-        entries = bib.parse(proj.bib.read_text(encoding="utf-8"))
+        entries = bib.entries(proj.bib)
     except OSError:
         entries = {}
     first, second = Counter(), Counter()  # work read -> figures from the pollster's own, other
@@ -151,10 +150,10 @@ def _join(names: list[str]) -> str:
 
 
 def computed(proj: Project, today: date | None = None) -> dict:
-    """Extra YAML front-matter keys for report.qmd (see the module docstring)."""
+    """The YAML front-matter keys computed at build time: authors, date, version, data dates,
+    a suggested citation (Chicago author-date) and a data availability statement."""
     today = today or date.today()
-    # Markdown, as Pandoc reads metadata and the "About this edition" section prints them:
-    # a name from CITATION.cff shows as typed (unionstate.markup).
+    # Markdown, as Pandoc reads metadata: a name from CITATION.cff shows as typed.
     names = [str(md(n)) for n in authors(proj)]
     ver = version(proj)
     changed = data_date(proj)
@@ -179,7 +178,7 @@ def computed(proj: Project, today: date | None = None) -> dict:
         "date": today.isoformat(),
         "version": ver,
         "data-date": changed or "not recorded",
-        "data-latest-poll": latest_poll(proj) or "no poll",
+        "data-latest-poll": latest_poll(polls) or "no poll",
         "citation-text": citation,
         "data-availability": availability,
     }

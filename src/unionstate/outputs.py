@@ -30,14 +30,14 @@ def plotted(folder: Path) -> dict[str, bytes]:
     return {p.stem: p.read_bytes() for p in folder.glob("*.csv")} if folder.is_dir() else {}
 
 
-def redrawn(proj: Project, old: dict[str, bytes],
-            new: dict[str, bytes]) -> list[tuple[str, str]]:
-    """The charts whose plotted data changed (none on a first build), each with the file of
-    its figure div, where its caption and fig-alt are written."""
+def redrawn(proj: Project, old: dict[str, bytes]) -> list[tuple[str, str]]:
+    """The charts whose plotted data differs from `old` (none on a first build), each with the
+    file of its figure div, where its caption and fig-alt are written."""
     from . import qmd
 
     if not old:
         return []
+    new = plotted(proj.figures)
     changed = [label for label in sorted(set(old) | set(new)) if old.get(label) != new.get(label)]
     lines = qmd.expand(proj.report, proj.root) if changed else []
     return [(label, next((line.file for line in lines if f"{{#{label}}}" in line.text), "?"))
@@ -72,12 +72,18 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
 
 
 def write_notebook(nb, path: Path, meta: dict) -> Path:
-    """The executed notebook, with `meta` as its front matter in a raw first cell."""
+    """The executed notebook written whole, with `meta` as its first, raw cell (replacing one
+    that is there)."""
     import nbformat
+    import yaml
 
-    from . import typeset
+    from .qmd import new_cell
+    from .typeset import is_front_matter
 
-    return write_atomic(path, nbformat.writes(typeset.with_front_matter(nb, meta)))
+    text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+    nb.cells = [new_cell("raw", f"---\n{text}---", {"unionstate": {"role": "front matter"}},
+                         "front-matter"), *(c for c in nb.cells if not is_front_matter(c))]
+    return write_atomic(path, nbformat.writes(nb))
 
 
 def write(proj: Project, executed) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -87,7 +93,7 @@ def write(proj: Project, executed) -> tuple[list[Path], list[tuple[str, str]]]:
 
     before = plotted(proj.figures)
     swap_in(proj, executed.staging)
-    changed = redrawn(proj, before, plotted(proj.figures))
+    changed = redrawn(proj, before)
     written = sorted(proj.figures.glob("*.*"))
     written.append(write_notebook(executed.nb, proj.build / NOTEBOOK, typeset.front_matter(proj)))
     written.append(write_atomic(proj.build / PREVIEW, preview.page(executed.nb, proj)))

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import yaml
 
-from .build import BuildError
-from .outputs import write_notebook
 from .paths import Project
 
 CONFIG = "_quarto.yml"
@@ -39,7 +37,7 @@ RASTER_FORMATS = ("docx",)
 FORMAT_NAMES = {"html": "HTML", "typst": "PDF (Typst)", "docx": "DOCX"}
 
 
-class QuartoError(BuildError):
+class QuartoError(Exception):
     """Quarto failed or its configuration cannot be read (names the file)."""
 
 
@@ -87,16 +85,6 @@ def is_front_matter(cell) -> bool:
     return cell.cell_type == "raw" and cell.source.startswith("---\n")
 
 
-def with_front_matter(nb, meta: dict):
-    """The notebook with `meta` as its first, raw cell (replacing one that is there)."""
-    from .qmd import new_cell
-
-    text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    nb.cells = [new_cell("raw", f"---\n{text}---", {"unionstate": {"role": "front matter"}},
-                         "front-matter"), *(c for c in nb.cells if not is_front_matter(c))]
-    return nb
-
-
 def png_only(nb):
     """A copy of the notebook in which every output that holds a PNG holds no SVG."""
     nb = copy.deepcopy(nb)
@@ -107,16 +95,15 @@ def png_only(nb):
     return nb
 
 
-def render(proj: Project, nb, notebook: Path, meta: dict, say: Callable[[str], None],
+def render(proj: Project, notebook: Path, meta: dict, say: Callable[[str], None],
            name: str = INPUT, outputs: tuple[str, ...] = OUTPUTS) -> list[Path]:
-    """The executed `nb` written to `notebook` with the front matter `meta`, then `quarto render
-    NAME --to FORMATS`, once for the formats that take SVG figures, once for those that take
-    PNG; the `outputs` Quarto wrote. NAME is a copy at the root, so that relative paths resolve
-    as for report.qmd; being no project input, it renders as a single file (hence the project
-    options in its front matter)."""
+    """`quarto render NAME --to FORMATS` of the executed notebook, whose front matter is `meta`:
+    once for the formats that take SVG figures, once for those that take PNG; the `outputs`
+    Quarto wrote. NAME is a copy at the root, so that relative paths resolve as for report.qmd;
+    being no project input, it renders as a single file (hence the project options in its
+    front matter)."""
     import nbformat
 
-    write_notebook(nb, notebook, meta)
     quarto = shutil.which("quarto")
     if quarto is None:
         raise QuartoError("quarto is not on the PATH")
