@@ -15,10 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import kernel, outputs, typeset
+from .changes import compare, format_changes
+from .frontmatter import version
 from .outputs import NOTEBOOK, PREVIEW, write_atomic, write_notebook
 from .paths import Project
 from .problems import UserError
-from .typeset import QuartoError
 
 UNCHANGED = "figures/ was left unchanged."
 STATE = "state.json"
@@ -114,12 +116,12 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
         return _build(proj, say, force, outcome)
     except KeyboardInterrupt:
         raise Interrupted(outcome.figures_replaced) from None
-    except (OSError, BuildError, QuartoError) as exc:
+    except (OSError, BuildError, typeset.QuartoError) as exc:
         if isinstance(exc, OSError):
             where = f"{proj.rel(Path(exc.filename))}: " if exc.filename else ""
             exc = BuildError(f"could not write {where}{exc.strerror or exc}.")
             exc.exit_code = 2
-        elif isinstance(exc, QuartoError):  # Quarto failed, or _quarto.yml cannot be read
+        elif isinstance(exc, typeset.QuartoError):  # Quarto failed, or _quarto.yml cannot be read
             exc = BuildError(str(exc))
         if outcome.figures_replaced:
             exc.args = (f"{exc}\n{REPLACED}",)
@@ -128,7 +130,7 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
 
 def _execute(proj: Project, say: Callable[[str], None], folder: Path, review: str | None = None):
     """The notebook and execution stages; on failure figures/ is untouched, and says so."""
-    from . import kernel, qmd
+    from . import qmd
 
     nb = qmd.to_notebook(proj.report, proj.root)
     try:
@@ -141,9 +143,6 @@ def _execute(proj: Project, say: Callable[[str], None], folder: Path, review: st
 
 
 def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outcome) -> Outcome:
-    from . import outputs
-    from .frontmatter import version
-
     outputs.recover(proj)
     before = _state(proj)
     now = {"content": inputs_hash(proj, CONTENT_INPUTS) + " " + version(proj),
@@ -161,8 +160,6 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
         outcome.written, outcome.redrawn = outputs.write(proj, executed)
         numbers = executed.numbers
         if before.get("numbers") is not None and now["data"] != before.get("data"):
-            from .changes import compare, format_changes
-
             outcome.changes = format_changes(compare(before["numbers"], numbers))
         before = {}  # the typeset outputs, if any, are now older than the notebook
     else:
@@ -176,8 +173,6 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
     write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
     if shutil.which("quarto"):
         import nbformat
-
-        from . import typeset
 
         if force or now["typeset"] != before.get("typeset_done") \
                 or not _still(proj, before.get("typeset_outputs")):
@@ -195,7 +190,7 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
 
 def _review(proj: Project, say: Callable[[str], None], rev: str, outcome: Outcome) -> Outcome:
     """The review edition: the stages with the review profile (unionstate.review)."""
-    from . import review, typeset
+    from . import review
 
     review.require_quarto()
     meta = review.prepare(proj, rev)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .bib import author_name
+from .bib import author_name, entries
 from .markup import md
 from .parse import MONTHS
 from .paths import Project
@@ -110,15 +110,13 @@ def latest_poll(polls: list[dict[str, str]]) -> str | None:
 def provenance(proj: Project, polls: list[dict[str, str]], results: list[dict[str, str]]) -> str:
     """Where the poll figures come from: per work read (results.csv's source), how many
     figures, and whether it is the pollster's own publication (the poll's source) or not."""
-    from . import bib
-
     if not results:
         return "There are no poll figures yet."
     own = {p.get("poll_id"): p.get("source") for p in polls}
     try:
-        entries = bib.entries(proj.bib)
+        works = entries(proj.bib)
     except OSError:
-        entries = {}
+        works = {}
     first, second = Counter(), Counter()  # work read -> figures from the pollster's own, other
     for r in results:
         ids = [i for i in r.get("poll_id", "").split(";") if i]
@@ -126,7 +124,7 @@ def provenance(proj: Project, polls: list[dict[str, str]], results: list[dict[st
         (first if ids and all(own.get(i) == work for i in ids) else second)[work] += 1
 
     def names(counts: Counter) -> str:
-        return _join([md(author_name(entries.get(k), k)) + (f" ({n})" if len(counts) > 1 else "")
+        return _join([md(author_name(works.get(k), k)) + (f" ({n})" if len(counts) > 1 else "")
                       for k, n in sorted(counts.items(), key=lambda kn: (-kn[1], kn[0]))])
 
     reported = (f"as {names(second)} report{'s' if len(second) == 1 else ''} them, not from "

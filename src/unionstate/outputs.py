@@ -9,6 +9,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import yaml
+
+from . import typeset
 from .paths import Project
 from .store import file_mode
 
@@ -75,21 +78,19 @@ def write_notebook(nb, path: Path, meta: dict) -> Path:
     """The executed notebook written whole, with `meta` as its first, raw cell (replacing one
     that is there)."""
     import nbformat
-    import yaml
 
     from .qmd import new_cell
-    from .typeset import is_front_matter
 
     text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
     nb.cells = [new_cell("raw", f"---\n{text}---", {"unionstate": {"role": "front matter"}},
-                         "front-matter"), *(c for c in nb.cells if not is_front_matter(c))]
+                         "front-matter"), *(c for c in nb.cells if not typeset.is_front_matter(c))]
     return write_atomic(path, nbformat.writes(nb))
 
 
 def write(proj: Project, executed) -> tuple[list[Path], list[tuple[str, str]]]:
     """figures/, _build/report.ipynb and _build/report.html from one execution; the files
     written and the charts whose plotted data changed (see `redrawn`)."""
-    from . import preview, typeset
+    from . import preview
 
     before = plotted(proj.figures)
     swap_in(proj, executed.staging)

@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import frontmatter, tables
+from . import frontmatter, tables, typeset
+from .changes import RevisionError, diff
 from .paths import REVIEW_ENV, Project
 from .problems import UserError
 from .text import Md
@@ -79,8 +80,6 @@ def appendix(proj: Project) -> Md:
     rev = os.environ.get(REVIEW_ENV)
     if not rev:
         return Md("")
-    from .changes import RevisionError, diff
-
     try:
         changes = diff(proj, rev)
     except RevisionError as exc:
@@ -111,18 +110,14 @@ def appendix(proj: Project) -> Md:
 def require_quarto() -> None:
     """ReviewError unless Quarto is on the PATH: the review edition exists only typeset."""
     if shutil.which("quarto") is None:
-        from .typeset import QUARTO_HINT
-
         raise ReviewError("No review edition made: the review edition is typeset by Quarto, "
-                          "which is not installed. " + QUARTO_HINT)
+                          "which is not installed. " + typeset.QUARTO_HINT)
 
 
 def prepare(proj: Project, rev: str) -> dict:
     """Write the files the profile names into _build/review/; return the notebook's front
     matter: the normal edition's, the profile's options and the review's keys on top. A REV
     that names no commit is refused first, before any file is written or any cell runs."""
-    from . import typeset
-
     try:
         known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
                                cwd=proj.root, capture_output=True).returncode == 0
