@@ -125,15 +125,12 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
     caption_of = None  # a div opened in one cell has its caption after the code cell it wraps
     open_table = None  # the tbl- div we are inside
     table_outputs: dict[str, dict] = {}  # tbl- label -> the output that shows the table
-    table_captions: dict[str, str] = {}  # tbl- label -> its caption
+    table_captions: dict[str, tuple] = {}  # tbl- label -> (the cell holding it, its caption)
     for cell in nb.cells:
-        if cell.cell_type == "code":
-            for output in cell.get("outputs", []):
-                data = output.get("data", {})
-                if open_table and open_table not in table_outputs and (
-                        "text/markdown" in data or "text/html" in data):
-                    table_outputs[open_table] = output
-            continue
+        shown = [o for o in cell.get("outputs", [])
+                 if o.get("data", {}).keys() & {"text/markdown", "text/html"}]
+        if open_table and shown:
+            table_outputs.setdefault(open_table, shown[0])
         if cell.cell_type != "markdown":
             continue
         out = []
@@ -177,7 +174,7 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
             elif caption_of and line.strip():
                 line = f"**{numbers[caption_of]}.** {line}"
                 if caption_of.startswith("tbl-"):  # becomes the table's <caption> if it can
-                    table_captions[caption_of] = line
+                    table_captions[caption_of] = (cell, line)
                     line = CAPTION_SLOT.format(caption_of)
                 caption_of = None
                 out.append(line)
@@ -198,14 +195,11 @@ def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if "text/markdown" in output.get("data", {}):
                 output["data"]["text/markdown"] = resolved(output["data"]["text/markdown"])
-    for label, caption in table_captions.items():
-        output = table_outputs.get(label)
-        caption = resolved(caption)
+    for label, (cell, caption) in table_captions.items():
+        output, caption = table_outputs.get(label), resolved(caption)
         attached = output is not None and _with_caption(output, caption)
-        for cell in nb.cells:  # a caption with no table to hold it stays a paragraph
-            if cell.cell_type == "markdown":
-                cell.source = cell.source.replace(CAPTION_SLOT.format(label),
-                                                  "" if attached else caption)
+        # a caption with no table to hold it stays a paragraph
+        cell.source = cell.source.replace(CAPTION_SLOT.format(label), "" if attached else caption)
     return nb
 
 
