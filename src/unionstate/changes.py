@@ -245,7 +245,10 @@ def changed_figures(report, rev: str) -> dict[str, str]:
     wording or source changed since REV.'"""
     from . import provenance
 
-    old = _at_revision(report.proj, rev, provenance.records)
+    try:
+        old = _at_revision(report.proj, rev, provenance.records)
+    except RevisionError as exc:  # as review.appendix says it
+        raise RevisionError(f"cannot read data/ at revision '{rev}': {exc}") from None
     out = {}
     for rid, rec in provenance.records(report).items():
         before = old.get(rid)
@@ -259,9 +262,8 @@ def changed_figures(report, rev: str) -> dict[str, str]:
 
 
 def provenance_appendix(report) -> Md:
-    """The appendix list of every figure shown with its provenance (provenance.appendix); in
-    the review edition (the kernel's environment names the reviewed revision, as for
-    review.appendix) each figure changed since that revision is marked in its entry."""
+    """The appendix list of every figure shown with its provenance; in the review edition, each
+    figure changed since the reviewed revision is marked in its entry."""
     from . import provenance
 
     rev = os.environ.get(REVIEW_ENV)

@@ -54,10 +54,8 @@ def format_citations(citations: list[str], bib: Path, options: dict | None = Non
 
 
 def _inert(fragment: str) -> str:
-    """Pandoc's HTML with each ASCII punctuation mark of its text written as a character
-    reference: the preview puts this HTML into Markdown, whose reader would otherwise take a
-    bracket, a tilde or an asterisk that Pandoc printed as text (from a locator or a title in
-    data/) for markup. Tags and character references are kept as they are."""
+    """Pandoc's HTML with each ASCII punctuation mark of its text as a character reference: the
+    preview puts it into Markdown, which would read a bracket or an asterisk from data/ as markup."""
     return _TEXT.sub(lambda m: m.group(0) if m.group(0).startswith(("<", "&"))
                      else _PUNCT.sub(lambda c: f"&#{ord(c.group())};", m.group(0)), fragment)
 

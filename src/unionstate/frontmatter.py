@@ -138,8 +138,7 @@ def provenance(proj: Project, polls: list[dict[str, str]], results: list[dict[st
 
 
 def licence(proj: Project) -> str:
-    project_table = tomllib.loads((proj.root / "pyproject.toml").read_text())["project"]
-    lic = project_table.get("license", {})
+    lic = tomllib.loads((proj.root / "pyproject.toml").read_text())["project"].get("license", {})
     return lic.get("text") or lic.get("file") or "not stated" if isinstance(lic, dict) else str(lic)
 
 

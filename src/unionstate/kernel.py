@@ -20,7 +20,6 @@ from .problems import UserError
 CELL_TIMEOUT = 300
 STAGING = "figures-staging"  # in _build/ (or _build/review/): where the kernel writes figures
 NUMBERS = "numbers.json"  # in the staging folder, written by finish()
-# Run in the kernel after the last cell (see `finish`).
 FINISH = "import unionstate.kernel\nunionstate.kernel.finish()"
 # Errors a cell raises for a user's mistake (unionstate.problems), with their exit status.
 USER_ERRORS = {"DataError": 1, "CodebookError": 2, "BusyError": 3, "TransactionError": 2,
@@ -97,9 +96,8 @@ def run(proj: Project, nb, folder: Path, say: Callable[[str], None] = print,
             if km.has_kernel:  # nbclient leaves a kernel manager it was given running
                 km.shutdown_kernel(now=True)
         finally:  # even when the shutdown itself is interrupted or fails
-            for socket in folder.glob("kernel-ipc-*"):
-                socket.unlink(missing_ok=True)
-            (folder / "kernel.json").unlink(missing_ok=True)
+            for path in [*folder.glob("kernel-ipc-*"), folder / "kernel.json"]:
+                path.unlink(missing_ok=True)
     numbers = json.loads((staging / NUMBERS).read_text(encoding="utf-8"))
     (staging / NUMBERS).unlink()
     return Executed(nb, numbers, staging)
@@ -119,8 +117,7 @@ def _request(client, code: str = "", expressions: dict[str, str] | None = None,
     """One execute request outside the notebook (no cell, no history); its reply's content."""
     msg_id = client.kc.execute(code, silent=not expressions, store_history=False,
                                user_expressions=expressions or {}, allow_stdin=False)
-    reply = client.wait_for_reply(msg_id)
-    content = (reply or {}).get("content", {})
+    content = (client.wait_for_reply(msg_id) or {}).get("content", {})
     if content.get("status") != "ok":
         _raise(content.get("ename", "Error"), content.get("evalue", "no reply"), where)
     return content

@@ -46,9 +46,8 @@ def stylesheet() -> str:
 
 
 def styled(page: str) -> str:
-    """The preview page with the report's stylesheet at the end of its <head>, after
-    JupyterLab's styles so that the report's rules win, and the script that opens each
-    figure's provenance at the end of its <body>, as _quarto.yml includes it."""
+    """The preview page with the report's stylesheet last in its <head> (its rules win over
+    JupyterLab's) and the provenance script last in its <body>, as _quarto.yml includes them."""
     head_end = page.find("</head>")
     if head_end < 0:
         raise ValueError("the preview page has no </head> to put the report's stylesheet in")
@@ -65,9 +64,8 @@ def _html(markdown: str) -> str:
 
 
 def _with_caption(output: dict, caption_markdown: str) -> bool:
-    """Render a table output to HTML with `caption_markdown` as its <caption> (the table's
-    accessible name, shown above it as tbl-cap-location: top does in Quarto). False, output
-    unchanged, when the output holds no table."""
+    """The table output as HTML with `caption_markdown` as its <caption> (its accessible name,
+    on top as Quarto's tbl-cap-location: top); False, output unchanged, if it holds no table."""
     data = output.get("data", {})
     if "text/html" in data:
         html = data["text/html"]

@@ -123,10 +123,8 @@ def header(report: Path) -> dict:
 
 
 def to_notebook(report: Path, root: Path) -> nbformat.NotebookNode:
-    """The notebook of report.qmd: one cell per markdown block or code cell, in order.
-
-    Code cells keep their `#|` option lines (and carry them parsed in metadata.unionstate);
-    the front matter is in metadata.unionstate.front_matter, not in a cell."""
+    """The notebook of report.qmd, one cell per Markdown block or code cell; code cells keep their
+    `#|` lines (parsed in metadata.unionstate), the front matter is in the notebook's metadata."""
     meta, body = front_matter(expand(report, root))
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -33,7 +33,6 @@ EXECUTION_ONLY = ("project", "engine", "jupyter")
 # format (quarto-cli src/core/jupyter/display-data.ts), and Pandoc adds the PNG that older DOCX
 # readers need only where rsvg-convert is installed, which Quarto does not ship.
 RASTER_FORMATS = ("docx",)
-# How the build's messages name each format.
 FORMAT_NAMES = {"html": "HTML", "typst": "PDF (Typst)", "docx": "DOCX"}
 
 
@@ -97,11 +96,9 @@ def png_only(nb):
 
 def render(proj: Project, notebook: Path, meta: dict, say: Callable[[str], None],
            name: str = INPUT, outputs: tuple[str, ...] = OUTPUTS) -> list[Path]:
-    """`quarto render NAME --to FORMATS` of the executed notebook, whose front matter is `meta`:
-    once for the formats that take SVG figures, once for those that take PNG; the `outputs`
-    Quarto wrote. NAME is a copy at the root, so that relative paths resolve as for report.qmd;
-    being no project input, it renders as a single file (hence the project options in its
-    front matter)."""
+    """`quarto render NAME --to FORMATS` of the executed notebook (front matter `meta`), once for
+    the SVG formats, once for the PNG ones; the `outputs` Quarto wrote. NAME, a copy at the root,
+    resolves paths as report.qmd does and, no project input, renders as a single file."""
     import nbformat
 
     quarto = shutil.which("quarto")
