@@ -56,8 +56,7 @@ class Outcome:
     staging: Path | None = None  # the kernel's figures, once they ran
 
     @property
-    def figures_replaced(self) -> bool:
-        """figures/ holds this build's charts: outputs.swap_in moved the staging folder there."""
+    def figures_replaced(self) -> bool:  # outputs.swap_in moved the staging folder to figures/
         return self.staging is not None and not self.staging.exists()
 
 
@@ -96,19 +95,10 @@ def _still(proj: Project, recorded: dict[str, str] | None, folder: Path | None =
     return bool(recorded) and digests(proj, [*(proj.root / n for n in recorded), *others]) == recorded
 
 
-def _state(proj: Project) -> dict:
-    try:
-        state = json.loads((proj.build / STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
 def build(proj: Project, say: Callable[[str], None] = print, force: bool = False,
           review: str | None = None) -> Outcome:
-    """Run the stages whose inputs changed or whose outputs are not as recorded; all of them
-    when forced; with `review`, the review edition against that git revision instead. The state
-    is saved only after the stages it covers, so the next build redoes what was not finished."""
+    """Run the stages whose inputs changed or whose outputs are not as recorded (all if forced),
+    or the review edition against git revision `review`; state saved after the stages it covers."""
     outcome = Outcome()
     try:
         if review is not None:
@@ -144,7 +134,11 @@ def _execute(proj: Project, say: Callable[[str], None], folder: Path, review: st
 
 def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outcome) -> Outcome:
     outputs.recover(proj)
-    before = _state(proj)
+    try:
+        before = json.loads((proj.build / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        before = {}
+    before = before if isinstance(before, dict) else {}
     now = {"content": inputs_hash(proj, CONTENT_INPUTS) + " " + version(proj),
            "typeset": inputs_hash(proj, TYPESET_INPUTS),
            "data": inputs_hash(proj, DATA_INPUTS)}

@@ -240,9 +240,8 @@ def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
 
 
 def changed_figures(report, rev: str) -> dict[str, str]:
-    """result_id -> how its figure changed since git revision `rev`, in words, for every
-    figure whose record differs: 'New since REV.', 'Changed since REV (was 62%).', 'Its poll,
-    wording or source changed since REV.'"""
+    """result_id -> how its figure changed since git revision `rev` ('New since REV.', 'Changed
+    since REV (was 62%).', 'Its poll, wording or source changed since REV.'), where it did."""
     from . import provenance
 
     try:

@@ -73,9 +73,8 @@ def _git(proj: Project, *args: str) -> str | None:
 
 
 def version(proj: Project) -> str:
-    """The short commit hash; "<hash> with uncommitted changes" if a tracked file differs from
-    it. Untracked files do not count, as for `git describe --dirty`: everything the report is
-    built from is tracked, and a build must not change the version it prints by writing."""
+    """The short commit hash, "with uncommitted changes" if a tracked file differs (untracked
+    files do not count, as for `git describe --dirty`: a build must not change its version)."""
     commit = _git(proj, "rev-parse", "--short", "HEAD")
     if commit is None:
         return "unknown (not a git checkout)"

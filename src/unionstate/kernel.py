@@ -1,8 +1,6 @@
-"""The execution stage of `unionstate build`: the report's notebook run once, in one Jupyter
-kernel, handed the project, the staging folder for figures and, in a review build, the revision
-in its environment (`kernel_env`). It answers through Jupyter's messages, never parsed stdout:
-cell outputs, `user_expressions` for inline `{python} expr`, and `finish()`'s numbers.json.
-"""
+"""The execution stage of `unionstate build`: the notebook run once in one Jupyter kernel, handed
+what it needs in its environment (`kernel_env`), answering through Jupyter's messages, never
+parsed stdout: cell outputs, `user_expressions` for inline `{python} expr`, numbers.json."""
 
 from __future__ import annotations
 
@@ -31,8 +29,7 @@ class CellError(Exception):
 
 
 class DataInvalid(UserError):
-    """A cell stopped on a user's mistake: data/ does not validate, the codebook cannot be
-    read, a review revision cannot be read."""
+    """A cell stopped on a user's mistake: data/, its codebook or a review revision unusable."""
 
 
 @dataclass
@@ -56,8 +53,8 @@ def _where(cell) -> str:
 
 def run(proj: Project, nb, folder: Path, say: Callable[[str], None] = print,
         review: str | None = None) -> Executed:
-    """Run every cell of `nb` in one kernel; its figures go to <folder>/figures-staging/, its
-    connection files to `folder`. Raises CellError or DataInvalid (the staging folder removed)."""
+    """Run every cell of `nb` in one kernel, its figures to <folder>/figures-staging/ (removed
+    if a cell fails: CellError, DataInvalid)."""
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -157,8 +154,8 @@ def _resolve_inline(client, cell) -> None:
 
 
 def finish() -> None:
-    """In the kernel, after the last cell: draw every chart no cell showed into the staging
-    folder, and write there numbers.json, every number the report shows (changes.numbers)."""
+    """In the kernel, after the last cell: every chart no cell showed, and numbers.json (every
+    number the report shows), into the staging folder."""
     from .changes import numbers
     from .report import CHARTS, Report
 

@@ -34,8 +34,8 @@ def plotted(folder: Path) -> dict[str, bytes]:
 
 
 def redrawn(proj: Project, old: dict[str, bytes]) -> list[tuple[str, str]]:
-    """The charts whose plotted data differs from `old` (none on a first build), each with the
-    file of its figure div, where its caption and fig-alt are written."""
+    """(label, file of its caption and fig-alt) of each chart whose plotted data differs from
+    `old` (none on a first build)."""
     from . import qmd
 
     if not old:
@@ -88,8 +88,8 @@ def write_notebook(nb, path: Path, meta: dict) -> Path:
 
 
 def write(proj: Project, executed) -> tuple[list[Path], list[tuple[str, str]]]:
-    """figures/, _build/report.ipynb and _build/report.html from one execution; the files
-    written and the charts whose plotted data changed (see `redrawn`)."""
+    """figures/, _build/report.ipynb and _build/report.html from one execution; the files written
+    and the charts `redrawn`."""
     from . import preview
 
     before = plotted(proj.figures)

@@ -20,17 +20,14 @@ SCRIPT = "provenance.html"
 
 DIV_OPEN = re.compile(r"^:::+\s*\{#((?:fig|tbl)-[\w-]+)[^}]*\}\s*$")
 DIV_CLOSE = re.compile(r"^:::+\s*$")
-# Any ATX heading: its marks, its text and its attributes if it has any
-# ("## Limitations {#sec-limitations}").
+# Any ATX heading: its marks, its text and its attributes ("## Limitations {#sec-limitations}").
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
 # Not after a backslash: "\@" and "\[" are text (unionstate.markup escapes data so).
 XREF = re.compile(r"(?<!\\)@((?:fig|tbl|sec)-[\w-]*\w)")
-# A citation group; a bracket escaped by a backslash (text from data/, unionstate.markup) is
-# part of it, as Pandoc reads it.
+# A citation group; a bracket escaped by a backslash (text from data/) is part of it, as in Pandoc.
 CITATION = re.compile(r"(?<!\\)\[((?:[^\[\]\\]|\\.)*?(?<!\\)@[\w:.-]+(?:[^\[\]\\]|\\.)*)\]")
-# The items of a citation group: split at each semicolon that is neither escaped ("\\;") nor
-# the end of a character reference ("&#92;"), as Pandoc splits them; each one's prefix, @key
-# and suffix ("cited in @shraibman, para. 8").
+# A group's items, split at each semicolon neither escaped ("\\;") nor ending a character
+# reference ("&#92;"), as in Pandoc; each one's prefix, @key and suffix ("cited in @x, para. 8").
 CITE_ITEMS = re.compile(r"(?:\\.|&#?\w+;|[^;])+")
 CITE_ITEM = re.compile(r"^\s*(.*?)(-?)@([\w:.-]*\w)(?:,\s*(.*?))?\s*$", re.S)
 REFS_DIV = re.compile(r"^:::+\s*\{#refs\}\s*$")
@@ -104,9 +101,8 @@ def _citations(nb: nbformat.NotebookNode, bib: dict) -> list[str]:
 
 def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
           root=None) -> nbformat.NotebookNode:
-    """A copy of the executed notebook with Quarto-only syntax rendered as plain Markdown, its
-    citations and reference list made by Pandoc's citeproc (unionstate.citeproc) with Quarto's
-    `options` (_quarto.yml's lang, csl, link-citations)."""
+    """A copy of the executed notebook with Quarto-only syntax as plain Markdown, its citations
+    and reference list made by citeproc with Quarto's `options` (lang, csl, link-citations)."""
     nb = nbformat.from_dict(nb)
     bib = entries(bib_text_path)
     formatted = format_citations(_citations(nb, bib), bib_text_path, options, root)

@@ -1,11 +1,8 @@
-"""The review edition (`unionstate build --review [REV]`): the build with the profile
-_quarto-review.yml, writing only _build/review/ and report-review.*: numbered lines and a
-"Draft for review" mark on every PDF page, a draft abstract, and an appendix of every number
-changed since git revision REV, with the edition's checksums and software.
-
-The profile is merged into the front matter here: Quarto renders report-review.ipynb, no render
-target of the project, as a single file, without _quarto.yml or the profile
-(quarto.org/docs/projects/profiles.html).
+"""The review edition (`unionstate build --review [REV]`): the build with _quarto-review.yml,
+writing only _build/review/ and report-review.*: numbered lines and a draft mark on every PDF
+page, a draft abstract, and an appendix of every number changed since git revision REV. The
+profile is merged into the front matter here: Quarto renders report-review.ipynb, no render
+target, as a single file, without the profile (quarto.org/docs/projects/profiles.html).
 """
 
 from __future__ import annotations
@@ -115,9 +112,8 @@ def require_quarto() -> None:
 
 
 def prepare(proj: Project, rev: str) -> dict:
-    """Write the files the profile names into _build/review/; return the notebook's front
-    matter: the normal edition's, the profile's options and the review's keys on top. A REV
-    that names no commit is refused first, before any file is written or any cell runs."""
+    """Refuse a REV that names no commit; write the files the profile names into _build/review/;
+    return the front matter: the normal edition's, with the profile's and the review's keys."""
     try:
         known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
                                cwd=proj.root, capture_output=True).returncode == 0

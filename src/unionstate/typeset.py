@@ -66,9 +66,8 @@ def project_options(proj: Project, name: str = CONFIG) -> dict:
 
 
 def front_matter(proj: Project, header: dict | None = None, computed: dict | None = None) -> dict:
-    """The notebook's front matter, later keys winning: _quarto.yml's options but
-    EXECUTION_ONLY, report.qmd's `header`, the keys `computed` at build time (by default the
-    normal edition's), and `execute: {enabled: false}`."""
+    """The notebook's front matter, later keys winning: _quarto.yml's options, report.qmd's
+    `header` (both but EXECUTION_ONLY), the keys `computed` at build time, `execute: false`."""
     from . import frontmatter, qmd
 
     options = {k: v for k, v in project_options(proj).items() if k not in EXECUTION_ONLY}
