@@ -17,7 +17,8 @@ import pytest
 from conftest import copy_report, tree_digest
 
 from unionstate import bib, qmd
-from unionstate.build import REPLACED, STAGING, STATE, UNCHANGED
+from unionstate.build import REPLACED, STATE, UNCHANGED
+from unionstate.kernel import STAGING
 from unionstate.paths import Project
 from unionstate.report import CHARTS, Report
 
@@ -270,7 +271,7 @@ def _cells_ran(proj, nb, folder, say, review=None):
     staging = folder / STAGING
     staging.mkdir(parents=True)
     (staging / "fig-new.csv").write_text("x\n1\n", encoding="utf-8")
-    return Executed(nb, {}, ["fig-new"], staging)
+    return Executed(nb, {}, staging)
 
 
 def test_ctrl_c_before_the_swap_leaves_figures_and_says_so(tmp_path, monkeypatch):
@@ -299,12 +300,12 @@ def test_ctrl_c_after_the_swap_says_figures_is_new_and_the_rest_is_not(tmp_path,
     from click.testing import CliRunner
 
     import unionstate.kernel
-    import unionstate.outputs
+    import unionstate.preview
     from unionstate.cli import main
 
     proj = copy_project(tmp_path)
     monkeypatch.setattr(unionstate.kernel, "run", _cells_ran)
-    monkeypatch.setattr(unionstate.outputs, "write_preview", _interrupt)
+    monkeypatch.setattr(unionstate.preview, "page", _interrupt)
     result = CliRunner().invoke(main, ["build", "--root", str(proj.root)])
     assert result.exit_code == 130, result.output
     assert result.stderr.strip().splitlines()[-1] == (
@@ -597,3 +598,15 @@ def test_the_build_lists_only_the_files_whose_bytes_changed(tmp_path, monkeypatc
     at = lines.index("Changed 1 file (1 rewritten the same):")
     assert lines[at + 1] == f"  {proj.rel(new)}"
     assert proj.rel(same) not in result.stdout
+
+
+def test_a_quarto_problem_ends_the_build_with_its_message(tmp_path, monkeypatch):
+    """typeset.QuartoError (Quarto failed, or _quarto.yml cannot be read) leaves build() as a
+    BuildError, which the CLI prints as "Build failed: ...", never as a traceback."""
+    import unionstate.build
+    from unionstate import typeset
+
+    (tmp_path / "_quarto.yml").write_text("format: [html", encoding="utf-8")
+    monkeypatch.setattr(unionstate.build, "_build", lambda proj, *args: typeset.front_matter(proj))
+    with pytest.raises(unionstate.build.BuildError, match=r"^_quarto.yml is not valid YAML"):
+        unionstate.build.build(Project(tmp_path))

@@ -70,6 +70,9 @@ def test_where_the_figures_come_from_is_computed_from_the_data(tmp_path):
         "Of the 3 poll figures, 2 are taken as Reporter reports them, not from the "
         "pollsters' own publications, and 1 from the pollster's own publication "
         "(Poll \\*Star\\* Centre).")
+    assert frontmatter.provenance(proj, polls, results[2:]) == (
+        "The one poll figure is taken from the pollster's own publication "
+        "(Poll \\*Star\\* Centre).")
 
 
 @needs_git

@@ -21,7 +21,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import copy_report, fake_output, quarto_calls, tree_digest
 
-from unionstate import build, review
+from unionstate import build, kernel, review
 from unionstate.cli import main
 from unionstate.paths import Project
 
@@ -309,7 +309,7 @@ def test_review_build_leaves_the_normal_build_alone(review_built):
     assert tree_digest(proj.figures) == figures
     assert not (proj.build / build.STATE).exists()
     assert not (proj.build / build.NOTEBOOK).exists()
-    assert not (review.review_dir(proj) / build.STAGING).exists()
+    assert not (review.review_dir(proj) / kernel.STAGING).exists()
     assert not list(proj.build.rglob("kernel-ipc-*"))
 
 

@@ -178,12 +178,24 @@ def test_diff_gives_each_chart_figure_as_precisely_as_its_source(repo_project):
         == ["75–76%"]
 
 
-def test_data_differs_says_unknown_where_git_cannot_say(tmp_path):
-    """Outside a repository git cannot compare: `diff` still compares the numbers (True),
-    while a build, which only lists passages to re-read, lists none (unknown=False)."""
+def test_data_differs_only_where_git_says_so(tmp_path):
+    """Outside a repository git cannot compare: a build, which only lists passages to re-read,
+    lists none. In a repository, data/ differs once it is edited after the last commit."""
+    import shutil
+    import subprocess
+
     from unionstate.changes import data_differs
     from unionstate.paths import Project
 
     proj = Project(tmp_path)
+    assert data_differs(proj) is False
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    proj.data.mkdir()
+    (proj.data / "polls.csv").write_text("poll_id\na\n", encoding="utf-8")
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e",
+                                                 "commit", "-qm", "x"]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+    assert data_differs(proj) is False
+    (proj.data / "polls.csv").write_text("poll_id\nb\n", encoding="utf-8")
     assert data_differs(proj) is True
-    assert data_differs(proj, unknown=False) is False

@@ -1,26 +1,8 @@
-"""`unionstate build`: the report made in four stages, each handing its result to the next.
-
-    notebook   unionstate.qmd.to_notebook    report.qmd and its chapters as one notebook;
-    execution  unionstate.kernel.run         that notebook run once, in one Jupyter kernel,
-                                             which writes every figure to a staging folder;
-    outputs    unionstate.outputs.write      figures/ replaced by that folder, whole, then
-                                             _build/report.ipynb and the preview
-                                             _build/report.html (each written whole);
-    editions   unionstate.typeset.render     where `quarto` is on the PATH, Quarto typesets
-                                             that notebook to report.html, report.pdf (Typst)
-                                             and report.docx, executing nothing.
-
-This module runs the stages and keeps the build honest about what is on disk. _build/state.json
-records the content hash of every stage's inputs and the SHA-256 of every file the stages
-wrote. A stage runs again when its inputs changed, or when any file it wrote is missing,
-altered or joined by another (junk written into figures/, a `git checkout` of figures/, a half
-file left by a kill): a build that skips a stage has checked that its outputs are the ones it
-recorded. A failed build says what it changed: nothing before the swap of figures/, and after
-it, which files hold the new build and which may not.
-
-The review edition (`build --review REV`, unionstate.review) is the same stages with the review
-profile: its own folder (_build/review/), the kernel told the revision, its own front matter
-and outputs; it leaves figures/, state.json and the normal notebook alone.
+"""`unionstate build`: report.qmd and its chapters run once in one Jupyter kernel (kernel),
+figures/, the notebook and the preview written whole (outputs), then typeset by Quarto where it
+is installed (typeset). _build/state.json records each stage's input hash and the SHA-256 of
+every file it wrote: a stage runs again when its inputs changed or its outputs are not as
+recorded. A failed build says what it changed. `build --review` makes the review edition.
 """
 
 from __future__ import annotations
@@ -28,17 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import kernel, outputs, typeset
+from .changes import compare, format_changes
+from .frontmatter import version
+from .outputs import NOTEBOOK, PREVIEW, write_atomic, write_notebook
 from .paths import Project
 from .problems import UserError
 
 UNCHANGED = "figures/ was left unchanged."
-STAGING = "figures-staging"  # in _build/ (or _build/review/): where the kernel writes figures
-NOTEBOOK = "report.ipynb"
-PREVIEW = "report.html"
 STATE = "state.json"
 REPLACED = ("figures/ was replaced and already holds this build's charts; the notebook, the "
             "preview and the Quarto formats may be out of date: fix the problem and run "
@@ -46,15 +30,13 @@ REPLACED = ("figures/ was replaced and already holds this build's charts; the no
 
 
 class BuildError(UserError):
-    """A cell failed (names the chapter and the cell), or Quarto did; says what the build
-    changed."""
+    """A cell or Quarto failed; says what the build changed."""
 
 
 class Interrupted(Exception):
     """The build was stopped (Ctrl-C); says what it left behind."""
 
     def __init__(self, figures_replaced: bool):
-        self.figures_replaced = figures_replaced
         super().__init__(
             "figures/ already holds the new charts, but the notebook, the preview and the "
             "Quarto formats may be out of date; run `unionstate build` again to finish."
@@ -69,24 +51,18 @@ class Outcome:
     quarto: bool = False
     skipped: list[str] = field(default_factory=list)
     changes: str = ""
-    # Charts whose plotted data (figures/<label>.csv) changed, with the file that holds their
-    # hand-written caption and fig-alt: (label, file).
+    # (label, file with its hand-written caption and fig-alt) of charts whose data changed
     redrawn: list[tuple[str, str]] = field(default_factory=list)
-    staging: Path | None = None  # the kernel's figures, once they ran (outputs.replaced)
+    staging: Path | None = None  # the kernel's figures, once they ran
 
     @property
-    def figures_replaced(self) -> bool:
-        """figures/ now holds this build's charts."""
-        from .outputs import replaced
-
-        return self.staging is not None and replaced(self.staging)
+    def figures_replaced(self) -> bool:  # outputs.swap_in moved the staging folder to figures/
+        return self.staging is not None and not self.staging.exists()
 
 
-# What each stage reads. A stage runs again when the content hash of its inputs changed
-# (Quarto's freeze would miss a changed CSV: quarto-dev/quarto-cli#6793).
+# What each stage reads (Quarto's freeze would miss a changed CSV: quarto-dev/quarto-cli#6793).
+# CITATION.cff and pyproject.toml give the front matter's authors and licence.
 PACKAGE = "the unionstate package"
-# CITATION.cff and pyproject.toml give the front matter's authors and licence; the git version
-# the report prints is compared as well (see `_build`).
 CONTENT_INPUTS = ["data/*", "references.bib", "report.qmd", "chapters/*.qmd", "CITATION.cff",
                   "pyproject.toml", PACKAGE]
 TYPESET_INPUTS = [*CONTENT_INPUTS, "_quarto.yml"]
@@ -96,12 +72,10 @@ DATA_INPUTS = ["data/*", "references.bib"]
 def inputs_hash(proj: Project, patterns: list[str]) -> str:
     """SHA-256 over the names and bytes of every file the patterns match."""
     digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent  # the one that runs, wherever the project lives
     for pattern in patterns:
-        # The package is the one that runs, wherever the project being built lives.
-        package = Path(__file__).resolve().parent
         paths = ([*package.glob("*.py"), *package.glob("*.css"), *package.glob("*.html")]
-                 if pattern == PACKAGE
-                 else proj.root.glob(pattern))
+                 if pattern == PACKAGE else proj.root.glob(pattern))
         for path in sorted(paths):
             if path.is_file():
                 digest.update(f"{pattern}:{path.name}\0".encode())
@@ -117,45 +91,14 @@ def digests(proj: Project, paths: list[Path]) -> dict[str, str]:
 
 def _still(proj: Project, recorded: dict[str, str] | None, folder: Path | None = None) -> bool:
     """Every file recorded is there with the bytes recorded, and `folder` holds no other."""
-    if not recorded:
-        return False
-    paths = [proj.root / name for name in recorded]
-    if folder is not None:
-        paths = sorted(set(paths) | {p for p in folder.glob("*") if p.is_file()})
-    return digests(proj, paths) == recorded
-
-
-def _state(proj: Project) -> dict:
-    try:
-        state = json.loads((proj.build / STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
-def _write_state(proj: Project, state: dict) -> None:
-    from .outputs import write_atomic
-
-    write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
-
-
-def _prewarm() -> None:
-    """Import the HTML exporter while the kernel works: the parent would otherwise sit idle."""
-    import threading
-
-    threading.Thread(target=lambda: __import__("nbconvert.exporters.html"), daemon=True).start()
+    others = folder.glob("*") if folder is not None else []
+    return bool(recorded) and digests(proj, [*(proj.root / n for n in recorded), *others]) == recorded
 
 
 def build(proj: Project, say: Callable[[str], None] = print, force: bool = False,
           review: str | None = None) -> Outcome:
-    """Run the stages whose inputs changed or whose outputs are not as recorded; all of them
-    when forced. With `review`, make the review edition against that git revision instead.
-
-    Raises BuildError (a cell or Quarto failed, or a file could not be written; the message
-    says what was changed), kernel.DataInvalid (a cell found data/ or the revision unusable,
-    before any figure was replaced) and Interrupted (Ctrl-C; says whether figures/ was
-    replaced). The state is saved only after the stages it covers, so the next build redoes
-    whatever was not finished."""
+    """Run the stages whose inputs changed or whose outputs are not as recorded (all if forced),
+    or the review edition against git revision `review`; state saved after the stages it covers."""
     outcome = Outcome()
     try:
         if review is not None:
@@ -163,11 +106,13 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
         return _build(proj, say, force, outcome)
     except KeyboardInterrupt:
         raise Interrupted(outcome.figures_replaced) from None
-    except (OSError, BuildError) as exc:
+    except (OSError, BuildError, typeset.QuartoError) as exc:
         if isinstance(exc, OSError):
             where = f"{proj.rel(Path(exc.filename))}: " if exc.filename else ""
             exc = BuildError(f"could not write {where}{exc.strerror or exc}.")
             exc.exit_code = 2
+        elif isinstance(exc, typeset.QuartoError):  # Quarto failed, or _quarto.yml cannot be read
+            exc = BuildError(str(exc))
         if outcome.figures_replaced:
             exc.args = (f"{exc}\n{REPLACED}",)
         raise exc from None
@@ -175,7 +120,7 @@ def build(proj: Project, say: Callable[[str], None] = print, force: bool = False
 
 def _execute(proj: Project, say: Callable[[str], None], folder: Path, review: str | None = None):
     """The notebook and execution stages; on failure figures/ is untouched, and says so."""
-    from . import kernel, qmd
+    from . import qmd
 
     nb = qmd.to_notebook(proj.report, proj.root)
     try:
@@ -188,11 +133,12 @@ def _execute(proj: Project, say: Callable[[str], None], folder: Path, review: st
 
 
 def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outcome) -> Outcome:
-    from . import outputs
-    from .frontmatter import version
-
     outputs.recover(proj)
-    before = _state(proj)
+    try:
+        before = json.loads((proj.build / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        before = {}
+    before = before if isinstance(before, dict) else {}
     now = {"content": inputs_hash(proj, CONTENT_INPUTS) + " " + version(proj),
            "typeset": inputs_hash(proj, TYPESET_INPUTS),
            "data": inputs_hash(proj, DATA_INPUTS)}
@@ -201,73 +147,56 @@ def _build(proj: Project, say: Callable[[str], None], force: bool, outcome: Outc
         if not force and now["content"] == before.get("content"):
             say("Outputs of the last build are missing or were changed since: running again.")
         say("Running report.qmd and its chapters in one kernel:")
-        _prewarm()
+        # Import the HTML exporter while the kernel works: the parent would otherwise sit idle.
+        threading.Thread(target=lambda: __import__("nbconvert.exporters.html"), daemon=True).start()
         executed = _execute(proj, say, proj.build)
         outcome.staging = executed.staging
         outcome.written, outcome.redrawn = outputs.write(proj, executed)
-        numbers, charts = executed.numbers, executed.charts
+        numbers = executed.numbers
         if before.get("numbers") is not None and now["data"] != before.get("data"):
-            from .changes import compare, format_changes
-
             outcome.changes = format_changes(compare(before["numbers"], numbers))
         before = {}  # the typeset outputs, if any, are now older than the notebook
     else:
-        numbers, charts = before["numbers"], before["charts"]
+        numbers = before["numbers"]
         outcome.skipped.append("cells, figures and preview (no input changed, outputs as "
                                "recorded)")
     made = [*proj.figures.glob("*.*"), proj.build / NOTEBOOK, proj.build / PREVIEW]
-    state = {**now, "numbers": numbers, "charts": charts, "outputs": digests(proj, made),
+    state = {**now, "numbers": numbers, "outputs": digests(proj, made),
              "typeset_done": before.get("typeset_done"),
              "typeset_outputs": before.get("typeset_outputs")}
-    _write_state(proj, state)
+    write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
     if shutil.which("quarto"):
-        from .typeset import OUTPUTS
+        import nbformat
 
         if force or now["typeset"] != before.get("typeset_done") \
                 or not _still(proj, before.get("typeset_outputs")):
-            outcome.written += _typeset(proj, say)
+            path, meta = proj.build / NOTEBOOK, typeset.front_matter(proj)
+            write_notebook(nbformat.read(path, as_version=4), path, meta)
+            outcome.written += typeset.render(proj, path, meta, say)
             state.update(outputs=digests(proj, made), typeset_done=now["typeset"],
-                         typeset_outputs=digests(proj, [proj.root / n for n in OUTPUTS]))
-            _write_state(proj, state)
+                         typeset_outputs=digests(proj, [proj.root / n for n in typeset.OUTPUTS]))
+            write_atomic(proj.build / STATE, json.dumps(state, indent=1, sort_keys=True))
         else:
             outcome.skipped.append("Quarto formats (no input changed, outputs as recorded)")
         outcome.quarto = True
     return outcome
 
 
-def _typeset(proj: Project, say: Callable[[str], None]) -> list[Path]:
-    """The editions stage: _build/report.ipynb, its front matter brought up to date (a changed
-    _quarto.yml changes only that), typeset by Quarto."""
-    import nbformat
-
-    from . import outputs, typeset
-
-    path = proj.build / NOTEBOOK
-    outputs.write_notebook(nbformat.read(path, as_version=4), path, outputs.front_matter(proj))
-    try:
-        return typeset.render(proj, path, say)
-    except typeset.QuartoError as exc:
-        raise BuildError(str(exc)) from None
-
-
 def _review(proj: Project, say: Callable[[str], None], rev: str, outcome: Outcome) -> Outcome:
     """The review edition: the stages with the review profile (unionstate.review)."""
-    from . import outputs, review, typeset
+    from . import review
 
     review.require_quarto()
-    folder = review.prepare(proj, rev)
+    meta = review.prepare(proj, rev)
+    folder = review.review_dir(proj)
     say(f"Running report.qmd for the review edition (changes since {rev}) in one kernel:")
     executed = _execute(proj, say, folder, review=rev)
     shutil.rmtree(executed.staging, ignore_errors=True)  # the notebook holds every figure
-    notebook = outputs.write_notebook(executed.nb, folder / NOTEBOOK,
-                                      review.notebook_front_matter(proj, rev))
-    try:
-        made = typeset.render(proj, notebook, say, name=review.INPUT,
-                              outputs=(*review.OUTPUTS, review.HTML))
-    except typeset.QuartoError as exc:
-        raise BuildError(str(exc)) from None
-    missing = [name for name in review.OUTPUTS if proj.root / name not in made]
+    write_notebook(executed.nb, folder / review.NOTEBOOK, meta)
+    outcome.written = typeset.render(proj, folder / review.NOTEBOOK, meta, say, name=review.INPUT,
+                                     outputs=(*review.OUTPUTS, review.HTML))
+    missing = [name for name in review.OUTPUTS if proj.root / name not in outcome.written]
     if missing:
         raise BuildError(f"Quarto finished but did not write {', '.join(missing)}")
-    outcome.written, outcome.quarto = made, True
+    outcome.quarto = True
     return outcome

@@ -1,18 +1,5 @@
-"""What a data update changes in the report: every number it shows, before and after, and
-the hand-written passages to re-read.
-
-`numbers(report)` lists each number the report shows, one entry per place it is shown, keyed
-by that place in words a reader of the chapters can find: the chapter file and line of an
-inline figure (`S["<result_id>"]`), the figure or table
-and the line of the chapter cell that shows it, and what the number is (the poll and the
-answer). Values are plain text, as the report prints them, never Markdown or citation markup.
-
-`passages(proj, changes)` lists what a person must re-read when numbers moved, since no code
-can rewrite it: every line of report.qmd or a chapter marked with the comment
-`<!-- re-read -->` (a hand-written sentence about the dataset), and the caption and alt text
-of each chart whose numbers moved. `unionstate diff REV` prints both against git revision
-REV (default HEAD) on every run; the build prints the same against HEAD after every build.
-"""
+"""What a data update changes in the report: every number it shows, before and after
+(`numbers`, `diff`), and the hand-written passages to re-read (`passages`)."""
 
 from __future__ import annotations
 
@@ -21,9 +8,10 @@ import re
 import subprocess
 import tempfile
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .markup import Md
 from .paths import REVIEW_ENV, Project
@@ -31,6 +19,8 @@ from .problems import CodebookError, DataError
 
 if TYPE_CHECKING:  # the report (pandas, matplotlib) is loaded only where numbers are read,
     from .report import Report  # so that a build with unchanged data/ does not load it
+
+T = TypeVar("T")
 
 WIDTH = 88
 ARROW = "\u2192"
@@ -64,28 +54,23 @@ def _at(places: list[tuple[str, int]]) -> list[str]:
 
 def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
     """Where each number is shown, in words -> the number as shown (see the docstring).
-
-    `prose` is the project whose chapters say where (default: the report's own); `diff` reads
-    the data of a revision with today's chapters."""
+    `prose` is the project whose chapters say where (by default the report's own)."""
     from . import provenance
     from .report import CHARTS
     from .tables import polls as poll_table
     from .text import bounds_text
+    from .views import latest
 
     used = uses(prose or report.proj)
-    records = provenance.records(report)
+    # Each figure as its provenance record names it (the record its panel shows).
+    what = {rid: rec.what for rid, rec in provenance.records(report).items()}
     out: dict[str, str] = {}
-
-    def what(rid: str) -> str:
-        """The figure as its provenance record names it (the record its panel shows)."""
-        return records[rid].what if rid in records else rid
-
     # Inline figures where the prose shows them, and nowhere else.
     for rid, text in report.shares.items():
         for file, n in used.get(("share", rid), []):
-            out[f"{file}, line {n}: {what(rid)}"] = str(text)
+            out[f"{file}, line {n}: {what.get(rid, rid)}"] = str(text)
     for ind in report.ds.indicators.itertuples():
-        row = latest_row(report, ind)
+        row = latest(report.view, str(ind.country), str(ind.stance))
         shown = "no reading" if row is None else (
             f"{row['text']} ({row['organisation']}, {report.when[row['result_id']]})")
         for place in _at(used.get(("table", "tbl-indicators"), [])):
@@ -101,7 +86,7 @@ def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
             drawn = bounds_text(row.share_low, row.share_high)
             value = drawn if row.text == drawn else f"{row.text} (drawn at {drawn})"
             for place in places:
-                out[f"{place}, chart {label}: {what(row.result_id)}"] = value
+                out[f"{place}, chart {label}: {what.get(row.result_id, row.result_id)}"] = value
     places = _at(used.get(("table", "tbl-polls"), []))
     for row in poll_table(report.ds).itertuples():
         n = int(row.Figures)
@@ -109,12 +94,6 @@ def numbers(report: Report, prose: Project | None = None) -> dict[str, str]:
             out[f"{place}, table tbl-polls: poll {row.Poll}"] = \
                 f"{n} figure{'' if n == 1 else 's'}"
     return out
-
-
-def latest_row(report: Report, ind):
-    from .views import latest
-
-    return latest(report.view, str(ind.country), str(ind.stance))
 
 
 def compare(old: dict[str, str], new: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -135,12 +114,8 @@ def format_changes(changes: list[tuple[str, str, str]]) -> str:
         return "No number in the report changes."
     lines = [f"Numbers the report shows that change ({len(changes)}), as old {ARROW} new:"]
     for where, old, new in changes:
-        if old == "(absent)":
-            change = f"new: {new}"
-        elif new == "(absent)":
-            change = f"no longer shown (was {old})"
-        else:
-            change = f"{old} {ARROW} {new}"
+        change = (f"new: {new}" if old == "(absent)" else f"no longer shown (was {old})"
+                  if new == "(absent)" else f"{old} {ARROW} {new}")
         lines.append(_wrap(f"- {where}: {change}"))
     return "\n".join(lines)
 
@@ -171,9 +146,8 @@ def passages(proj: Project, changes: list[tuple[str, str, str]]) -> list[Passage
     for path in prose_files(proj):
         rel = proj.rel(path)
         lines = path.read_text(encoding="utf-8").splitlines()
-        for n, line in enumerate(lines, start=1):
-            if RE_READ.search(line):
-                out.append(Passage(rel, n, "states a fact about the data", _plain(line)))
+        out += [Passage(rel, n, "states a fact about the data", _plain(line))
+                for n, line in enumerate(lines, start=1) if RE_READ.search(line)]
         for n, line in enumerate(lines, start=1):
             m = _USE["figure"].search(line)
             if m and m.group(1) in charts:
@@ -189,16 +163,15 @@ def passages(proj: Project, changes: list[tuple[str, str, str]]) -> list[Passage
     return out
 
 
-def data_differs(proj: Project, rev: str = "HEAD", unknown: bool = True) -> bool:
-    """Whether data/ or references.bib differ from git revision `rev`; `unknown` where git
-    cannot say (no git, not a repository, no such revision): by default True, so that the
-    caller compares the numbers."""
+def data_differs(proj: Project) -> bool:
+    """Whether data/ or references.bib differ from the last commit; False where git cannot
+    say (no git, not a repository, no commit)."""
     try:
-        done = subprocess.run(["git", "diff", "--quiet", rev, "--", "data", "references.bib"],
+        done = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "data", "references.bib"],
                               cwd=proj.root, capture_output=True)
     except FileNotFoundError:
-        return unknown
-    return {0: False, 1: True}.get(done.returncode, unknown)
+        return False
+    return done.returncode == 1
 
 
 def format_passages(found: list[Passage], since: str) -> str:
@@ -214,8 +187,11 @@ class RevisionError(Exception):
     pass
 
 
-def data_at(proj: Project, rev: str, dest: Path) -> Project:
-    """A copy of data/ and references.bib as they were at git revision `rev`."""
+def _at_revision(proj: Project, rev: str, read: Callable[[Report], T]) -> T:
+    """read(the report of data/ and references.bib as they were at git revision `rev`), with
+    today's package and codebook rules; RevisionError where that data cannot be read."""
+    from .report import Report
+
     def git(*args: str) -> bytes:
         done = subprocess.run(["git", *args], cwd=proj.root, capture_output=True)
         if done.returncode != 0:
@@ -230,62 +206,48 @@ def data_at(proj: Project, rev: str, dest: Path) -> Project:
         raise RevisionError("it is not a commit, branch or tag of this repository; allowed: "
                             "any revision `git log` shows, such as HEAD~1 or a commit hash") \
             from None
-    files = git("ls-tree", "-r", "--name-only", rev, "--", "data", "references.bib")
-    names = files.decode().split()
+    names = git("ls-tree", "-r", "--name-only", rev, "--", "data", "references.bib").decode().split()
     if not names:
         raise RevisionError(f"revision '{rev}' has no data/ folder")
-    for name in names:
-        target = dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(git("show", f"{rev}:{name}"))
-    # Codebook rules of today apply: the data of then is read with the package of now.
-    return Project(dest)
-
-
-def _summary(exc: Exception, limit: int = 5) -> str:
-    lines = str(exc).splitlines()
-    more = f"\n  ... and {len(lines) - limit} more" if len(lines) > limit else ""
-    return "\n".join(f"  {line}" for line in lines[:limit]) + more
-
-
-def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
-    """Every number of the report that differs between the data at `rev` and now.
-
-    RevisionError where the data at `rev` cannot be read by today's package (a revision from
-    before a table existed, or whose data today's rules refuse); DataError where the data now
-    does not validate.
-    """
-    from .report import Report
-
     with tempfile.TemporaryDirectory() as tmp:
-        old_proj = data_at(proj, rev, Path(tmp))
-        if not old_proj.codebook.is_file():
+        old = Project(Path(tmp))
+        for name in names:
+            target = old.root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(git("show", f"{rev}:{name}"))
+        if not old.codebook.is_file():
             raise RevisionError(f"revision '{rev}' has no data/codebook.yaml; it predates the "
                                 "dataset")
         try:
-            old = numbers(Report.load(old_proj.root), prose=proj)
+            return read(Report.load(old.root))
         except CodebookError as exc:
             raise RevisionError(f"its codebook does not describe the report's tables "
                                 f"(the revision is older than them):\n  {exc}") from None
         except DataError as exc:
-            raise RevisionError(f"its data does not pass today's rules, so its numbers cannot "
-                                f"be computed:\n{_summary(exc)}") from None
+            lines = [f"  {line}" for line in str(exc).splitlines()]
+            more = [f"  ... and {len(lines) - 5} more"] if len(lines) > 5 else []
+            raise RevisionError("its data does not pass today's rules, so its numbers cannot be "
+                                "computed:\n" + "\n".join(lines[:5] + more)) from None
+
+
+def diff(proj: Project, rev: str = "HEAD") -> list[tuple[str, str, str]]:
+    """Every number of the report that differs between the data at `rev` and now: RevisionError
+    where the data at `rev` cannot be read, DataError where the data now does not validate."""
+    from .report import Report
+
+    old = _at_revision(proj, rev, lambda report: numbers(report, prose=proj))
     return compare(old, numbers(Report.load(proj.root)))
 
 
 def changed_figures(report, rev: str) -> dict[str, str]:
-    """result_id -> how its figure changed since git revision `rev`, in words, for every
-    figure whose record differs: 'New since REV.', 'Changed since REV (was 62%).', 'Its poll,
-    wording or source changed since REV.' RevisionError where the data at `rev` cannot be
-    read with today's rules."""
+    """result_id -> how its figure changed since git revision `rev` ('New since REV.', 'Changed
+    since REV (was 62%).', 'Its poll, wording or source changed since REV.'), where it did."""
     from . import provenance
-    from .report import Report
 
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            old = provenance.records(Report.load(data_at(report.proj, rev, Path(tmp)).root))
-        except (CodebookError, DataError) as exc:
-            raise RevisionError(f"the data at {rev} cannot be read: {exc}") from None
+    try:
+        old = _at_revision(report.proj, rev, provenance.records)
+    except RevisionError as exc:  # as review.appendix says it
+        raise RevisionError(f"cannot read data/ at revision '{rev}': {exc}") from None
     out = {}
     for rid, rec in provenance.records(report).items():
         before = old.get(rid)
@@ -299,9 +261,8 @@ def changed_figures(report, rev: str) -> dict[str, str]:
 
 
 def provenance_appendix(report) -> Md:
-    """The appendix list of every figure shown with its provenance (provenance.appendix); in
-    the review edition (the kernel's environment names the reviewed revision, as for
-    review.appendix) each figure changed since that revision is marked in its entry."""
+    """The appendix list of every figure shown with its provenance; in the review edition, each
+    figure changed since the reviewed revision is marked in its entry."""
     from . import provenance
 
     rev = os.environ.get(REVIEW_ENV)

@@ -1,15 +1,7 @@
-"""Citations and the reference list of the Quarto-free preview, made by Pandoc's citeproc.
-
-Quarto formats citations with Pandoc's citeproc in the CSL style Pandoc ships as its default
-(Chicago author-date). The preview asks the same processor for the same output, through the
-Pandoc binary of `pypandoc-binary`: its version is pinned in pyproject.toml to the one that
-bundles the Pandoc of the Quarto release the renders come from (Quarto 1.7.34, Pandoc 3.6.1),
-whose default style is the 17th edition of Chicago author-date. Nothing here formats a name, a
-date or a title by itself.
-
-All citations of a document go to Pandoc in one run, so that what depends on the whole
-document (disambiguation, "et al.", the order and the ——— of the reference list) is decided as
-Quarto decides it.
+"""Citations and the reference list of the Quarto-free preview, made by Pandoc's citeproc, as
+Quarto makes them: the Pandoc of `pypandoc-binary` is pinned to Quarto 1.7.34's (Pandoc 3.6.1),
+and all citations go to it in one run, so that disambiguation, "et al." and the reference list
+are decided over the whole document.
 """
 
 from __future__ import annotations
@@ -36,20 +28,6 @@ class Formatted:
     references: str  # the reference list, a <div id="refs"> as Quarto's HTML has it
 
 
-def _metadata_args(options: dict, root: Path) -> list[str]:
-    args = []
-    for key in OPTIONS:
-        value = options.get(key)
-        if value is None:
-            continue
-        if key in ("csl", "citation-abbreviations"):
-            value = str((root / str(value)).resolve())
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        args += ["-M", f"{key}={value}"]
-    return args
-
-
 def format_citations(citations: list[str], bib: Path, options: dict | None = None,
                      root: Path | None = None) -> Formatted:
     """Each Pandoc citation group of `citations` as citeproc prints it in HTML, and the list of
@@ -60,8 +38,11 @@ def format_citations(citations: list[str], bib: Path, options: dict | None = Non
     unique = list(dict.fromkeys(citations))
     source = "\n\n".join(f"::: {{#cite-{i}}}\n{c}\n:::" for i, c in enumerate(unique))
     source += "\n\n::: {#refs}\n:::\n"
-    args = ["--citeproc", f"--bibliography={bib}", "--wrap=none",
-            *_metadata_args(options or {}, Path(root or bib.parent))]
+    args = ["--citeproc", f"--bibliography={bib}", "--wrap=none"]
+    for key, value in ((k, options[k]) for k in OPTIONS if (options or {}).get(k) is not None):
+        if key in ("csl", "citation-abbreviations"):  # files, relative to the project
+            value = (Path(root or bib.parent) / str(value)).resolve()
+        args += ["-M", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
     try:
         out = pypandoc.convert_text(source, "html", format="markdown", extra_args=args)
     except RuntimeError as exc:
@@ -73,10 +54,8 @@ def format_citations(citations: list[str], bib: Path, options: dict | None = Non
 
 
 def _inert(fragment: str) -> str:
-    """Pandoc's HTML with each ASCII punctuation mark of its text written as a character
-    reference: the preview puts this HTML into Markdown, whose reader would otherwise take a
-    bracket, a tilde or an asterisk that Pandoc printed as text (from a locator or a title in
-    data/) for markup. Tags and character references are kept as they are."""
+    """Pandoc's HTML with each ASCII punctuation mark of its text as a character reference: the
+    preview puts it into Markdown, which would read a bracket or an asterisk from data/ as markup."""
     return _TEXT.sub(lambda m: m.group(0) if m.group(0).startswith(("<", "&"))
                      else _PUNCT.sub(lambda c: f"&#{ord(c.group())};", m.group(0)), fragment)
 

@@ -197,7 +197,7 @@ def _re_read_since_head(proj: Project) -> None:
     (as `unionstate diff` lists them), not only in the first build after the change."""
     from .changes import RevisionError, data_differs, diff, format_passages, passages
 
-    if not data_differs(proj, unknown=False):  # no git, or data/ as committed: nothing to list
+    if not data_differs(proj):  # no git, or data/ as committed: nothing to list
         return
     try:
         found = passages(proj, diff(proj, "HEAD"))

@@ -1,18 +1,6 @@
-"""Front matter a reader can cite, computed at build time, never typed.
-
-`computed(proj)` returns the metadata keys the build merges into report.qmd's YAML header:
-
-- ``author``: the authors listed in CITATION.cff (the one place they are kept);
-- ``date``: the build date (Quarto prints it under the title);
-- ``version``: the git commit, or "<commit> with uncommitted changes" when the tree is dirty;
-- ``data-date``: the date of the last change to data/ (data/CHANGELOG.md), and
-  ``data-latest-poll``: the month (as its source gives it) of the most recent poll;
-- ``citation-text``: a suggested citation (Chicago author-date, as the report cites others);
-- ``data-availability``: what is in data/, the licence and how to rebuild.
-
-`statement(proj)` is the same information as Markdown, for the "About this edition" section
-that chapter 09 prints (so the Quarto-free preview shows it too).
-"""
+"""Front matter a reader can cite, computed at build time from CITATION.cff, git, data/ and
+pyproject.toml, never typed: `computed` for the YAML header, `statement` for the "About this
+edition" section that chapter 09 prints."""
 
 from __future__ import annotations
 
@@ -20,13 +8,14 @@ import csv
 import re
 import subprocess
 import tomllib
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
-from .bib import author_name
+from .bib import author_name, entries
 from .markup import md
 from .parse import MONTHS
 from .paths import Project
@@ -67,12 +56,12 @@ def authors(proj: Project) -> list[str]:
 
 def title(proj: Project) -> str:
     """The title in report.qmd's YAML header."""
-    text = proj.report.read_text(encoding="utf-8")
-    m = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    header = yaml.safe_load(m.group(1)) if m else None
-    if not isinstance(header, dict) or not header.get("title"):
+    from .qmd import header
+
+    found = header(proj.report).get("title")
+    if not found:
         raise FrontMatterError(f"{proj.rel(proj.report)}: no `title` in the YAML header")
-    return str(header["title"])
+    return str(found)
 
 
 def _git(proj: Project, *args: str) -> str | None:
@@ -84,9 +73,8 @@ def _git(proj: Project, *args: str) -> str | None:
 
 
 def version(proj: Project) -> str:
-    """The short commit hash; "<hash> with uncommitted changes" if a tracked file differs from
-    it. Untracked files do not count, as for `git describe --dirty`: everything the report is
-    built from is tracked, and a build must not change the version it prints by writing."""
+    """The short commit hash, "with uncommitted changes" if a tracked file differs (untracked
+    files do not count, as for `git describe --dirty`: a build must not change its version)."""
     commit = _git(proj, "rev-parse", "--short", "HEAD")
     if commit is None:
         return "unknown (not a git checkout)"
@@ -108,58 +96,48 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def latest_poll(proj: Project) -> str | None:
-    """The month (or year) of the most recent poll in data/polls.csv, in words: its fieldwork_end,
-    which holds the date the source gives (for some polls perhaps a publication month)."""
-    ends = [r["fieldwork_end"] for r in _rows(proj.data / "polls.csv") if r.get("fieldwork_end")]
+def latest_poll(polls: list[dict[str, str]]) -> str | None:
+    """The month (or year) of the most recent poll, in words: its fieldwork_end, the date the
+    source gives (for some polls perhaps a publication month)."""
+    ends = [r["fieldwork_end"] for r in polls if r.get("fieldwork_end")]
     if not ends:
         return None
-    last = max(ends)
-    parts = last.split("-")
-    return f"{MONTHS[int(parts[1]) - 1]} {parts[0]}" if len(parts) >= 2 else parts[0]
+    year, *month = max(ends).split("-")
+    return f"{MONTHS[int(month[0]) - 1]} {year}" if month else year
 
 
 def provenance(proj: Project, polls: list[dict[str, str]], results: list[dict[str, str]]) -> str:
-    """Where the poll figures come from, computed from data/: per work read (results.csv's
-    source), how many figures, and whether it is the pollster's own publication (the poll's
-    source in polls.csv) or a work that reports polls published elsewhere."""
-    from . import bib
-
+    """Where the poll figures come from: per work read (results.csv's source), how many
+    figures, and whether it is the pollster's own publication (the poll's source) or not."""
     if not results:
         return "There are no poll figures yet."
     own = {p.get("poll_id"): p.get("source") for p in polls}
     try:
-        entries = bib.parse(proj.bib.read_text(encoding="utf-8"))
+        works = entries(proj.bib)
     except OSError:
-        entries = {}
-    second: dict[str, int] = {}
-    first: dict[str, int] = {}
+        works = {}
+    first, second = Counter(), Counter()  # work read -> figures from the pollster's own, other
     for r in results:
         ids = [i for i in r.get("poll_id", "").split(";") if i]
         work = r.get("source") or "?"
-        target = first if ids and all(own.get(i) == work for i in ids) else second
-        target[work] = target.get(work, 0) + 1
+        (first if ids and all(own.get(i) == work for i in ids) else second)[work] += 1
 
-    def names(counts: dict[str, int], counted: bool) -> str:
-        keys = sorted(counts, key=lambda k: (-counts[k], k))
-        return _join([md(author_name(entries.get(k), k)) + (f" ({counts[k]})" if counted else "")
-                      for k in keys])
+    def names(counts: Counter) -> str:
+        return _join([md(author_name(works.get(k), k)) + (f" ({n})" if len(counts) > 1 else "")
+                      for k, n in sorted(counts.items(), key=lambda kn: (-kn[1], kn[0]))])
 
-    n_second, n_first = sum(second.values()), sum(first.values())
-    reported = (f"as {names(second, len(second) > 1)} "
-                f"report{'s' if len(second) == 1 else ''} them, not from the pollsters' own "
-                "publications")
-    own_pub = (f"from the pollster's own publication "
-               f"({names(first, len(first) > 1)})") if first else ""
+    reported = (f"as {names(second)} report{'s' if len(second) == 1 else ''} them, not from "
+                "the pollsters' own publications") if second else ""
+    own_pub = f"from the pollster's own publication ({names(first)})" if first else ""
     if second and first:
-        return (f"Of the {len(results)} poll figures, {n_second} are taken {reported}, and "
-                f"{n_first} {own_pub}.")
-    return f"All {len(results)} poll figures are taken {reported if second else own_pub}."
+        return (f"Of the {len(results)} poll figures, {second.total()} are taken {reported}, "
+                f"and {first.total()} {own_pub}.")
+    every = "The one poll figure is" if len(results) == 1 else f"All {len(results)} poll figures are"
+    return f"{every} taken {reported if second else own_pub}."
 
 
 def licence(proj: Project) -> str:
-    project_table = tomllib.loads((proj.root / "pyproject.toml").read_text())["project"]
-    lic = project_table.get("license", {})
+    lic = tomllib.loads((proj.root / "pyproject.toml").read_text())["project"].get("license", {})
     return lic.get("text") or lic.get("file") or "not stated" if isinstance(lic, dict) else str(lic)
 
 
@@ -168,10 +146,10 @@ def _join(names: list[str]) -> str:
 
 
 def computed(proj: Project, today: date | None = None) -> dict:
-    """Extra YAML front-matter keys for report.qmd (see the module docstring)."""
+    """The YAML front-matter keys computed at build time: authors, date, version, data dates,
+    a suggested citation (Chicago author-date) and a data availability statement."""
     today = today or date.today()
-    # Markdown, as Pandoc reads metadata and the "About this edition" section prints them:
-    # a name from CITATION.cff shows as typed (unionstate.markup).
+    # Markdown, as Pandoc reads metadata: a name from CITATION.cff shows as typed.
     names = [str(md(n)) for n in authors(proj)]
     ver = version(proj)
     changed = data_date(proj)
@@ -196,17 +174,15 @@ def computed(proj: Project, today: date | None = None) -> dict:
         "date": today.isoformat(),
         "version": ver,
         "data-date": changed or "not recorded",
-        "data-latest-poll": latest_poll(proj) or "no poll",
+        "data-latest-poll": latest_poll(polls) or "no poll",
         "citation-text": citation,
         "data-availability": availability,
     }
 
 
-def statement(proj: Project | None = None, today: date | None = None) -> Md:
+def statement(proj: Project, today: date | None = None) -> Md:
     """The front matter as Markdown paragraphs for the "About this edition" section."""
-    from .paths import project
-
-    meta = computed(proj or project(), today)
+    meta = computed(proj, today)
     names = _join([a["name"] for a in meta["author"]])
     from .text import Md  # pandas: only when the section is printed, never in a no-op build
 

@@ -1,26 +1,6 @@
-"""The execution stage of `unionstate build`: the report's notebook run once, in one Jupyter
-kernel. Entry point: `run(proj, nb, folder, say, review)` -> Executed.
-
-What the kernel is handed, explicitly, in its environment (`kernel_env`), and nothing else:
-
-    UNIONSTATE_ROOT     the project (paths.project reads it; it is also the kernel's cwd);
-    UNIONSTATE_FIGURES  the staging folder: every Report the cells load writes each figure it
-                        shows there (Report.load reads it) and shows it from those bytes;
-    UNIONSTATE_REVIEW   the revision of a review edition, and only in a review build (so that
-                        a variable left in a shell never adds the review appendix).
-
-What it hands back, through Jupyter's own messages and files, never text parsed from stdout:
-
-    each cell's outputs (nbclient);
-    the value of each inline `{python} expr`: the `user_expressions` of an execute request
-    (Jupyter messaging, "Execute"), shown as its text/markdown, else its text/plain;
-    after the last cell, `finish()` (run in the kernel) writes the charts no cell showed and
-    <staging>/numbers.json: every number the report shows (unionstate.changes.numbers).
-
-The data is read and checked by the report's first cell (`Report.load`), in the kernel, which
-imports pandas to draw anyway: a cell that finds data/ invalid stops the build with the
-problems it found, as a user's error (DataInvalid), before any figure is drawn.
-"""
+"""The execution stage of `unionstate build`: the notebook run once in one Jupyter kernel, handed
+what it needs in its environment (`kernel_env`), answering through Jupyter's messages, never
+parsed stdout: cell outputs, `user_expressions` for inline `{python} expr`, numbers.json."""
 
 from __future__ import annotations
 
@@ -36,8 +16,8 @@ from .paths import FIGURES_ENV, REVIEW_ENV, ROOT_ENV, Project
 from .problems import UserError
 
 CELL_TIMEOUT = 300
+STAGING = "figures-staging"  # in _build/ (or _build/review/): where the kernel writes figures
 NUMBERS = "numbers.json"  # in the staging folder, written by finish()
-# Run in the kernel after the last cell (see `finish`).
 FINISH = "import unionstate.kernel\nunionstate.kernel.finish()"
 # Errors a cell raises for a user's mistake (unionstate.problems), with their exit status.
 USER_ERRORS = {"DataError": 1, "CodebookError": 2, "BusyError": 3, "TransactionError": 2,
@@ -49,15 +29,13 @@ class CellError(Exception):
 
 
 class DataInvalid(UserError):
-    """A cell stopped on a user's mistake: data/ does not validate, the codebook cannot be
-    read, a review revision cannot be read."""
+    """A cell stopped on a user's mistake: data/, its codebook or a review revision unusable."""
 
 
 @dataclass
 class Executed:
     nb: object  # the notebook, every cell run and every inline expression resolved
     numbers: dict[str, str]  # where -> the number as the report shows it
-    charts: list[str]  # the labels of the charts in the staging folder
     staging: Path
 
 
@@ -75,14 +53,13 @@ def _where(cell) -> str:
 
 def run(proj: Project, nb, folder: Path, say: Callable[[str], None] = print,
         review: str | None = None) -> Executed:
-    """Run every cell of `nb` in one kernel; its figures go to <folder>/figures-staging/ (the
-    kernel's connection files go to `folder` too). Raises CellError or DataInvalid (the staging
-    folder removed); touches nothing else."""
+    """Run every cell of `nb` in one kernel, its figures to <folder>/figures-staging/ (removed
+    if a cell fails: CellError, DataInvalid)."""
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    staging = folder / "figures-staging"
+    staging = folder / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     # IPC sockets: the kernel talks over local files, not TCP ports.
@@ -116,12 +93,11 @@ def run(proj: Project, nb, folder: Path, say: Callable[[str], None] = print,
             if km.has_kernel:  # nbclient leaves a kernel manager it was given running
                 km.shutdown_kernel(now=True)
         finally:  # even when the shutdown itself is interrupted or fails
-            for socket in folder.glob("kernel-ipc-*"):
-                socket.unlink(missing_ok=True)
-            (folder / "kernel.json").unlink(missing_ok=True)
-    out = json.loads((staging / NUMBERS).read_text(encoding="utf-8"))
+            for path in [*folder.glob("kernel-ipc-*"), folder / "kernel.json"]:
+                path.unlink(missing_ok=True)
+    numbers = json.loads((staging / NUMBERS).read_text(encoding="utf-8"))
     (staging / NUMBERS).unlink()
-    return Executed(nb, out["numbers"], out["charts"], staging)
+    return Executed(nb, numbers, staging)
 
 
 def _raise(ename: str, evalue: str, where: str):
@@ -138,8 +114,7 @@ def _request(client, code: str = "", expressions: dict[str, str] | None = None,
     """One execute request outside the notebook (no cell, no history); its reply's content."""
     msg_id = client.kc.execute(code, silent=not expressions, store_history=False,
                                user_expressions=expressions or {}, allow_stdin=False)
-    reply = client.wait_for_reply(msg_id)
-    content = (reply or {}).get("content", {})
+    content = (client.wait_for_reply(msg_id) or {}).get("content", {})
     if content.get("status") != "ok":
         _raise(content.get("ename", "Error"), content.get("evalue", "no reply"), where)
     return content
@@ -179,9 +154,8 @@ def _resolve_inline(client, cell) -> None:
 
 
 def finish() -> None:
-    """In the kernel, after the last cell: draw into the staging folder every chart no cell
-    showed, and write <staging>/numbers.json, every number the report shows and the labels of
-    the charts."""
+    """In the kernel, after the last cell: every chart no cell showed, and numbers.json (every
+    number the report shows), into the staging folder."""
     from .changes import numbers
     from .report import CHARTS, Report
 
@@ -190,6 +164,4 @@ def finish() -> None:
     for label in CHARTS:
         if not (staging / f"{label}.svg").exists():
             report.figure(label)
-    (staging / NUMBERS).write_text(
-        json.dumps({"charts": sorted(CHARTS), "numbers": numbers(report)}, sort_keys=True),
-        encoding="utf-8")
+    (staging / NUMBERS).write_text(json.dumps(numbers(report), sort_keys=True), encoding="utf-8")

@@ -1,17 +1,6 @@
-"""The outputs stage of `unionstate build`: what one execution (unionstate.kernel.Executed)
-leaves on disk. Entry point: `write(proj, executed)` -> the files written.
-
-1. figures/ becomes the staging folder the kernel wrote, whole (two renames on one file
-   system): once that folder is gone, figures/ holds the new charts (`replaced`), which the
-   build says whatever happens next. A build stopped between the renames is undone by
-   `recover`.
-2. _build/report.ipynb: the executed notebook, its front matter in a raw first cell (what
-   Quarto typesets: unionstate.typeset).
-3. _build/report.html: the Quarto-free preview, made from it with nbconvert.
-
-Every file is written under a temporary name and renamed into place, so that a build killed
-while writing leaves the old file or the new one, never half of one.
-"""
+"""The outputs stage of `unionstate build`: figures/ replaced by the kernel's staging folder
+(two renames; `recover` undoes a build stopped between them), then _build/report.ipynb and the
+preview _build/report.html, each written whole."""
 
 from __future__ import annotations
 
@@ -20,6 +9,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import yaml
+
+from . import typeset
 from .paths import Project
 from .store import file_mode
 
@@ -41,14 +33,14 @@ def plotted(folder: Path) -> dict[str, bytes]:
     return {p.stem: p.read_bytes() for p in folder.glob("*.csv")} if folder.is_dir() else {}
 
 
-def redrawn(proj: Project, old: dict[str, bytes],
-            new: dict[str, bytes]) -> list[tuple[str, str]]:
-    """The charts whose plotted data changed (none on a first build), each with the file of
-    its figure div, where its caption and fig-alt are written."""
+def redrawn(proj: Project, old: dict[str, bytes]) -> list[tuple[str, str]]:
+    """(label, file of its caption and fig-alt) of each chart whose plotted data differs from
+    `old` (none on a first build)."""
     from . import qmd
 
     if not old:
         return []
+    new = plotted(proj.figures)
     changed = [label for label in sorted(set(old) | set(new)) if old.get(label) != new.get(label)]
     lines = qmd.expand(proj.report, proj.root) if changed else []
     return [(label, next((line.file for line in lines if f"{{#{label}}}" in line.text), "?"))
@@ -65,11 +57,6 @@ def swap_in(proj: Project, staging: Path) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def replaced(staging: Path) -> bool:
-    """Whether figures/ holds the charts staged in `staging` (moved into place by swap_in)."""
-    return not staging.exists()
-
-
 def write_atomic(path: Path, data: str | bytes) -> Path:
     """`path` holds `data`, or what it held before: never part of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,83 +66,36 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.chmod(tmp, file_mode(path))
         os.replace(tmp, path)
-    except OSError as exc:  # named after the file the user knows, not the temporary one
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # named after the file the user knows, not the temporary one
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
     return path
 
 
-def front_matter(proj: Project) -> dict:
-    """The front matter of the normal edition (unionstate.typeset.front_matter)."""
-    from . import frontmatter, qmd, typeset
-
-    return typeset.front_matter(proj, qmd.header(proj.report), frontmatter.computed(proj))
-
-
 def write_notebook(nb, path: Path, meta: dict) -> Path:
-    """The executed notebook, with `meta` as its front matter in a raw first cell."""
+    """The executed notebook written whole, with `meta` as its first, raw cell (replacing one
+    that is there)."""
     import nbformat
 
-    from . import typeset
-
-    return write_atomic(path, nbformat.writes(typeset.with_front_matter(nb, meta)))
-
-
-def reading_copy(nb):
-    """The notebook as the preview shows it: a title instead of the front matter, PNG figures
-    with their cell's fig-alt as alt text."""
-    import nbformat
-
-    from . import typeset
     from .qmd import new_cell
 
-    nb = typeset.png_only(nbformat.from_dict(nb))
-    meta = nb.metadata.get("unionstate", {}).get("front_matter", {})
-    cells = [c for c in nb.cells if not typeset.is_front_matter(c)]
-    if meta.get("title"):
-        head = f"# {meta['title']}" + (f"\n\n*{meta['subtitle']}*" if meta.get("subtitle") else "")
-        cells.insert(0, new_cell("markdown", head, {"unionstate": {
-            "file": "report.qmd", "line": 1, "role": "title"}}, "title"))
-    for cell in cells:
-        alt = cell.metadata.get("unionstate", {}).get("options", {}).get("fig-alt")
-        for output in cell.get("outputs", []):
-            if alt and "image/png" in output.get("data", {}):  # its alt text (preview.html.j2)
-                output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
-    nb.cells = cells
-    return nb
-
-
-def write_preview(nb, proj: Project) -> Path:
-    from importlib import resources
-
-    from nbconvert import HTMLExporter
-
-    from .citeproc import OPTIONS
-    from .preview import plain, styled
-    from .typeset import project_options
-
-    template = resources.files(__package__).joinpath("preview.html.j2")
-    exporter = HTMLExporter(template_name="lab", template_file=str(template), exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    quarto = project_options(proj)
-    reading = plain(reading_copy(nb), proj.bib, {k: quarto[k] for k in OPTIONS if k in quarto},
-                    proj.root)
-    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
-    html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
-    return write_atomic(proj.build / PREVIEW, styled(html))
+    text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+    nb.cells = [new_cell("raw", f"---\n{text}---", {"unionstate": {"role": "front matter"}},
+                         "front-matter"), *(c for c in nb.cells if not typeset.is_front_matter(c))]
+    return write_atomic(path, nbformat.writes(nb))
 
 
 def write(proj: Project, executed) -> tuple[list[Path], list[tuple[str, str]]]:
-    """figures/, _build/report.ipynb and _build/report.html from one execution; the files
-    written and the charts whose plotted data changed (see `redrawn`). Once the staging
-    folder is gone, figures/ is the new one, whatever happens next (`replaced`)."""
+    """figures/, _build/report.ipynb and _build/report.html from one execution; the files written
+    and the charts `redrawn`."""
+    from . import preview
+
     before = plotted(proj.figures)
     swap_in(proj, executed.staging)
-    changed = redrawn(proj, before, plotted(proj.figures))
+    changed = redrawn(proj, before)
     written = sorted(proj.figures.glob("*.*"))
-    written.append(write_notebook(executed.nb, proj.build / NOTEBOOK, front_matter(proj)))
-    written.append(write_preview(executed.nb, proj))
+    written.append(write_notebook(executed.nb, proj.build / NOTEBOOK, typeset.front_matter(proj)))
+    written.append(write_atomic(proj.build / PREVIEW, preview.page(executed.nb, proj)))
     return written, changed

@@ -1,7 +1,6 @@
 """The Quarto-free reading copy: Quarto's cross-reference divs, @-references and [@citations]
-turned into plain Markdown, so that nbconvert's HTML reads like the typeset report, with the
-same accessibility fixes as the Quarto HTML (issue 12): one <h1> (the title), tables named by a
-real <caption>, and the report's stylesheet (report.css, shared with _quarto.yml)."""
+turned into plain Markdown, so that nbconvert's HTML reads like the typeset report: one <h1>
+(the title), tables named by a real <caption>, and the report's stylesheet (report.css)."""
 
 from __future__ import annotations
 
@@ -10,25 +9,25 @@ from importlib import resources
 
 import nbformat
 
+from . import typeset
 from .bib import entries
 from .citeproc import format_citations
+from .paths import Project
+from .qmd import new_cell
 
 STYLESHEET = "report.css"
 SCRIPT = "provenance.html"
 
 DIV_OPEN = re.compile(r"^:::+\s*\{#((?:fig|tbl)-[\w-]+)[^}]*\}\s*$")
 DIV_CLOSE = re.compile(r"^:::+\s*$")
-# Any ATX heading: its marks, its text and its attributes if it has any
-# ("## Limitations {#sec-limitations}").
+# Any ATX heading: its marks, its text and its attributes ("## Limitations {#sec-limitations}").
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
 # Not after a backslash: "\@" and "\[" are text (unionstate.markup escapes data so).
 XREF = re.compile(r"(?<!\\)@((?:fig|tbl|sec)-[\w-]*\w)")
-# A citation group; a bracket escaped by a backslash (text from data/, unionstate.markup) is
-# part of it, as Pandoc reads it.
+# A citation group; a bracket escaped by a backslash (text from data/) is part of it, as in Pandoc.
 CITATION = re.compile(r"(?<!\\)\[((?:[^\[\]\\]|\\.)*?(?<!\\)@[\w:.-]+(?:[^\[\]\\]|\\.)*)\]")
-# One item of a Pandoc citation group: prefix, @key, suffix ("cited in @shraibman, para. 8").
-# The items of a citation group: split at each semicolon that is neither escaped ("\\;") nor
-# the end of a character reference ("&#92;"), as Pandoc splits them.
+# A group's items, split at each semicolon neither escaped ("\\;") nor ending a character
+# reference ("&#92;"), as in Pandoc; each one's prefix, @key and suffix ("cited in @x, para. 8").
 CITE_ITEMS = re.compile(r"(?:\\.|&#?\w+;|[^;])+")
 CITE_ITEM = re.compile(r"^\s*(.*?)(-?)@([\w:.-]*\w)(?:,\s*(.*?))?\s*$", re.S)
 REFS_DIV = re.compile(r"^:::+\s*\{#refs\}\s*$")
@@ -43,22 +42,16 @@ def stylesheet() -> str:
     return resources.files(__package__).joinpath(STYLESHEET).read_text(encoding="utf-8")
 
 
-def script() -> str:
-    """The script that opens each figure's provenance (provenance.html, which _quarto.yml
-    includes after the body of report.html)."""
-    return resources.files(__package__).joinpath(SCRIPT).read_text(encoding="utf-8")
-
-
 def styled(page: str) -> str:
-    """The preview page with the report's stylesheet in a <style> at the end of its <head>, after
-    JupyterLab's own styles, so that the report's rules win where both set a property, and the
-    provenance script at the end of its <body>, as Quarto includes it."""
+    """The preview page with the report's stylesheet last in its <head> (its rules win over
+    JupyterLab's) and the provenance script last in its <body>, as _quarto.yml includes them."""
     head_end = page.find("</head>")
     if head_end < 0:
         raise ValueError("the preview page has no </head> to put the report's stylesheet in")
     page = f"{page[:head_end]}<style>\n{stylesheet()}</style>\n{page[head_end:]}"
     body_end = page.rfind("</body>")
-    return page if body_end < 0 else f"{page[:body_end]}{script()}\n{page[body_end:]}"
+    script = resources.files(__package__).joinpath(SCRIPT).read_text(encoding="utf-8")
+    return page if body_end < 0 else f"{page[:body_end]}{script}\n{page[body_end:]}"
 
 
 def _html(markdown: str) -> str:
@@ -68,9 +61,8 @@ def _html(markdown: str) -> str:
 
 
 def _with_caption(output: dict, caption_markdown: str) -> bool:
-    """Render a table output to HTML with `caption_markdown` as its <caption> (the table's
-    accessible name, shown above it as tbl-cap-location: top does in Quarto). False, output
-    unchanged, when the output holds no table."""
+    """The table output as HTML with `caption_markdown` as its <caption> (its accessible name,
+    on top as Quarto's tbl-cap-location: top); False, output unchanged, if it holds no table."""
     data = output.get("data", {})
     if "text/html" in data:
         html = data["text/html"]
@@ -87,22 +79,6 @@ def _with_caption(output: dict, caption_markdown: str) -> bool:
     html = f"{html[:table.end()]}\n<caption>{caption}</caption>{html[table.end():]}"
     output["data"] = {"text/html": html}
     return True
-
-
-def _title_line(nb: nbformat.NotebookNode, title: str | None) -> tuple[int, int] | None:
-    """(cell, line) of the title: the heading of the cell build.reading_copy marks as the title,
-    else the first level-1 heading, outside code fences, whose text is the front matter's."""
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "markdown":
-            continue
-        marked = cell.metadata.get("unionstate", {}).get("role") == "title"
-        fenced = False
-        for at, line in enumerate(cell.source.splitlines()):
-            if FENCE.match(line):
-                fenced = not fenced
-            elif not fenced and line.startswith("# ") and (marked or line[1:].strip() == title):
-                return index, at
-    return None
 
 
 def _citations(nb: nbformat.NotebookNode, bib: dict) -> list[str]:
@@ -125,116 +101,130 @@ def _citations(nb: nbformat.NotebookNode, bib: dict) -> list[str]:
 
 def plain(nb: nbformat.NotebookNode, bib_text_path, options: dict | None = None,
           root=None) -> nbformat.NotebookNode:
-    """A copy of the executed notebook with Quarto-only syntax rendered as plain Markdown, its
-    citations and reference list made by Pandoc's citeproc (unionstate.citeproc) with Quarto's
-    `options` (_quarto.yml's lang, csl, link-citations)."""
+    """A copy of the executed notebook with Quarto-only syntax as plain Markdown, its citations
+    and reference list made by citeproc with Quarto's `options` (lang, csl, link-citations)."""
     nb = nbformat.from_dict(nb)
     bib = entries(bib_text_path)
     formatted = format_citations(_citations(nb, bib), bib_text_path, options, root)
-    numbers: dict[str, str] = {}
+    # The title (reading_copy's first cell, else the first "# " heading that reads as the front
+    # matter's) is the one level-1 heading left at level 1, and no section of the report.
+    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title")
+    titled = False
+    numbers: dict[str, str] = {}  # fig-, tbl- and sec- label -> "Figure 3", "Section 9.6"
     counters = {"fig": 0, "tbl": 0}
     sections = [0] * 6  # the number of the current heading at each level, as Quarto counts
-    heading_numbers: dict[tuple[int, int], str] = {}  # (cell, line) -> "9.6"
-    # The title (build.reading_copy's first cell) is the one level-1 heading left at level 1,
-    # and no section of the report.
-    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title")
-    title_line = _title_line(nb, title)
-    # First pass: number figures, tables and sections in document order.
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "markdown":
-            continue
-        fenced = False
-        for at, line in enumerate(cell.source.splitlines()):
-            if FENCE.match(line):
-                fenced = not fenced
-            if fenced or (index, at) == title_line:
-                continue
-            m = DIV_OPEN.match(line)
-            if m:
-                kind = m.group(1)[:3]
-                counters[kind] += 1
-                numbers[m.group(1)] = f"{'Figure' if kind == 'fig' else 'Table'} {counters[kind]}"
-            h = HEADING.match(line)
-            attrs = (h.group(3) or "").split() if h else []
-            # number-sections: every heading is numbered (9, 9.1, ...) unless marked
-            # {.unnumbered} or {-} (quarto.org, authoring/cross-references.html#sections).
-            if h and ".unnumbered" not in attrs and "-" not in attrs:
-                level = len(h.group(1))
-                sections[level - 1] += 1
-                sections[level:] = [0] * (6 - level)
-                heading_numbers[index, at] = ".".join(map(str, sections[:level]))
-                ids = [a[1:] for a in attrs if a.startswith("#sec-")]
-                if ids:
-                    numbers[ids[0]] = f"Section {heading_numbers[index, at]}"
-    def cite(m: re.Match) -> str:
-        return formatted.citations.get(m.group(0), m.group(0))
-
-    def xref(m: re.Match) -> str:
-        """@fig-x as a link to the figure, as Quarto writes it ("Figure 3"), or left as it is."""
-        label = m.group(1)
-        return f"[{numbers[label]}](#{label})" if label in numbers else m.group(0)
-
     # Only the title is a level-1 heading: the sections go one level down, as
     # `shift-heading-level-by: 1` does in _quarto.yml's html format.
     shift = 1 if title else 0
     caption_of = None  # a div opened in one cell has its caption after the code cell it wraps
     open_table = None  # the tbl- div we are inside
     table_outputs: dict[str, dict] = {}  # tbl- label -> the output that shows the table
-    table_captions: dict[str, str] = {}  # tbl- label -> its caption, citations rendered
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":  # tables are Markdown outputs that cite too
-            for output in cell.get("outputs", []):
-                data = output.get("data", {})
-                if "text/markdown" in data:  # tables, and the provenance entries' charts
-                    data["text/markdown"] = XREF.sub(xref, CITATION.sub(cite, data["text/markdown"]))
-                if open_table and open_table not in table_outputs and (
-                        "text/markdown" in data or "text/html" in data):
-                    table_outputs[open_table] = output
-            continue
+    table_captions: dict[str, tuple] = {}  # tbl- label -> (the cell holding it, its caption)
+    for cell in nb.cells:
+        shown = [o for o in cell.get("outputs", [])
+                 if o.get("data", {}).keys() & {"text/markdown", "text/html"}]
+        if open_table and shown:
+            table_outputs.setdefault(open_table, shown[0])
         if cell.cell_type != "markdown":
             continue
         out = []
-        lines = cell.source.splitlines()
         fenced = False
-        for at, line in enumerate(lines):
+        marked = cell.metadata.get("unionstate", {}).get("role") == "title"
+        for line in cell.source.splitlines():
             if FENCE.match(line):
                 fenced = not fenced
-            elif not fenced and ATX_HEADING.match(line) and (index, at) != title_line:
-                # Its number, as Quarto prints it before the heading ("9.6 Limitations"), and
-                # no attribute block.
-                h = HEADING.match(line)
-                number = heading_numbers.get((index, at))
-                line = "#" * shift + h.group(1) + " " + (f"{number} " if number else "") + h.group(2)
-                # What "Section 9.6" links to, as Quarto's report.html does.
-                out += [f'<a id="{a[1:]}"></a>\n' for a in (h.group(3) or "").split()
-                        if a.startswith("#sec-")]
-            m = DIV_OPEN.match(line)
-            if m:
+            elif not fenced and not titled and line.startswith("# ") and (
+                    marked or line[1:].strip() == title):
+                titled = True
+            elif not fenced and (h := HEADING.match(line)):
+                attrs = (h.group(3) or "").split()
+                number = None
+                # number-sections: every heading is numbered (9, 9.1, ...) unless marked
+                # {.unnumbered} or {-} (quarto.org, authoring/cross-references.html#sections).
+                if ".unnumbered" not in attrs and "-" not in attrs:
+                    level = len(h.group(1))
+                    sections[level - 1] += 1
+                    sections[level:] = [0] * (6 - level)
+                    number = ".".join(map(str, sections[:level]))
+                    ids = [a[1:] for a in attrs if a.startswith("#sec-")]
+                    if ids:
+                        numbers[ids[0]] = f"Section {number}"
+                if ATX_HEADING.match(line):
+                    # Its number, as Quarto prints it before the heading ("9.6 Limitations"),
+                    # no attribute block, and an anchor for what "Section 9.6" links to.
+                    line = "#" * shift + h.group(1) + " " + (f"{number} " if number else "") + h.group(2)
+                    out += [f'<a id="{a[1:]}"></a>\n' for a in attrs if a.startswith("#sec-")]
+            if m := DIV_OPEN.match(line):
+                kind = m.group(1)[:3]
+                counters[kind] += 1
+                numbers[m.group(1)] = f"{'Figure' if kind == 'fig' else 'Table'} {counters[kind]}"
                 caption_of = m.group(1)
-                open_table = m.group(1) if m.group(1).startswith("tbl-") else None
+                open_table = m.group(1) if kind == "tbl" else None
                 out.append(f'<a id="{m.group(1)}"></a>')
-                continue
-            if REFS_DIV.match(line):
+            elif REFS_DIV.match(line):
                 out.append(f"\n{formatted.references}\n")
-                continue
-            if DIV_CLOSE.match(line):
+            elif DIV_CLOSE.match(line):
                 open_table = None
-                continue
-            if caption_of and line.strip():
+            elif caption_of and line.strip():
                 line = f"**{numbers[caption_of]}.** {line}"
                 if caption_of.startswith("tbl-"):  # becomes the table's <caption> if it can
-                    table_captions[caption_of] = XREF.sub(xref, CITATION.sub(cite, line))
+                    table_captions[caption_of] = (cell, line)
                     line = CAPTION_SLOT.format(caption_of)
                 caption_of = None
-            out.append(line)
-        text = "\n".join(out)
-        text = CITATION.sub(cite, text)
-        text = XREF.sub(xref, text)
-        cell.source = text
-    for label, caption in table_captions.items():
-        output = table_outputs.get(label)
+                out.append(line)
+            else:
+                out.append(line)
+        cell.source = "\n".join(out)
+
+    def resolved(text: str) -> str:
+        """Citations as citeproc prints them, and @fig-x as a link to the figure, as Quarto
+        writes it ("Figure 3"); an unknown one is left as it is."""
+        text = CITATION.sub(lambda m: formatted.citations.get(m.group(0), m.group(0)), text)
+        return XREF.sub(lambda m: f"[{numbers[m.group(1)]}](#{m.group(1)})"
+                        if m.group(1) in numbers else m.group(0), text)
+
+    for cell in nb.cells:  # tables (and the provenance entries' charts) cite too
+        if cell.cell_type == "markdown":
+            cell.source = resolved(cell.source)
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if "text/markdown" in output.get("data", {}):
+                output["data"]["text/markdown"] = resolved(output["data"]["text/markdown"])
+    for label, (cell, caption) in table_captions.items():
+        output, caption = table_outputs.get(label), resolved(caption)
         attached = output is not None and _with_caption(output, caption)
-        for cell in nb.cells:  # a caption with no table to hold it stays a paragraph
-            if cell.cell_type == "markdown" and CAPTION_SLOT.format(label) in cell.source:
-                cell.source = cell.source.replace(CAPTION_SLOT.format(label), "" if attached else caption)
+        # a caption with no table to hold it stays a paragraph
+        cell.source = cell.source.replace(CAPTION_SLOT.format(label), "" if attached else caption)
     return nb
+
+
+def reading_copy(nb):
+    """The notebook as the preview shows it: a title instead of the front matter, PNG figures
+    with their cell's fig-alt as alt text."""
+    nb = typeset.png_only(nbformat.from_dict(nb))
+    meta = nb.metadata.get("unionstate", {}).get("front_matter", {})
+    cells = [c for c in nb.cells if not typeset.is_front_matter(c)]
+    if meta.get("title"):
+        head = f"# {meta['title']}" + (f"\n\n*{meta['subtitle']}*" if meta.get("subtitle") else "")
+        cells.insert(0, new_cell("markdown", head, {"unionstate": {
+            "file": "report.qmd", "line": 1, "role": "title"}}, "title"))
+    for cell in cells:
+        alt = cell.metadata.get("unionstate", {}).get("options", {}).get("fig-alt")
+        for output in cell.get("outputs", []):
+            if alt and "image/png" in output.get("data", {}):  # its alt text (preview.html.j2)
+                output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
+    nb.cells = cells
+    return nb
+
+
+def page(nb, proj: Project) -> str:
+    """The preview page of the executed notebook: nbconvert's HTML of its reading copy."""
+    from nbconvert import HTMLExporter
+
+    template = resources.files(__package__).joinpath("preview.html.j2")
+    exporter = HTMLExporter(template_name="lab", template_file=str(template), exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    # Citeproc takes the options of _quarto.yml that change what it prints (citeproc.OPTIONS).
+    reading = plain(reading_copy(nb), proj.bib, typeset.project_options(proj), proj.root)
+    title = nb.metadata.get("unionstate", {}).get("front_matter", {}).get("title", "Report")
+    html, _ = exporter.from_notebook_node(reading, resources={"metadata": {"name": title}})
+    return styled(html)

@@ -1,9 +1,6 @@
-"""report.qmd (with its {{< include >}} chapters) as a Jupyter notebook, without Quarto.
-
-Quarto's own qmd reader (and jupytext's, which calls Quarto) is not available where Quarto
-is not installed, so this module reads the small part of the format the report uses:
-YAML front matter, include shortcodes, ```{python} cells with `#|` options, and inline
-`{python} expr` expressions. Each cell remembers the file and line it came from.
+"""report.qmd (with its {{< include >}} chapters) as a Jupyter notebook, without Quarto: the
+small part of the format the report uses (YAML front matter, includes, ```{python} cells with
+`#|` options, inline `{python} expr`); each cell remembers the file and line it came from.
 """
 
 from __future__ import annotations
@@ -43,8 +40,7 @@ class Cell:
 
     @property
     def origin(self) -> tuple[str, int]:
-        first = self.lines[0] if self.lines else Line("", "?", 0)
-        return first.file, first.number
+        return self.lines[0].file, self.lines[0].number
 
 
 def expand(path: Path, root: Path, seen: tuple[Path, ...] = ()) -> list[Line]:
@@ -83,48 +79,40 @@ def front_matter(lines: list[Line]) -> tuple[dict, list[Line]]:
 
 
 def cells(lines: list[Line]) -> list[Cell]:
-    out: list[Cell] = []
-    current = Cell("markdown")
+    out = [Cell("markdown")]
     code: Cell | None = None
     for line in lines:
         if code is None and FENCE_OPEN.match(line.text):
-            out.append(current)
-            code, current = Cell("code"), Cell("markdown")
-            code.lines.append(Line("", line.file, line.number))  # remember where it opened
-            continue
-        if code is not None and FENCE_CLOSE.match(line.text):
-            code.lines = code.lines[1:] or [Line("", line.file, line.number)]
-            code.options, body = _options(code)
-            code.lines = body
-            out.append(code)
+            code, opened = Cell("code"), line
+        elif code is not None and FENCE_CLOSE.match(line.text):
+            code.lines = code.lines or [Line("", line.file, line.number)]
+            code.options = _options(code)
+            out += [code, Cell("markdown")]
             code = None
-            continue
-        (code or current).lines.append(line)
+        else:
+            (code or out[-1]).lines.append(line)
     if code is not None:
-        file, number = code.origin
-        raise QmdError(f"{file}, line {number}: a ```{{python}} cell is never closed")
-    out.append(current)
+        raise QmdError(f"{opened.file}, line {opened.number}: a ```{{python}} cell is never closed")
     return [c for c in out if c.kind == "code" or c.source.strip()]
 
 
-def _options(cell: Cell) -> tuple[dict, list[Line]]:
-    """The cell's `#|` options, parsed, and its lines. The option lines stay in the cell:
-    Quarto reads a notebook cell's options from them (fig-alt, label, include, ...)."""
+def _options(cell: Cell) -> dict:
+    """The cell's `#|` options, parsed. The option lines stay in the cell: Quarto reads a
+    notebook cell's options from them (fig-alt, label, include, ...)."""
     opts = []
     for line in cell.lines:
         m = OPTION.match(line.text)
         if not m:
             break
         opts.append(m.group(1))
+    file, number = cell.origin
     try:
         parsed = yaml.safe_load("\n".join(opts)) or {} if opts else {}
     except yaml.YAMLError as exc:
-        file, number = cell.origin
         raise QmdError(f"{file}, line {number}: cell options are not valid YAML ({exc})") from exc
     if not isinstance(parsed, dict):
-        file, number = cell.origin
         raise QmdError(f"{file}, line {number}: cell options must be `#| key: value` lines")
-    return parsed, cell.lines or [Line("", *cell.origin)]
+    return parsed
 
 
 def header(report: Path) -> dict:
@@ -135,10 +123,8 @@ def header(report: Path) -> dict:
 
 
 def to_notebook(report: Path, root: Path) -> nbformat.NotebookNode:
-    """The notebook of report.qmd: one cell per markdown block or code cell, in order.
-
-    Code cells keep their `#|` option lines (and carry them parsed in metadata.unionstate);
-    the front matter is in metadata.unionstate.front_matter, not in a cell."""
+    """The notebook of report.qmd, one cell per Markdown block or code cell; code cells keep their
+    `#|` lines (parsed in metadata.unionstate), the front matter is in the notebook's metadata."""
     meta, body = front_matter(expand(report, root))
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

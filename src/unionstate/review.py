@@ -1,42 +1,8 @@
-"""The review edition: `uv run unionstate build --review [REV]`.
-
-Makes report-review.pdf and report-review.docx (and report-review.html) at the project root,
-adding to the normal edition:
-
-- line numbers in the PDF (Typst `par.line` numbering) and a "Draft for review" mark with the
-  version at the top of every PDF page, from `_build/review/mark.typ`;
-- the computed front matter (unionstate.frontmatter) with a "Draft for review" abstract;
-- an appendix listing every number that changed since git revision REV (the list of
-  `unionstate diff REV`), then the checksums and package versions of the edition. Chapter 09
-  calls `appendix()`, which prints nothing unless the kernel's environment names a review
-  revision (UNIONSTATE_REVIEW), and only the review build sets it (kernel.kernel_env), so the
-  normal edition and the preview never show it.
-
-It is the build (unionstate.build) with the review profile, with its own files, so that it
-never disturbs the normal build's figures/, _build/state.json or notebook:
-
-1. `prepare` writes the two files the profile names into _build/review/;
-2. one kernel run of report.qmd (unionstate.kernel) with UNIONSTATE_REVIEW=REV, its staging
-   and connection files in _build/review/ (the staged figures are discarded: the notebook
-   holds every figure it shows); chapter 09's `appendix()` reads data/ at REV there, once;
-3. the executed notebook is saved as _build/review/report.ipynb, its first (raw) cell the
-   front matter (`notebook_front_matter`): _quarto.yml's options, report.qmd's header, the
-   profile's options on top, then the computed keys with the review's own (abstract,
-   version), and `execute: enabled: false` last;
-4. Quarto typesets a copy of it at the project root, `report-review.ipynb` (unionstate.typeset,
-   no --execute: Quarto starts no kernel), removed afterwards; so `_build/review/mark.typ` and
-   every other relative path resolve from the root, and the outputs are named after that copy.
-
-Why our own merge of the profile: the copy is not one of the project's render targets, so
-Quarto renders it as a single file, without _quarto.yml, and so without the project profile
-`--profile review` would merge (quarto.org/docs/projects/profiles.html). The profile's
-`metadata-files` is left out of the merge: it names _build/review/front-matter.yml, whose
-keys step 3 writes into the front matter itself. _quarto-review.yml stays a valid Quarto
-profile: with the two files under _build/review/ written (`prepare`), `UNIONSTATE_REVIEW=REV
-quarto render report.qmd --profile review` would make the same edition, executing the report
-in Quarto's kernel instead.
-
-Without Quarto nothing is run or written: the command says how to install it.
+"""The review edition (`unionstate build --review [REV]`): the build with _quarto-review.yml,
+writing only _build/review/ and report-review.*: numbered lines and a draft mark on every PDF
+page, a draft abstract, and an appendix of every number changed since git revision REV. The
+profile is merged into the front matter here: Quarto renders report-review.ipynb, no render
+target, as a single file, without the profile (quarto.org/docs/projects/profiles.html).
 """
 
 from __future__ import annotations
@@ -44,13 +10,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from . import frontmatter, tables
-from .paths import REVIEW_ENV, Project, project
+from . import frontmatter, tables, typeset
+from .changes import RevisionError, diff
+from .paths import REVIEW_ENV, Project
 from .problems import UserError
 from .text import Md
 
@@ -60,8 +28,6 @@ HTML = "report-review.html"
 # What Quarto is given, copied to the project root; Quarto names its outputs after it.
 INPUT = "report-review.ipynb"
 NOTEBOOK = "report.ipynb"  # in _build/review/
-# Profile options not merged into the front matter (see the module docstring).
-NOT_MERGED = ("metadata-files",)
 
 
 class ReviewError(UserError):
@@ -105,30 +71,24 @@ def changes_table(changes: list[tuple[str, str, str]], rev: str) -> Md:
     return tables.markdown(frame)
 
 
-def _edition(proj: Project) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """tables.reproducibility split into (file, SHA-256) and (software, version) pairs."""
+def appendix(proj: Project) -> Md:
+    """What chapter 09 prints: the review appendix in a review build, nothing otherwise. No
+    `when-profile` condition around it: a single-file render has no active profile."""
+    rev = os.environ.get(REVIEW_ENV)
+    if not rev:
+        return Md("")
+    try:
+        changes = diff(proj, rev)
+    except RevisionError as exc:
+        raise RevisionError(f"cannot read data/ at revision '{rev}': {exc}") from None
+    # tables.reproducibility split into files (with their SHA-256) and software.
     rows = tables.reproducibility(proj)
     files, software = [], []
     for item, value in zip(rows["Item"], rows["Version or SHA-256"], strict=True):
         value = str(value).strip("`")
         (files if re.fullmatch(r"[0-9a-f]{64}", value) else software).append((item, value))
-    return files, software
-
-
-def checksums(proj: Project) -> str:
-    """`sha256sum` lines for every file the report is computed from."""
-    return "\n".join(f"{digest}  {path}" for path, digest in _edition(proj)[0])
-
-
-def versions(proj: Project) -> Md:
-    frame = pd.DataFrame(_edition(proj)[1], columns=["Software", "Version"])
-    frame.attrs["layout"] = tables.Layout({"Software": 40, "Version": 60})
-    return tables.markdown(frame)
-
-
-def appendix_markdown(proj: Project, rev: str, changes: list[tuple[str, str, str]]) -> Md:
-    # No `when-profile` condition around it: a single-file render has no active profile, and
-    # the appendix is already printed by review builds only (see `appendix`).
+    versions = pd.DataFrame(software, columns=["Software", "Version"])
+    versions.attrs["layout"] = tables.Layout({"Software": 40, "Version": 60})
     return Md("\n\n".join([
         "## Changes since the version reviewed {#sec-review-changes}",
         f"Every number the report shows that differs between the data at version {rev} and the "
@@ -139,41 +99,21 @@ def appendix_markdown(proj: Project, rev: str, changes: list[tuple[str, str, str
         "SHA-256 checksums of the files this edition is computed from (compare a copy's with "
         "the output of `sha256sum`), and the software that computed it; "
         "`docs/reproducing.md` explains how to rebuild it.",
-        "```\n" + checksums(proj) + "\n```",
-        versions(proj),
+        "```\n" + "\n".join(f"{digest}  {path}" for path, digest in files) + "\n```",
+        tables.markdown(versions),
     ]))
-
-
-def appendix(proj: Project | None = None) -> Md:
-    """What chapter 09 prints: the review appendix in a review build, nothing otherwise."""
-    rev = os.environ.get(REVIEW_ENV)
-    if not rev:
-        return Md("")
-    from .changes import RevisionError, diff
-
-    proj = proj or project()
-    try:
-        changes = diff(proj, rev)
-    except RevisionError as exc:
-        raise RevisionError(f"cannot read data/ at revision '{rev}': {exc}") from None
-    return appendix_markdown(proj, rev, changes)
 
 
 def require_quarto() -> None:
     """ReviewError unless Quarto is on the PATH: the review edition exists only typeset."""
     if shutil.which("quarto") is None:
-        from .typeset import QUARTO_HINT
-
         raise ReviewError("No review edition made: the review edition is typeset by Quarto, "
-                          "which is not installed. " + QUARTO_HINT)
+                          "which is not installed. " + typeset.QUARTO_HINT)
 
 
-def prepare(proj: Project, rev: str) -> Path:
-    """Write the files the profile names into _build/review/; return that folder. A REV that
-    names no commit is refused first, before any file is written or any cell runs (the
-    kernel's `appendix` reads data/ at REV, and says what else is wrong with it)."""
-    import subprocess
-
+def prepare(proj: Project, rev: str) -> dict:
+    """Refuse a REV that names no commit; write the files the profile names into _build/review/;
+    return the front matter: the normal edition's, with the profile's and the review's keys."""
     try:
         known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
                                cwd=proj.root, capture_output=True).returncode == 0
@@ -187,22 +127,10 @@ def prepare(proj: Project, rev: str) -> Path:
     meta = front_matter(proj, rev)
     out = review_dir(proj)
     out.mkdir(parents=True, exist_ok=True)
-    fm = out / "front-matter.yml"
-    fm.write_text("# Written by `unionstate build --review`.\n"
-                  + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    mark = out / "mark.typ"
-    mark.write_text(mark_typst(meta["version"], meta["date"]), encoding="utf-8")
-    return out
-
-
-def notebook_front_matter(proj: Project, rev: str) -> dict:
-    """_quarto.yml and report.qmd's header, the profile's options on top, then the computed
-    keys and the review's own (see the module docstring); execution stays off whatever the
-    profile says (typeset.front_matter sets it last)."""
-    from . import qmd, typeset
-
-    profile = {k: v for k, v in typeset.project_options(proj, PROFILE_FILE).items()
-               if k not in NOT_MERGED}
-    # front_matter(p, rev) holds the computed keys of the normal edition and the review's own.
-    return typeset.front_matter(proj, qmd.header(proj.report),
-                                typeset.merge(profile, front_matter(proj, rev)))
+    (out / "front-matter.yml").write_text(
+        "# Written by `unionstate build --review`.\n"
+        + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (out / "mark.typ").write_text(mark_typst(meta["version"], meta["date"]), encoding="utf-8")
+    profile = typeset.project_options(proj, PROFILE_FILE)
+    profile.pop("metadata-files", None)
+    return typeset.front_matter(proj, computed=typeset.merge(profile, meta))

@@ -1,31 +1,9 @@
 """What Quarto is given, and the calls that typeset HTML, PDF (Typst) and DOCX.
 
-Quarto renders the notebook `unionstate build` has already executed (_build/report.ipynb),
-never report.qmd: the kernel run of the build is the only execution of the report, so the
-typeset formats, figures/ and the preview show the same outputs.
-
-Two calls, one per kind of figure: HTML and PDF take each chart's SVG, DOCX its PNG
-(RASTER_FORMATS says why). Both are given the same executed notebook; for DOCX each figure
-output holds only the PNG the build wrote beside the SVG (figures/<label>.png).
-
-The notebook's first cell is a raw cell holding the front matter (quarto.org/docs/tools/
-jupyter-lab.html: "YAML options [...] at the top of the document" go in a Raw cell). Its keys,
-later ones winning:
-
-1. every option of _quarto.yml except `project` (and `engine`/`jupyter`, which only choose
-   how code runs; here no code runs);
-2. report.qmd's own YAML header (title, bibliography, ...);
-3. the keys computed at build time (unionstate.frontmatter.computed: author, date, version,
-   suggested citation, data availability);
-4. `execute: {enabled: false}`.
-
-Why Quarto starts no kernel: Quarto does not execute the cells of an .ipynb it renders unless
-told to, by the --execute flag or `execute: enabled: true` (quarto.org/docs/computations/
-python.html, "Jupyter notebooks"; execution-options.html, "Disabling Execution": "you'll
-naturally still get the output that was generated within the notebook editor"). The front
-matter says `enabled: false`, which outranks any project option; `render` never passes
---execute; and every code cell of the notebook has run (tests/test_quarto.py checks all three
-on the exact notebook and command line a `quarto` on PATH receives).
+Quarto renders the notebook the build executed (_build/report.ipynb), never report.qmd, so
+the typeset formats, figures/ and the preview show the same outputs. Quarto runs no code: the
+front matter (a raw first cell) says `execute: {enabled: false}`, `render` passes no --execute,
+and every code cell has run (quarto.org/docs/computations/execution-options.html).
 """
 
 from __future__ import annotations
@@ -51,13 +29,10 @@ INPUT = "report.ipynb"
 OUTPUTS = ("report.html", "report.pdf", "report.docx")
 # Options that choose an execution engine or kernel: nothing is executed when Quarto renders.
 EXECUTION_ONLY = ("project", "engine", "jupyter")
-# Formats typeset from each figure's PNG, not its SVG. Quarto takes an output's SVG over its
-# PNG for every format (quarto-cli src/core/jupyter/display-data.ts). Pandoc's Word writer then
-# embeds the SVG with the PNG that Word before 2016 and other DOCX readers need only where
-# rsvg-convert is installed; Quarto ships none, and without it Pandoc (3.9 here) warns "Could
-# not convert image" and writes the SVG alone.
+# Formats typeset from each figure's PNG: Quarto takes an output's SVG over its PNG for every
+# format (quarto-cli src/core/jupyter/display-data.ts), and Pandoc adds the PNG that older DOCX
+# readers need only where rsvg-convert is installed, which Quarto does not ship.
 RASTER_FORMATS = ("docx",)
-# How the build's messages name each format.
 FORMAT_NAMES = {"html": "HTML", "typst": "PDF (Typst)", "docx": "DOCX"}
 
 
@@ -90,48 +65,22 @@ def project_options(proj: Project, name: str = CONFIG) -> dict:
     return config
 
 
-def front_matter(proj: Project, header: dict, computed: dict) -> dict:
-    """The front matter Quarto reads from the notebook (see the module docstring): `computed`
-    holds the keys computed at build time (unionstate.frontmatter.computed, and for the review
-    edition its profile's options and its own keys)."""
+def front_matter(proj: Project, header: dict | None = None, computed: dict | None = None) -> dict:
+    """The notebook's front matter, later keys winning: _quarto.yml's options, report.qmd's
+    `header` (both but EXECUTION_ONLY), the keys `computed` at build time, `execute: false`."""
+    from . import frontmatter, qmd
+
     options = {k: v for k, v in project_options(proj).items() if k not in EXECUTION_ONLY}
+    header = qmd.header(proj.report) if header is None else header
     own = {k: v for k, v in header.items() if k not in EXECUTION_ONLY}
-    extra = computed or {}
+    extra = frontmatter.computed(proj) if computed is None else computed
     out = merge(merge(merge(options, own), extra), {"execute": {"enabled": False}})
     # The document's own keys first, as a reader of the notebook expects them.
-    order = [*own, *extra, *out]
-    return {key: out[key] for key in dict.fromkeys(order)}
-
-
-def front_matter_cell(meta: dict):
-    from .qmd import new_cell
-
-    text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    return new_cell("raw", f"---\n{text}---", {"unionstate": {"role": "front matter"}},
-                    "front-matter")
+    return {key: out[key] for key in dict.fromkeys([*own, *extra, *out])}
 
 
 def is_front_matter(cell) -> bool:
     return cell.cell_type == "raw" and cell.source.startswith("---\n")
-
-
-def with_front_matter(nb, meta: dict):
-    """The notebook with `meta` as its first, raw cell (replacing one that is there)."""
-    cells = [c for c in nb.cells if not is_front_matter(c)]
-    nb.cells = [front_matter_cell(meta), *cells]
-    return nb
-
-
-def formats(nb) -> list[str]:
-    """The formats the notebook's front matter lists (its `format` keys), in their order."""
-    cell = next((c for c in nb.cells if is_front_matter(c)), None)
-    if cell is None:
-        return []
-    text = cell.source
-    listed = (yaml.safe_load(text[len("---\n"):text.rstrip().rfind("---")]) or {}).get("format")
-    if isinstance(listed, str):
-        return [listed]
-    return [str(f) for f in listed or []]
 
 
 def png_only(nb):
@@ -144,30 +93,23 @@ def png_only(nb):
     return nb
 
 
-def render(proj: Project, notebook: Path, say: Callable[[str], None] = print,
+def render(proj: Project, notebook: Path, meta: dict, say: Callable[[str], None],
            name: str = INPUT, outputs: tuple[str, ...] = OUTPUTS) -> list[Path]:
-    """`quarto render report.ipynb --to FORMATS`, once for the formats the notebook's front
-    matter lists that take SVG figures and once for those that take PNG (RASTER_FORMATS); the
-    outputs (of those named) that Quarto wrote. The review edition passes its own name and
-    outputs.
-
-    The executed notebook is copied to the project root as `name` for each call (so that
-    references.bib and every other relative path resolve as they do for report.qmd, and the
-    outputs land at the root beside it, not over the preview in _build/) and removed afterwards.
-    Not being a project input (_quarto.yml renders report.qmd), it is rendered as a single
-    file: hence the project options in its front matter."""
+    """`quarto render NAME --to FORMATS` of the executed notebook (front matter `meta`), once for
+    the SVG formats, once for the PNG ones; the `outputs` Quarto wrote. NAME, a copy at the root,
+    resolves paths as report.qmd does and, no project input, renders as a single file."""
     import nbformat
 
     quarto = shutil.which("quarto")
     if quarto is None:
         raise QuartoError("quarto is not on the PATH")
-    nb = nbformat.read(notebook, as_version=4)
-    listed = formats(nb)
+    listed = meta.get("format") or []
+    listed = [listed] if isinstance(listed, str) else [str(f) for f in listed]
     raster = [f for f in listed if f in RASTER_FORMATS]
     vector = [f for f in listed if f not in RASTER_FORMATS]
     # (formats, the notebook to give instead of the executed one, or None to give that one)
     calls = [(vector, None)] if vector or not raster else []  # none listed: Quarto's default
-    calls += [(raster, png_only(nb))] if raster else []
+    calls += [(raster, png_only(nbformat.read(notebook, as_version=4)))] if raster else []
     target = proj.root / name
     # QUARTO_PYTHON: if Quarto looks for a Python at all, it finds this environment's.
     env = dict(os.environ, QUARTO_PYTHON=sys.executable)
