@@ -1,4 +1,4 @@
-"""The report's tables, as Markdown pipe tables built from data/ (tabulate does the layout).
+"""The report's tables, as Markdown pipe tables built from data/.
 
 A cell is text, shown as the characters it holds (text.md escapes it), unless it is an Md:
 Markdown the package wrote (a citation, emphasis, a code span), in which any text from data/
@@ -19,9 +19,9 @@ from .data import Dataset
 from .paths import Project
 from .style import COUNTRY_NAMES, qualifier
 from .text import EN_DASH, Md, md, shown, unmarked
-from .views import cite, latest, organisation, period_text, results_view
+from .views import latest, organisation, period_text, results_view
 
-PACKAGES = ["unionstate", "pandas", "seaborn", "matplotlib", "nbclient", "ipykernel", "tabulate"]
+PACKAGES = ["unionstate", "pandas", "seaborn", "matplotlib", "nbclient", "ipykernel"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,10 @@ def fitted(widths: dict[str, int], longest: dict[str, int],
     return {c: w + short.get(c, 0) - give.get(c, 0) for c, w in widths.items()}
 
 
-def _laid_out(frame: pd.DataFrame, layout: Layout) -> Md:
+def markdown(frame: pd.DataFrame) -> Md:
+    """A pipe table of the frame, laid out as frame.attrs["layout"] says (column widths,
+    heading rows); cells are written by _cell (text escaped, Md kept, each on one line)."""
+    layout = frame.attrs["layout"]
     if sum(layout.widths.values()) != 100:
         raise ValueError(f"column widths must sum to 100, not {sum(layout.widths.values())}: "
                          f"{layout.widths}")
@@ -110,17 +113,6 @@ def _laid_out(frame: pd.DataFrame, layout: Layout) -> Md:
             lines.append(_row([f"**{_cell(current)}**", *[""] * (len(columns) - 1)]))
         lines.append(_row(_cell(row[c]) for c in columns))
     return Md("\n".join(lines))
-
-
-def markdown(frame: pd.DataFrame) -> Md:
-    """A pipe table of the frame, laid out as frame.attrs["layout"] says (column widths,
-    heading rows) or, without a layout, every column at the width tabulate gives it; cells
-    are written by _cell (text escaped, Md kept, each on one line)."""
-    layout = frame.attrs.get("layout")
-    if layout is not None:
-        return _laid_out(frame, layout)
-    clean = frame.map(_cell)
-    return Md(clean.to_markdown(index=False, tablefmt="pipe"))
 
 
 def _with(frame: pd.DataFrame, layout: Layout) -> pd.DataFrame:
@@ -146,10 +138,13 @@ def _source_column(frame: pd.DataFrame) -> list[Md]:
 
 def read_sources(ds: Dataset) -> set[str]:
     """The works the report has read: every source its figures, events and summaries cite."""
-    keys: set[str] = set()
-    for frame in (ds.results, ds.events, ds.goals, ds.elites):
-        keys.update(str(k) for k in frame["source"].dropna())
-    return keys
+    return {str(k) for frame in (ds.results, ds.events, ds.goals, ds.elites)
+            for k in frame["source"].dropna()}
+
+
+def _citing(author: str, read: set[str]) -> set[str]:
+    """The read works whose key opens with an author's name ('Shraibman' -> shraibman)."""
+    return {k for k in read if author and k.lower().startswith(author.lower())}
 
 
 def cited_in(key: str, locator_text: str, read: set[str]) -> Md:
@@ -163,38 +158,27 @@ def cited_in(key: str, locator_text: str, read: set[str]) -> Md:
     if key in read:
         return _cite_at(key, locator_text) if locator_text else Md(f"[@{key}]")
     author, _, rest = str(locator_text).partition(", ")
-    citing = sorted(k for k in read if k.lower().startswith(author.lower()))
-    if author and len(citing) == 1:
-        return Md(f"[@{key}; cited in @{citing[0]}, {md(locator(rest))}]" if rest else
-                  f"[@{key}; cited in @{citing[0]}]")
+    citing = _citing(author, read)
+    if len(citing) == 1:
+        via = f"[@{key}; cited in @{citing.pop()}"
+        return Md(f"{via}, {md(locator(rest))}]" if rest else f"{via}]")
     return Md(f"[@{key}]; {md(locator(locator_text))}")
-
-
-def citing_work(ds: Dataset, key: str) -> str | None:
-    """The read work through which a poll's publication is known: the key whose name opens
-    the locator of the polls citing `key` in polls.csv ('Shraibman, ...' -> shraibman)."""
-    read = read_sources(ds)
-    found = set()
-    for loc in ds.polls.loc[ds.polls["source"] == key, "locator"]:
-        author = str(loc).partition(", ")[0].lower()
-        found.update(k for k in read if author and k.lower().startswith(author))
-    return found.pop() if len(found) == 1 else None
 
 
 def sources(ds: Dataset, keys) -> str:
     """A caption's "Sources:" citation, with works the report knows only second-hand marked
     as such: '[@melyantsou2021; @shraibman; @nasb2020; @sasse2021; cited in @shraibman]'
     prints "(Melyantsou 2021; Shraibman, n.d.; Belarusian Academy of Sciences 2020; Sasse et
-    al. 2021; cited in Shraibman, n.d.)"."""
-    keys = set(keys)
-    read = read_sources(ds)
-    direct = sorted(keys & read)
+    al. 2021; cited in Shraibman, n.d.)". A work is known through the read work whose name
+    opens the locators of the polls citing it."""
+    keys, read = set(keys), read_sources(ds)
     via: dict[str, list[str]] = {}
     unknown = []
     for k in sorted(keys - read):
-        citing = citing_work(ds, k)
-        (via.setdefault(citing, []) if citing else unknown).append(k)
-    parts = [f"@{k}" for k in direct + unknown]
+        citing = set().union(*(_citing(str(loc).partition(", ")[0], read)
+                               for loc in ds.polls.loc[ds.polls["source"] == k, "locator"]))
+        (via.setdefault(citing.pop(), []) if len(citing) == 1 else unknown).append(k)
+    parts = [f"@{k}" for k in sorted(keys & read) + unknown]
     for citing, ks in sorted(via.items()):
         parts += [f"@{k}" for k in ks[:-1]] + [f"@{ks[-1]}; cited in @{citing}"]
     return "[" + "; ".join(parts) + "]" if parts else ""
@@ -226,8 +210,6 @@ def arguments(ds: Dataset) -> pd.DataFrame:
     """Four columns: the claim heads its row's first cell, followed by where the two agree."""
     a = ds.arguments
     return _with(pd.DataFrame({
-        "Claim": a["claim"],
-        "Where they agree": a["agree"],
         "Claim, and common ground": [Md(f"**{md(c)}.** {md(g)}") for c, g in
                                         zip(a["claim"], a["agree"], strict=True)],
         "Where they differ": a["differ"],
@@ -245,10 +227,10 @@ def poll_citation(ds: Dataset, row: pd.Series) -> Md:
     marked as cited in the work the figure is taken from, at its locator:
     '[@vciom2019; @vciom2020; cited in @shraibman, para. 11, notes 82–83]'."""
     source = str(ds.result(row["result_id"])["source"])
-    own = sorted(set(str(row["sources"]).split(";")) - {source})
-    if not own or source not in read_sources(ds):
-        return Md(cite(str(row["sources"]).split(";")))
-    return Md("[" + "; ".join(f"@{k}" for k in own) +
+    keys = str(row["sources"]).split(";")  # sorted, without repeats
+    if keys == [source] or source not in read_sources(ds):
+        return Md("[" + "; ".join(f"@{k}" for k in keys) + "]")
+    return Md("[" + "; ".join(f"@{k}" for k in keys if k != source) +
               f"; cited in @{source}, {md(locator(row['locator']))}]")
 
 
@@ -280,29 +262,24 @@ def polls(ds: Dataset) -> pd.DataFrame:
     # The mode code "unknown" means the source gives none (data/codebook.yaml).
     mode = p["mode"].astype(str).replace({"unknown": "not given"})
     sample = p["sample_size"].map(lambda n: "not given" if pd.isna(n) else f"{n:,}")
-    frame = pd.DataFrame({
+
+    def known(r) -> bool:  # a commissioner beside a named pollster
+        return pd.notna(r.pollster) and pd.notna(r.commissioned_by)
+
+    return _with(pd.DataFrame({
         "Poll": p["poll_id"],
         "Public": p["country"].astype(str).map(COUNTRY_NAMES),
-        "Pollster (commissioner)": [
-            organisation(r) + (f" ({r['commissioned_by']})" if pd.notna(r["commissioned_by"])
-                               and pd.notna(r["pollster"]) else "")
+        "Pollster (commissioner), date": [Md(
+            f"{md(organisation(r) + (f' ({r.commissioned_by})' if known(r) else ''))}, "
+            f"{md(period_text(r.fieldwork_start, r.fieldwork_end))} (`{r.poll_id}`)")
             for _, r in p.iterrows()],
-        "Date": [period_text(a, b) for a, b in
-                 zip(p["fieldwork_start"], p["fieldwork_end"], strict=True)],
         "Population": p["population"],
-        "Mode": mode,
-        "Sample": sample,
         "Mode; sample": mode + "; " + sample,
         "Figures": p["poll_id"].map(lambda i: int(counts.get(i, 0))),
         "Source": [cited_in(s, loc, read) for s, loc in zip(p["source"], p["locator"],
                                                             strict=True)],
-    })
-    frame["Pollster (commissioner), date"] = [
-        Md(f"{md(who)}, {md(when)} (`{poll}`)") for who, when, poll in zip(
-            frame["Pollster (commissioner)"], frame["Date"], frame["Poll"], strict=True)]
-    return _with(frame, Layout({"Pollster (commissioner), date": 31, "Population": 22,
-                                "Mode; sample": 15, "Figures": 13, "Source": 19},
-                               group="Public"))
+    }), Layout({"Pollster (commissioner), date": 31, "Population": 22, "Mode; sample": 15,
+                "Figures": 13, "Source": 19}, group="Public"))
 
 
 def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:

@@ -93,14 +93,6 @@ def when(ds: Dataset) -> dict[str, str]:
     return out
 
 
-def cite(keys) -> str:
-    """Pandoc citation of bib keys, sorted and without repeats: '[@a; @b]'."""
-    keys = sorted(set(keys))
-    return "[" + "; ".join(f"@{k}" for k in keys) + "]" if keys else ""
-
-
-
-
 _VIEWS: dict[int, tuple[weakref.ref, pd.DataFrame]] = {}
 
 
