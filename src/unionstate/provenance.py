@@ -100,12 +100,10 @@ def records(report) -> dict[str, Provenance]:
     """result_id -> its provenance record, for every result of the report's data."""
     from . import tables
     from .report import CHARTS
-    from .views import _fieldwork
 
     ds = report.ds
     meanings, paraphrased = _meanings(report.proj)
     polls = ds.polls.set_index("poll_id")
-    fieldwork = _fieldwork(ds)
     drawn: dict[str, list[str]] = {}
     for label in CHARTS:
         rows = report.results_drawn(label)
@@ -119,14 +117,15 @@ def records(report) -> dict[str, Provenance]:
         for pid in split_ids(row.poll_id):
             p = polls.loc[pid]
             waves.append(Poll(pid, organisation(p), _text(p["pollster"]),
-                              _text(p["commissioned_by"]), period_text(*fieldwork[pid]),
+                              _text(p["commissioned_by"]),
+                              period_text(p["fieldwork_start"], p["fieldwork_end"]),
                               str(p["population"])))
         derivation = _text(result["derivation"])
         out[rid] = Provenance(
             result_id=rid, figure=row.text, qualifier=row.qualifier,
             meaning=meanings.get(row.qualifier, row.qualifier),
             derived_from=derivation.split()[-1] if derivation else None,
-            polls=tuple(waves), when=poll_when(ds, split_ids(row.poll_id), fieldwork=fieldwork),
+            polls=tuple(waves), when=poll_when(ds, split_ids(row.poll_id)),
             when_short=str(row.when), question=str(row.question), option=str(row.option),
             paraphrased=paraphrased, source=str(result["source"]), locator=str(row.locator),
             citation=Md(tables.poll_citation(ds, row._asdict())), notes=_text(result["notes"]),
