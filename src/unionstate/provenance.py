@@ -1,25 +1,13 @@
 """Where each figure the report shows comes from: one provenance record per result.
 
-`records(report)` holds, for every row of data/results.csv, the record that every place
-showing the figure reads, so that they cannot disagree:
+`records(report)` holds, for every row of data/results.csv, the one record that every place
+showing the figure reads, so that they cannot disagree: the figure's link in prose and
+tables (text.shown), its entry in the appendix (`appendix`), the nbval cards and `diff`.
 
-* the figure in prose and tables (`shown`): an element carrying `data-result="<result_id>"`
-  that links to the figure's entry in the appendix, whose panel (provenance.html, in both
-  HTML editions) shows that entry in place;
-* the appendix list of every figure shown, in the order it first appears (`appendix`), in
-  every edition; the review edition marks there the figures changed since the reviewed
-  revision;
-* the header of each nbval card (tests/readback.py `card`: qualifier, poll, source and
-  locator), whose stored output is typed from the source, so that the record is checked
-  against the source on every test run;
-* `unionstate diff`, which names each number by its record (`Provenance.what`).
-
-A record holds the figure as the report writes it at its source's precision and what its
-qualifier means in words (data/codebook.yaml), the poll or waves with pollster, commissioner
-and date as the source gives them, the question and option (marked as paraphrased where the
-codebook says they are), the work and locator that state the figure (its polls' own
-publications "cited in" that work where the report knows them second-hand), and the charts
-that draw it. Text from data/ is escaped (unionstate.markup.md) wherever it lands.
+A record holds the figure at its source's precision and what its qualifier means (data/
+codebook.yaml), its poll or waves as the source dates them, the question and option (marked
+paraphrased where the codebook says so), the work and locator that state it, and the charts
+that draw it. Text from data/ is escaped (markup.md) wherever it lands.
 """
 
 from __future__ import annotations
@@ -31,7 +19,7 @@ from .codebook import load as load_codebook
 from .markup import Md, md
 from .parse import split_ids
 from .text import ANCHOR
-from .views import organisation, period_text, poll_when
+from .views import join_words, organisation, period_text, poll_when
 
 
 @dataclass(frozen=True)
@@ -113,19 +101,17 @@ def records(report) -> dict[str, Provenance]:
     for row in report.view.itertuples(index=False):
         rid = row.result_id
         result = ds.result(rid)
-        waves = []
-        for pid in split_ids(row.poll_id):
-            p = polls.loc[pid]
-            waves.append(Poll(pid, organisation(p), _text(p["pollster"]),
-                              _text(p["commissioned_by"]),
-                              period_text(p["fieldwork_start"], p["fieldwork_end"]),
-                              str(p["population"])))
+        waves = tuple(Poll(pid, organisation(p), _text(p["pollster"]),
+                           _text(p["commissioned_by"]),
+                           period_text(p["fieldwork_start"], p["fieldwork_end"]),
+                           str(p["population"]))
+                      for pid, p in polls.loc[split_ids(row.poll_id)].iterrows())
         derivation = _text(result["derivation"])
         out[rid] = Provenance(
             result_id=rid, figure=row.text, qualifier=row.qualifier,
             meaning=meanings.get(row.qualifier, row.qualifier),
             derived_from=derivation.split()[-1] if derivation else None,
-            polls=tuple(waves), when=poll_when(ds, split_ids(row.poll_id)),
+            polls=waves, when=poll_when(ds, split_ids(row.poll_id)),
             when_short=str(row.when), question=str(row.question), option=str(row.option),
             paraphrased=paraphrased, source=str(result["source"]), locator=str(row.locator),
             citation=Md(tables.poll_citation(ds, row._asdict())), notes=_text(result["notes"]),
@@ -142,10 +128,6 @@ def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[st
     from .report import CHARTS
     from .views import latest
 
-    def latest_id(ind) -> list[str]:
-        row = latest(report.view, str(ind.country), str(ind.stance))
-        return [] if row is None else [str(row["result_id"])]
-
     def ids(kind: str, key: str) -> list[str]:
         if kind == "share":
             return [key]
@@ -153,14 +135,15 @@ def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[st
             rows = report.results_drawn(key)
             return [] if rows is None else list(rows["result_id"])
         if kind == "table" and key == "tbl-indicators":
-            return [rid for ind in indicators.values() for rid in latest_id(ind)]
+            rows = (latest(report.view, str(i.country), str(i.stance))
+                    for i in report.ds.indicators.itertuples())
+            return [str(row["result_id"]) for row in rows if row is not None]
         if kind == "table" and key == "tbl-qualifiers":
             view = report.view
             return [str(view[view["qualifier"] == q].iloc[0]["result_id"])
                     for q in view["qualifier"].drop_duplicates()]
         return []
 
-    indicators = {str(i.indicator_id): i for i in report.ds.indicators.itertuples()}
     lines = qmd.expand(report.proj.report, report.proj.root)
     rank = {(line.file, line.number): n for n, line in enumerate(lines)}
     shown = sorted((rank.get(place, len(rank)), n, kind, key)
@@ -170,10 +153,6 @@ def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[st
     for *_, kind, key in shown:
         seen.update((i, None) for i in ids(kind, key) if i in known)
     return list(seen)
-
-
-def _list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
@@ -201,14 +180,11 @@ def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
         para("Question", md(rec.question)),
         para("Option", md(rec.option)),
         f"Source: {rec.citation}.",
+        *([f"Drawn in {join_words(['@' + c for c in rec.charts])}."] if rec.charts else []),
+        *([f"Note: {md(rec.notes)}"] if rec.notes else []),
     ]
-    if rec.charts:
-        lines.append(f"Drawn in {_list(['@' + c for c in rec.charts])}.")
-    if rec.notes:
-        lines.append(f"Note: {md(rec.notes)}")
-    body = " ".join(lines)
     return Md(f'<div id="{rec.anchor}" class="provenance-entry" data-result="{rec.result_id}">'
-              f"\n\n{body}\n\n</div>")
+              f"\n\n{' '.join(lines)}\n\n</div>")
 
 
 def appendix(report, used: dict[tuple[str, str], list[tuple[str, int]]],
