@@ -104,19 +104,18 @@ def _plot(rows: pd.DataFrame, facet: str | None = None) -> so.Plot:
     """The seaborn Plot of results (with `y`), shares on x, one layer per kind of mark.
     Every layer's data is a part of the Plot's own frame (seaborn aligns the two by index)."""
     marks = mark_rows(rows)
-    kinds = {k: marks[marks["kind"] == k] for k in ("bar", "open", "point")}
     plot = so.Plot(marks, y="y", color="stance").theme(style.theme())
-    if not kinds["bar"].empty:
-        plot = plot.add(so.Range(linewidth=style.BAR, artist_kws={"capstyle": "butt"}),
-                        data=kinds["bar"], xmin="lo", xmax="hi", linestyle="qualifier",
-                        orient="y", legend=False)
-    if not kinds["open"].empty:
-        plot = plot.add(so.Range(linewidth=1.4, linestyle=":",
-                                 artist_kws={"capstyle": "butt"}),
-                        data=kinds["open"], xmin="lo", xmax="hi", orient="y", legend=False)
-    if not kinds["point"].empty:
-        plot = plot.add(so.Dot(pointsize=7.5, edgewidth=1.6), data=kinds["point"], x="x",
-                        marker="qualifier", fill="qualifier", legend=False)
+    butt = {"capstyle": "butt"}
+    for kind, mark, mapping in [
+        ("bar", so.Range(linewidth=style.BAR, artist_kws=butt),
+         {"xmin": "lo", "xmax": "hi", "linestyle": "qualifier", "orient": "y"}),
+        ("open", so.Range(linewidth=1.4, linestyle=":", artist_kws=butt),
+         {"xmin": "lo", "xmax": "hi", "orient": "y"}),
+        ("point", so.Dot(pointsize=7.5, edgewidth=1.6),
+         {"x": "x", "marker": "qualifier", "fill": "qualifier"}),
+    ]:
+        if (marks["kind"] == kind).any():
+            plot = plot.add(mark, data=marks[marks["kind"] == kind], legend=False, **mapping)
     if facet is not None:
         plot = plot.facet(row=facet).share(x=False, y=False)
     return (plot.scale(x=so.Continuous().tick(at=range(0, 101, 20)), y=so.Continuous(),
@@ -316,10 +315,7 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
      .limit(x=(lo, hi)).label(x="Year as the source gives it\n(some read from its wording, "
                                 "such as \u201ca year ago\u201d)", y="")
      .on(ax).plot())
-    labels = []
-    for e in events.itertuples():
-        when = _period(e.date, e.date_end)
-        labels.append(_wrap(f"{e.label} ({when})", 50))
+    labels = [_wrap(f"{e.label} ({_period(e.date, e.date_end)})", 50) for e in events.itertuples()]
     _rows_axis(ax, list(range(len(events))), labels, -0.7, len(events) - 0.4)
     ax.xaxis.set_major_formatter("{x:.0f}")
     period = Line2D([0, 1], [0, 0], marker="o", color=style.MUTED, linewidth=2, markersize=7,
@@ -336,6 +332,4 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
 
 def _period(start, end) -> str:
     """An event's date in words: its year or month, or first–last for a period."""
-    if pd.isna(end):
-        return period_text(start, start)
-    return f"{period_text(start, start)}–{period_text(end, end)}"
+    return "–".join(period_text(d, d) for d in (start, end) if pd.notna(d))
