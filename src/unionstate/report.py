@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from . import charts, figures, tables
+from .bib import entries
 from .data import Dataset, load
+from .facts import Facts
 from .paths import FIGURES_ENV, Project, project
 from .text import Md, Shown, md
 from .views import published_in_month, results_view, when
@@ -38,26 +40,21 @@ RESULT_ROWS: dict[str, Callable[[Dataset], pd.DataFrame]] = {
 
 
 def _sources(rows: pd.DataFrame) -> set[str]:
-    keys: set[str] = set()
-    for col in ("sources", "source"):
-        if col in rows:
-            for cell in rows[col].dropna():
-                keys.update(str(cell).split(";"))
-    return keys
+    """The bib keys in the rows' `sources` (';'-separated) and `source` columns."""
+    return {key for col in ("sources", "source") if col in rows
+            for cell in rows[col].dropna() for key in str(cell).split(";")}
 
 
 class _Lazy(Mapping):
     """A read-only mapping whose values are computed on first use (for inline expressions)."""
 
     def __init__(self, keys, compute):
-        self._keys, self._compute, self._cache = list(keys), compute, {}
+        self._keys, self._compute = list(keys), cache(compute)
 
     def __getitem__(self, key):
         if key not in self._keys:
             raise KeyError(f"{key!r}: not one of {', '.join(self._keys)}")
-        if key not in self._cache:
-            self._cache[key] = self._compute(key)
-        return self._cache[key]
+        return self._compute(key)
 
     def __iter__(self) -> Iterator:
         return iter(self._keys)
@@ -76,10 +73,8 @@ class Report:
     @classmethod
     def load(cls, root: str | Path | None = None) -> Report:
         proj = project(root)
-        report = cls(load(proj), proj)
-        if os.environ.get(FIGURES_ENV):  # in the kernel of `unionstate build`: its staging folder
-            report.figures_dir = Path(os.environ[FIGURES_ENV])
-        return report
+        staging = os.environ.get(FIGURES_ENV)  # in the kernel of `unionstate build`
+        return cls(load(proj), proj, Path(staging) if staging else None)
 
     # ------------------------------------------------------------ numbers as text
 
@@ -103,17 +98,12 @@ class Report:
     def publication_months(self) -> Md:
         """The polls whose month may be that of their publication (views.published_in_month),
         as a list in words, or 'none'."""
-        from .bib import entries
-
         return Md("; ".join(md(p) for p in published_in_month(self.ds, entries(self.proj.bib)))
                   or "none")
 
     @cached_property
-    def facts(self):
-        """Sentences about the dataset itself (unionstate.facts.Facts): `F.sample_sizes`..."""
-        from .bib import entries
-        from .facts import Facts
-
+    def facts(self) -> Facts:
+        """Sentences about the dataset itself: `F.sample_sizes`..."""
         return Facts(self.ds, entries(self.proj.bib))
 
     @cached_property
@@ -167,14 +157,10 @@ class Report:
         return RESULT_ROWS[label](self.ds) if label in RESULT_ROWS else None
 
     def table(self, label: str) -> Md:
-        builders = {
-            "tbl-goals": lambda: tables.goals(self.ds),
-            "tbl-elites": lambda: tables.elites(self.ds),
-            "tbl-arguments": lambda: tables.arguments(self.ds),
-            "tbl-indicators": lambda: tables.indicators(self.ds),
-            "tbl-polls": lambda: tables.polls(self.ds),
-            "tbl-qualifiers": lambda: tables.qualifiers(self.ds, self.proj),
-        }
+        builders = {"tbl-goals": tables.goals, "tbl-elites": tables.elites,
+                    "tbl-arguments": tables.arguments, "tbl-indicators": tables.indicators,
+                    "tbl-polls": tables.polls,
+                    "tbl-qualifiers": lambda ds: tables.qualifiers(ds, self.proj)}
         if label not in builders:
             raise KeyError(f"no table '{label}'; tables: {', '.join(builders)}")
-        return tables.markdown(builders[label]())
+        return tables.markdown(builders[label](self.ds))
