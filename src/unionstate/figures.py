@@ -34,12 +34,6 @@ def data_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def screen_width(png: bytes) -> int:
-    """Display width in CSS pixels of a PNG saved at PNG_DPI (its width is in its header)."""
-    pixels = int.from_bytes(png[16:20], "big")
-    return round(pixels / PNG_DPI * 96)
-
-
 @dataclass(frozen=True)
 class Shown:
     """A figure as the build's notebook shows it: the bytes of the SVG and PNG files just
@@ -51,15 +45,12 @@ class Shown:
     svg: str
     png: bytes
 
-    @classmethod
-    def of(cls, label: str, paths: list[Path]) -> Shown:
-        return cls(label, paths[0].read_text(encoding="utf-8"), paths[1].read_bytes())
-
     def _repr_mimebundle_(self, include=None, exclude=None):
         data = {"image/svg+xml": self.svg,
                 "image/png": base64.b64encode(self.png).decode("ascii"),
                 "text/plain": f"<figure {self.label}>"}
-        return data, {"image/png": {"width": screen_width(self.png)}}
+        pixels = int.from_bytes(self.png[16:20], "big")  # the width, in the PNG's header
+        return data, {"image/png": {"width": round(pixels / PNG_DPI * 96)}}  # in CSS pixels
 
 
 def svg_of(fig: Figure) -> str:

@@ -73,24 +73,18 @@ def _text(value) -> str | None:
     return None if value is None or pd.isna(value) else str(value)
 
 
-def _meanings(proj) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Each qualifier's meaning in words (the first sentence of its codebook entry, without
-    how it is stored), and the result columns the codebook calls paraphrased."""
-    columns = load_codebook(proj.codebook)["results"].columns
-    meanings = {q: re.sub(r"\s*\([^)]*\)", "", text.split(". ")[0]).rstrip(".")
-                for q, text in columns["qualifier"].codes.items()}
-    paraphrased = tuple(c for c in ("question", "option")
-                        if "paraphrased" in columns[c].description.lower())
-    return meanings, paraphrased
-
-
 def records(report) -> dict[str, Provenance]:
     """result_id -> its provenance record, for every result of the report's data."""
     from . import tables
     from .report import CHARTS
 
     ds = report.ds
-    meanings, paraphrased = _meanings(report.proj)
+    columns = load_codebook(report.proj.codebook)["results"].columns
+    # A qualifier's meaning: the first sentence of its codebook entry, without how it is stored.
+    meanings = {q: re.sub(r"\s*\([^)]*\)", "", text.split(". ")[0]).rstrip(".")
+                for q, text in columns["qualifier"].codes.items()}
+    paraphrased = tuple(c for c in ("question", "option")
+                        if "paraphrased" in columns[c].description.lower())
     polls = ds.polls.set_index("poll_id")
     drawn: dict[str, list[str]] = {}
     for label in CHARTS:

@@ -142,7 +142,8 @@ class Report:
         fig, rows = self._draw(label)
         if self.figures_dir is None:
             return fig
-        return figures.Shown.of(label, figures.save(fig, rows, label, self.figures_dir))
+        svg, png, _ = figures.save(fig, rows, label, self.figures_dir)
+        return figures.Shown(label, svg.read_text(encoding="utf-8"), png.read_bytes())
 
     def plotted(self, label: str) -> pd.DataFrame:
         """The exact rows a figure draws."""

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib as mpl
-
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {
     "orange": "#E69F00",
@@ -109,7 +107,6 @@ COUNTRY_LABELS = {"BLR": "Belarusians", "RUS": "Russians"}
 COUNTRY_NAMES = {"BLR": "Belarus", "RUS": "Russia"}
 
 
-
 def encoded(column: str) -> set[str]:
     """The codes of results.`column` ("stance" or "qualifier") that have a record here.
     `unionstate check` refuses a row whose code is not among them (unionstate.codes), so a
@@ -163,13 +160,7 @@ RC = {
 
 
 def theme() -> dict:
-    """The house style as rcParams: seaborn's plain "ticks" style under RC. seaborn.objects
-    draws each chart with it (Plot.theme), and `apply` sets it for what is added after."""
+    """The house style as rcParams: seaborn's plain "ticks" style under RC."""
     import seaborn as sns
 
     return {**sns.axes_style("ticks"), **RC}
-
-
-def apply() -> None:
-    """Set the house style for every chart drawn after it."""
-    mpl.rcParams.update(theme())
