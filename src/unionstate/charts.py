@@ -1,18 +1,11 @@
 """The report's charts, drawn with seaborn's objects interface.
 
-Each function takes the dataset and returns (Figure, plotted): the matplotlib Figure and the
-exact rows it draws. What a colour or a mark means is defined once, in style.py; seaborn maps
-the codes to them (`so.Nominal` scales) and draws every mark:
-
-- `so.Dot` for a figure given as one value (and a hollow diamond at each bound of a derived
-  range), with colour = stance and marker and fill = how the source gives it;
-- `so.Range` for a bar over a range (solid, or striped when approximate) and for the dotted
-  line from a lower bound to the end of the axis.
-
-matplotlib adds only what seaborn does not do: the text beside each mark (a Text whose gid
-is "<result_id>:label"), the poll headings, row labels and the legends below the chart.
-Text that comes from data/ (pollsters, answers, event labels) is drawn as typed, never as
-mathtext (`parse_math=False`): a `$` in a pollster's name is a dollar sign.
+Each chart function takes the dataset and returns (Figure, the exact rows it draws). What a
+colour or a mark means is defined once, in style.py; seaborn maps the codes to them
+(`so.Nominal` scales) and draws every mark. matplotlib adds only what seaborn does not do:
+the text beside each mark (a Text whose gid is "<result_id>:label"), poll headings, row
+labels and legends. Text from data/ is drawn as typed, never as mathtext: a `$` in a
+pollster's name is a dollar sign.
 """
 
 from __future__ import annotations
@@ -61,8 +54,6 @@ def _note(fig: Figure, text: str) -> None:
     """A line above the chart that says what its rows may and may not be compared for."""
     fig.suptitle(text, x=0.0, ha="left", fontsize=8, style="italic", color="#333333")
 
-
-# ---------------------------------------------------------------- the marks of a figure
 
 
 def mark_rows(rows: pd.DataFrame) -> pd.DataFrame:
@@ -191,8 +182,6 @@ def _legends(fig: Figure, stances, qualifiers) -> None:
     fig.legend(handles=keys, loc="outside lower right", alignment="left",
                title="Mark: how the source gives the figure", handler_map=opened)
 
-
-# ---------------------------------------------------------------- the charts
 
 
 def opinion_rows(ds: Dataset, country: str) -> pd.DataFrame:

@@ -76,8 +76,6 @@ class Report:
         staging = os.environ.get(FIGURES_ENV)  # in the kernel of `unionstate build`
         return cls(load(proj), proj, Path(staging) if staging else None)
 
-    # ------------------------------------------------------------ numbers as text
-
     @cached_property
     def view(self) -> pd.DataFrame:
         return results_view(self.ds)
@@ -123,8 +121,6 @@ class Report:
             return Md(tables.sources(self.ds, keys))
 
         return _Lazy([*CHARTS, *table_keys], compute)
-
-    # ------------------------------------------------------------ figures and tables
 
     def _draw(self, label: str) -> tuple[Figure, pd.DataFrame]:
         if label not in self._drawn:

@@ -1,25 +1,14 @@
 """The house style of every chart, and the one place that says what a colour or a mark means.
 
-The report's encoding, the same in every chart:
-
-- **Colour means stance, and nothing else.** Each stance code of data/codebook.yaml
-  (results.stance) has one colour from the Okabe & Ito palette (black included), chosen so
-  that the stances drawn side by side stay apart under the common forms of colour blindness
-  (tests/test_style.py simulates them). Countries, pollsters and events are never coloured:
-  they are told apart by panels, rows and labels.
-- **The mark means the precision of the source's figure.** Each qualifier code
-  (results.qualifier) has one mark: a filled circle for a stated share, a hollow circle for
-  an approximate one, a solid bar over a stated range and a striped bar over an approximate
-  one, a triangle with a dotted line to the end of the axis for a lower bound, a filled
-  cross for a fraction, a hollow diamond for a figure derived from another one. The same
-  mark never means two things, and each legend key is drawn as the mark is.
-- **Grey carries no stance**: events (which have none) and the keys of the precision legend.
-  A stance the codebook has and this file lacks is drawn light grey (so that the build does
-  not crash); `unionstate check` refuses it first (unionstate.codes).
-
-Every stance and qualifier has one record below (colour or mark, and the legend's words),
-keyed by the codes of data/codebook.yaml: charts, legends and the appendix's precision table
-all read these records.
+- Colour means stance, and nothing else: one Okabe & Ito colour per stance code of
+  data/codebook.yaml, chosen so that stances drawn side by side stay apart under the common
+  forms of colour blindness (tests/test_style.py simulates them). Countries, pollsters and
+  events are told apart by panels, rows and labels, never by colour.
+- The mark means the precision of the source's figure: one mark per qualifier code, no mark
+  with two meanings, each legend key drawn as the mark is.
+- Grey carries no stance: events and the keys of the precision legend. A stance this file
+  lacks is drawn light grey (so that the build does not crash); `unionstate check` refuses
+  it first (unionstate.codes).
 """
 
 from __future__ import annotations
@@ -108,20 +97,18 @@ COUNTRY_NAMES = {"BLR": "Belarus", "RUS": "Russia"}
 
 
 def encoded(column: str) -> set[str]:
-    """The codes of results.`column` ("stance" or "qualifier") that have a record here.
-    `unionstate check` refuses a row whose code is not among them (unionstate.codes), so a
-    code the codebook gains is refused by check, not drawn, until it is given a record."""
+    """The codes of results.`column` ("stance" or "qualifier") that have a record here: the
+    only ones `unionstate check` accepts (unionstate.codes)."""
     return set({"stance": STANCES, "qualifier": QUALIFIERS}.get(column, {}))
 
 
 def stance(code: str) -> Stance:
-    """The record of a stance code; light grey, with the code as its words, if it has none
-    yet."""
+    """The record of a stance code; light grey, with the code as its words, if it has none."""
     return STANCES.get(code) or Stance(code, OKABE_ITO["grey"], code.replace("_", " "))
 
 
 def qualifier(code: str) -> Qualifier:
-    """The record of a qualifier code; a hollow grey square, if it has none yet."""
+    """The record of a qualifier code; a hollow grey square, if it has none."""
     return QUALIFIERS.get(code) or Qualifier(code, "s", False, None, code.replace("_", " "),
                                              "hollow square")
 
@@ -143,7 +130,6 @@ RC = {
     "axes.spines.right": False,
     "axes.grid": True,
     "axes.grid.axis": "x",
-    "axes.facecolor": "white",
     "axes.edgecolor": "#333333",
     "grid.color": "#DDDDDD",
     "grid.linewidth": 0.6,

@@ -1,8 +1,7 @@
 """The report's tables, as Markdown pipe tables built from data/.
 
-A cell is text, shown as the characters it holds (text.md escapes it), unless it is an Md:
-Markdown the package wrote (a citation, emphasis, a code span), in which any text from data/
-was escaped with text.md where it was put in."""
+A cell is text, shown as the characters it holds (escaped by markup.md), unless it is an Md:
+Markdown the package wrote, with any text from data/ escaped where it was put in."""
 
 from __future__ import annotations
 
@@ -29,10 +28,7 @@ class Layout:
     """How a table is typeset: each shown column's share of the text width in percent
     (summing to 100; the pipe table's separator line carries it, one dash per percent, which
     Pandoc turns into relative column widths in HTML, Typst and DOCX), and optionally a
-    column shown as a heading row above each run of its rows instead of as a column.
-
-    tests/test_tables.py checks that the longest word of every column fits its share of the
-    text block (about 80 characters of body text in the PDF and the DOCX)."""
+    column shown as a heading row above each run of its rows instead of as a column."""
 
     widths: dict[str, int]
     group: str | None = None
@@ -57,9 +53,8 @@ _BREAKS = re.compile(r"\s+|(?<=[A-Za-z]-)(?=[A-Za-z])")
 
 def _longest_word(cell: str) -> int:
     """The length of the longest unbreakable run of a cell's Markdown as a reader sees it,
-    roughly: a figure's provenance markup (text.shown) is not printed, nor a citation's key;
-    escaped characters count once (a code span's
-    backticks are counted: its type is wider)."""
+    roughly: without a figure's provenance markup or a citation's key, escaped characters
+    counted once (a code span's backticks are counted: its type is wider)."""
     text = re.sub(r"(?<!\\)@[\w:.-]+", "", unmarked(cell)).replace("**", "")
     text = re.sub(r"\\(.)", r"\1", text).replace("&#92;", "\\")
     return max((len(w) for w in _BREAKS.split(text) if w), default=0)
@@ -69,14 +64,11 @@ def fitted(widths: dict[str, int], longest: dict[str, int],
            cited: frozenset[str] = frozenset()) -> dict[str, int]:
     """The layout's widths, each column widened where its longest word (`longest`, in
     characters) would not fit its share of the text block, the percent it takes given up by
-    the columns with room to spare, in proportion to that room. A new poll's longer mode or
-    poll id thus widens its column instead of running out of it. A column of citations
-    (`cited`) gives up nothing: the names it prints are not in its Markdown. Where the words
-    cannot all fit, the widths stay as laid out."""
+    the columns with room to spare, in proportion to that room, so that a new poll's longer
+    words widen their column. A column of citations (`cited`) gives up nothing: the names it
+    prints are not in its Markdown. Where the words cannot all fit, the layout stands."""
     need = {c: min(100, -(-(longest[c] + PADDING) * 100 // TEXT_CHARS)) for c in widths}
     short = {c: need[c] - w for c, w in widths.items() if need[c] > w}
-    if not short:
-        return dict(widths)
     spare = {c: w - need[c] for c, w in widths.items()
              if c not in short and c not in cited and w > need[c]}
     excess, room = sum(short.values()), sum(spare.values())
@@ -302,11 +294,8 @@ def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
 
 def reproducibility(proj: Project) -> pd.DataFrame:
     """SHA-256 of every data file and the versions of the packages that drew the report."""
-    rows = []
-    for path in sorted([*proj.data.glob("*.csv"), proj.codebook, proj.bib]):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        rows.append({"Item": proj.rel(path), "Version or SHA-256": Md(f"`{digest}`")})
-    rows.append({"Item": "Python", "Version or SHA-256": platform.python_version()})
-    for name in PACKAGES:
-        rows.append({"Item": name, "Version or SHA-256": metadata.version(name)})
-    return pd.DataFrame(rows)
+    files = sorted([*proj.data.glob("*.csv"), proj.codebook, proj.bib])
+    rows = [(proj.rel(f), Md(f"`{hashlib.sha256(f.read_bytes()).hexdigest()}`")) for f in files]
+    rows += [("Python", platform.python_version())]
+    rows += [(name, metadata.version(name)) for name in PACKAGES]
+    return pd.DataFrame(rows, columns=["Item", "Version or SHA-256"])
