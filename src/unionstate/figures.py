@@ -1,8 +1,7 @@
 """Writing a chart to figures/<label>.svg, .png and .csv: same data, same bytes.
 
-Each chart (drawn by seaborn on a matplotlib Figure) is saved once, as SVG; the PNG is that
-SVG rasterised by resvg (through vl-convert-python's `svg_to_png`), so the two files show the
-same layout to the pixel and the chart is laid out and drawn once, not once per format.
+Each chart is drawn once, as SVG; the PNG is that SVG rasterised by resvg (vl-convert-python's
+`svg_to_png`), so the two files show the same layout to the pixel.
 """
 
 from __future__ import annotations
@@ -36,8 +35,8 @@ def data_frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Shown:
-    """A figure as the build's notebook shows it: the bytes of the SVG and PNG files just
-    written, not a second rendering. Quarto picks the SVG when both are there (for HTML, Typst
+    """A figure as the build's notebook shows it: the SVG and PNG it wrote, not a second
+    rendering. Quarto picks the SVG when both are there (for HTML, Typst
     and DOCX alike: quarto-cli src/core/jupyter/display-data.ts ranks image/svg+xml above
     image/png); the Quarto-free preview shows the PNG."""
 
@@ -59,7 +58,7 @@ def svg_of(fig: Figure) -> str:
     With a layout engine set, `savefig` draws a figure twice: once (output discarded) to run
     the layout, then for real. Here the layout runs on its own, with the SVG canvas's own text
     metrics (the same call `savefig` makes), and is then kept as it is, so `savefig` draws
-    once. The bytes are those of a plain `savefig`; test_build compares them."""
+    once. The bytes are those of a plain `savefig`."""
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
     engine = fig.get_layout_engine()
@@ -87,11 +86,12 @@ def png_of(svg: str) -> bytes:
     return out.getvalue()
 
 
-def save(fig: Figure, rows: pd.DataFrame, label: str, folder: Path) -> list[Path]:
+def save(fig: Figure, rows: pd.DataFrame, label: str, folder: Path) -> Shown:
+    """Write <label>.svg, .png and .csv to the folder; the figure as those files show it."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{label}.{ext}" for ext in ("svg", "png", "csv")]
     svg = svg_of(fig)
-    paths[0].write_text(svg, encoding="utf-8", newline="\n")
-    paths[1].write_bytes(png_of(svg))
-    data_frame(rows).to_csv(paths[2], index=False, lineterminator="\n")
-    return paths
+    shown = Shown(label, svg, png_of(svg))
+    (folder / f"{label}.svg").write_text(svg, encoding="utf-8", newline="\n")
+    (folder / f"{label}.png").write_bytes(shown.png)
+    data_frame(rows).to_csv(folder / f"{label}.csv", index=False, lineterminator="\n")
+    return shown

@@ -52,19 +52,10 @@ class Provenance:
     charts: tuple[str, ...]  # fig- labels of the charts that draw it
 
     @property
-    def anchor(self) -> str:
-        return ANCHOR + self.result_id
-
-    @property
     def what(self) -> str:
         """The figure named for a reader, in plain text: 'Levada Center, Dec 2019 and Aug
         2020, “Deeper political integration”' (what `diff` lists)."""
         return f"{self.polls[0].organisation}, {self.when_short}, \u201c{self.option}\u201d"
-
-    @property
-    def poll(self) -> str:
-        """Its poll or waves in words: 'Belarusian Academy of Sciences, June 2020'."""
-        return f"{self.polls[0].organisation}, {self.when}"
 
 
 def _text(value) -> str | None:
@@ -177,7 +168,7 @@ def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
         *([f"Drawn in {join_words(['@' + c for c in rec.charts])}."] if rec.charts else []),
         *([f"Note: {md(rec.notes)}"] if rec.notes else []),
     ]
-    return Md(f'<div id="{rec.anchor}" class="provenance-entry" data-result="{rec.result_id}">'
+    return Md(f'<div id="{ANCHOR}{rec.result_id}" class="provenance-entry" data-result="{rec.result_id}">'
               f"\n\n{' '.join(lines)}\n\n</div>")
 
 

@@ -138,8 +138,7 @@ class Report:
         fig, rows = self._draw(label)
         if self.figures_dir is None:
             return fig
-        svg, png, _ = figures.save(fig, rows, label, self.figures_dir)
-        return figures.Shown(label, svg.read_text(encoding="utf-8"), png.read_bytes())
+        return figures.save(fig, rows, label, self.figures_dir)
 
     def plotted(self, label: str) -> pd.DataFrame:
         """The exact rows a figure draws."""
