@@ -115,6 +115,4 @@ def _results_view(ds: Dataset) -> pd.DataFrame:
 def latest(view: pd.DataFrame, country: str, stance: str) -> pd.Series | None:
     """The most recent result of one stance in one country (by the end of fieldwork)."""
     rows = view[(view["country"] == country) & (view["stance"] == stance)]
-    if rows.empty:
-        return None
-    return rows.sort_values(["end", "start", "result_id"]).iloc[-1]
+    return None if rows.empty else rows.sort_values(["end", "start", "result_id"]).iloc[-1]
