@@ -77,11 +77,8 @@ def records(report) -> dict[str, Provenance]:
     paraphrased = tuple(c for c in ("question", "option")
                         if "paraphrased" in columns[c].description.lower())
     polls = ds.polls.set_index("poll_id")
-    drawn: dict[str, list[str]] = {}
-    for label in CHARTS:
-        rows = report.results_drawn(label)
-        for rid in ([] if rows is None else dict.fromkeys(rows["result_id"])):
-            drawn.setdefault(rid, []).append(label)
+    drawn = {label: set(rows["result_id"]) for label in CHARTS
+             if (rows := report.results_drawn(label)) is not None}
     out = {}
     for row in report.view.itertuples(index=False):
         rid = row.result_id
@@ -99,8 +96,8 @@ def records(report) -> dict[str, Provenance]:
             polls=waves, when=poll_when(ds, split_ids(row.poll_id)),
             when_short=str(row.when), question=str(row.question), option=str(row.option),
             paraphrased=paraphrased, source=str(result["source"]), locator=str(row.locator),
-            citation=Md(tables.poll_citation(ds, row._asdict())), notes=_text(result["notes"]),
-            charts=tuple(drawn.get(rid, [])))
+            citation=tables.poll_citation(ds, row._asdict()), notes=_text(result["notes"]),
+            charts=tuple(label for label, ids in drawn.items() if rid in ids))
     return out
 
 
@@ -180,7 +177,5 @@ def appendix(report, used: dict[tuple[str, str], list[tuple[str, int]]],
     review edition: changes.changed_figures) says first in an entry how its figure changed
     since the reviewed revision."""
     recs = records(report)
-    changes = changes or {}
-    ids = order(report, used)
-    ids += [rid for rid in recs if rid not in ids]
-    return Md("\n\n".join(entry(recs[rid], recs, changes.get(rid)) for rid in ids))
+    ids = dict.fromkeys([*order(report, used), *recs])
+    return Md("\n\n".join(entry(recs[rid], recs, (changes or {}).get(rid)) for rid in ids))
