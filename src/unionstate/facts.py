@@ -1,9 +1,6 @@
-"""Sentences about the dataset itself, computed from data/ so that they follow it.
-
-What the report says about its own evidence (how many polls give a sample size or a mode,
-which works the figures come through, the period the polls cover, the latest poll) changes
-whenever a poll is added, corrected or withdrawn. The chapters therefore never type it: they
-write `{python} F.sample_sizes` and the like, where `F = r.facts` (Report.facts).
+"""Sentences about the dataset itself (sample sizes, modes, sources, period, latest poll),
+computed from data/ so that they follow it: chapters write `{python} F.sample_sizes` and the
+like (`F = r.facts`), never the numbers.
 """
 
 from __future__ import annotations

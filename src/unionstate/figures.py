@@ -35,10 +35,9 @@ def data_frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Shown:
-    """A figure as the build's notebook shows it: the SVG and PNG it wrote, not a second
-    rendering. Quarto picks the SVG when both are there (for HTML, Typst
-    and DOCX alike: quarto-cli src/core/jupyter/display-data.ts ranks image/svg+xml above
-    image/png); the Quarto-free preview shows the PNG."""
+    """A figure as the build's notebook shows it: the SVG and PNG it wrote. Quarto picks the
+    SVG for every format (quarto-cli src/core/jupyter/display-data.ts ranks image/svg+xml
+    above image/png); the Quarto-free preview shows the PNG."""
 
     label: str
     svg: str

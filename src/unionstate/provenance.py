@@ -1,13 +1,8 @@
 """Where each figure the report shows comes from: one provenance record per result.
 
-`records(report)` holds, for every row of data/results.csv, the one record that every place
-showing the figure reads, so that they cannot disagree: the figure's link in prose and
-tables (text.shown), its entry in the appendix (`appendix`), the nbval cards and `diff`.
-
-A record holds the figure at its source's precision and what its qualifier means (data/
-codebook.yaml), its poll or waves as the source dates them, the question and option (marked
-paraphrased where the codebook says so), the work and locator that state it, and the charts
-that draw it. Text from data/ is escaped (markup.md) wherever it lands.
+Every place that shows a figure (its link in prose and tables, its appendix entry, the nbval
+cards, `diff`) reads its one record, so that they cannot disagree. Text from data/ is escaped
+(markup.md) wherever it lands.
 """
 
 from __future__ import annotations
@@ -171,11 +166,9 @@ def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
 
 def appendix(report, used: dict[tuple[str, str], list[tuple[str, int]]],
              changes: dict[str, str] | None = None) -> Md:
-    """Every figure the report shows (`used`: see `order`), in the order it first appears,
-    each with its provenance, then any result the scan found shown nowhere (so that a
-    figure a chapter shows by other means still has an entry to link to); `changes` (the
-    review edition: changes.changed_figures) says first in an entry how its figure changed
-    since the reviewed revision."""
+    """Every figure's entry, in the order the report first shows it (`used`: see `order`),
+    then any result shown nowhere the scan can see (so that it still has an entry to link
+    to); `changes` (review edition) says first in an entry how its figure changed."""
     recs = records(report)
     ids = dict.fromkeys([*order(report, used), *recs])
     return Md("\n\n".join(entry(recs[rid], recs, (changes or {}).get(rid)) for rid in ids))

@@ -1,8 +1,5 @@
 """What the report's cells call: one object holding the data, its numbers as text, the
 figures and the tables. Chapters use `r = Report.load()` and one-line calls on it.
-
-Where `figures_dir` is set (in a build, from $UNIONSTATE_FIGURES: unionstate.kernel), every
-figure shown is also written there as <label>.svg, .png and .csv.
 """
 
 from __future__ import annotations
@@ -83,8 +80,7 @@ class Report:
     @cached_property
     def shares(self) -> dict[str, Shown]:
         """result_id -> the figure at its source's precision ('62%', 'one in six'): plain text
-        as a string, and in the report an element that opens its provenance
-        (unionstate.provenance.shown)."""
+        as a string, and in the report an element that opens its provenance (text.shown)."""
         return {r.result_id: Shown(r.text, r.result_id) for r in self.view.itertuples()}
 
     @cached_property
@@ -130,11 +126,8 @@ class Report:
         return self._drawn[label]
 
     def figure(self, label: str):
-        """Draw a figure and return it for display.
-
-        Outside a build, the matplotlib Figure itself: Quarto, or Jupyter, renders it in the
-        format it chooses. Where `figures_dir` is set, the figure is written there as
-        <label>.svg, .png and .csv, and shown as the bytes of those SVG and PNG files."""
+        """Draw a figure for display: the matplotlib Figure itself, or, where `figures_dir` is
+        set (in a build, from $UNIONSTATE_FIGURES), the files written there (figures.save)."""
         fig, rows = self._draw(label)
         if self.figures_dir is None:
             return fig

@@ -145,8 +145,7 @@ def cited_in(key: str, locator_text: str, read: set[str]) -> Md:
 
     `locator_text` is polls.csv's locator, which opens with the citing author's name
     ('Shraibman, para. 8, note 77'); `read` holds the keys of the works the report has read.
-    A poll whose publication the report read itself is cited directly.
-    """
+    A poll whose publication the report read itself is cited directly."""
     if key in read:
         return _cite_at(key, locator_text) if locator_text else Md(f"[@{key}]")
     author, _, rest = str(locator_text).partition(", ")

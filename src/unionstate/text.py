@@ -1,8 +1,5 @@
-"""Figures as the prose writes them, as precise as their source and no more.
-
-One function, `share_text`, turns a result row into words: "62%", "75–76%", "about 30%",
-"some 43–48%", "more than 40%", "one in six", "half of 23–24%". Every poll number in the
-report goes through it.
+"""Figures as the prose writes them, as precise as their source and no more: every poll
+number goes through `share_text` ("62%", "about 30%", "more than 40%", "one in six").
 """
 
 from __future__ import annotations
