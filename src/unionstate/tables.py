@@ -93,17 +93,16 @@ def markdown(frame: pd.DataFrame) -> Md:
                if c not in frame.columns]
     if missing:
         raise ValueError(f"layout names columns the table lacks: {missing}")
-    widths = fitted(layout.widths, {c: max([_longest_word(c), *(
-        _longest_word(_cell(v)) for v in frame[c])]) for c in layout.widths},
-        frozenset(c for c in layout.widths if any("@" in _cell(v) for v in frame[c])))
-    columns = list(widths)
-    lines = [_row(columns), "|" + "|".join("-" * widths[c] for c in columns) + "|"]
+    cells = frame[list(layout.widths)].map(_cell)
+    widths = fitted(layout.widths, {c: max(map(_longest_word, [c, *cells[c]])) for c in cells},
+                    frozenset(c for c in cells if cells[c].str.contains("@", regex=False).any()))
+    lines = [_row(cells.columns), "|" + "|".join("-" * widths[c] for c in cells) + "|"]
     current = None
-    for _, row in frame.iterrows():
-        if layout.group and row[layout.group] != current:
-            current = row[layout.group]
-            lines.append(_row([f"**{_cell(current)}**", *[""] * (len(columns) - 1)]))
-        lines.append(_row(_cell(row[c]) for c in columns))
+    for i, row in enumerate(cells.values.tolist()):
+        if layout.group and frame[layout.group].iloc[i] != current:
+            current = frame[layout.group].iloc[i]
+            lines.append(_row([f"**{_cell(current)}**", *[""] * (len(row) - 1)]))
+        lines.append(_row(row))
     return Md("\n".join(lines))
 
 
