@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import textwrap
 
-import matplotlib as mpl
 import pandas as pd
 import seaborn.objects as so
 from matplotlib.figure import Figure
@@ -35,7 +34,7 @@ def _new_figure(height: float) -> Figure:
     the SVG's size in points and the rasterised PNG agree, with no half pixel to round)."""
     from .figures import PNG_DPI
 
-    mpl.rcParams.update(style.theme())  # for what matplotlib adds after seaborn draws
+    style.apply()
     return Figure(figsize=(style.WIDTH, round(height * PNG_DPI) / PNG_DPI), layout="constrained")
 
 

@@ -33,10 +33,6 @@ class Md(str):
 MARKUP = re.compile(r"[\\`*_{}\[\]<>#+!|~^$@&=:;'\"]|\.(?=\.)|-(?=-)")
 
 
-def _escaped(m: re.Match) -> str:
-    return "&#92;" if m.group() == "\\" else "\\" + m.group()
-
-
 def md(value) -> Md:
     """Text shown as exactly the characters typed, as Markdown: every markup character
     escaped, and whitespace (line breaks included) folded to single spaces, so that no
@@ -46,7 +42,8 @@ def md(value) -> Md:
     missing = value is None or (isinstance(value, float) and value != value) or \
         type(value).__name__ in ("NAType", "NaTType")  # None, NaN, pd.NA, pd.NaT
     text = "" if missing else str(value)
-    text = MARKUP.sub(_escaped, " ".join(text.split()))
+    text = MARKUP.sub(lambda m: "&#92;" if m.group() == "\\" else "\\" + m.group(),
+                      " ".join(text.split()))
     # A list marker where the value begins a line ("1. ", "2) ", "- "): escaped too.
     return Md(re.sub(r"^(\d+[.)](?=\s|$)|-)", lambda m: m.group()[:-1] + "\\" + m.group()[-1],
                      text))

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import matplotlib as mpl
+
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {
     "orange": "#E69F00",
@@ -150,3 +152,8 @@ def theme() -> dict:
     import seaborn as sns
 
     return {**sns.axes_style("ticks"), **RC}
+
+
+def apply() -> None:
+    """Set the house style for what matplotlib adds after seaborn draws."""
+    mpl.rcParams.update(theme())

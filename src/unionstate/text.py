@@ -76,10 +76,11 @@ class Shown(str):
     """A figure's text ('62%') that Jupyter, and so the report, shows as `shown` markup: its
     str() stays the plain text (for `diff`, the nbval cards, and any sentence built from it)."""
 
-    def __new__(cls, text: str, result_id: str):
+    def __new__(cls, text: str, result_id: str | None = None):
         obj = super().__new__(cls, text)
         obj.result_id = result_id
         return obj
 
     def _repr_markdown_(self) -> str:
-        return str(shown(self.result_id, str(self)))
+        """Its markup; without a result to name (a text made by hand), the text alone."""
+        return str(shown(self.result_id, str(self)) if self.result_id else md(str(self)))
