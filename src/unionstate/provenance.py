@@ -102,23 +102,20 @@ def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[st
     ("figure", label), ("table", label) -> its (file, line)s): inline figures, the figures
     of the tables that show figures (tbl-indicators, tbl-qualifiers) and of each chart."""
     from . import qmd
-    from .report import CHARTS
     from .views import latest
 
     def ids(kind: str, key: str) -> list[str]:
         if kind == "share":
             return [key]
-        if kind == "figure" and key in CHARTS:
+        if kind == "figure":
             rows = report.results_drawn(key)
             return [] if rows is None else list(rows["result_id"])
         if kind == "table" and key == "tbl-indicators":
             rows = (latest(report.view, str(i.country), str(i.stance))
                     for i in report.ds.indicators.itertuples())
             return [str(row["result_id"]) for row in rows if row is not None]
-        if kind == "table" and key == "tbl-qualifiers":
-            view = report.view
-            return [str(view[view["qualifier"] == q].iloc[0]["result_id"])
-                    for q in view["qualifier"].drop_duplicates()]
+        if kind == "table" and key == "tbl-qualifiers":  # the first figure of each qualifier
+            return list(report.view.drop_duplicates("qualifier")["result_id"].astype(str))
         return []
 
     lines = qmd.expand(report.proj.report, report.proj.root)

@@ -43,24 +43,16 @@ class Stance:
 
 @dataclass(frozen=True)
 class Qualifier:
-    """How one qualifier code is drawn.
-
-    marker: the matplotlib marker at a point value (None for a bar over a range);
-    filled: solid or hollow marker; bar: the bar's line style over a range ("solid", or
-    STRIPES for an approximate range; None for a point);
-    at_bounds: a marker at each bound (derived figures) rather than one at the value;
-    open_end: a dotted line from the bound to the end of the axis (a lower bound);
-    legend: the legend's words; drawn: the mark in words (the appendix's precision table).
-    """
+    """How one qualifier code is drawn."""
 
     code: str
-    marker: str | None
-    filled: bool
-    bar: str | tuple | None
-    legend: str
-    drawn: str
-    at_bounds: bool = False
-    open_end: bool = False
+    marker: str | None  # the matplotlib marker at a point value; None for a bar over a range
+    filled: bool  # a solid or a hollow marker
+    bar: str | tuple | None  # the line style of a bar over a range ("solid", STRIPES); or None
+    legend: str  # the legend's words
+    drawn: str  # the mark in words (the appendix's precision table)
+    at_bounds: bool = False  # a marker at each bound (derived figures), not one at the value
+    open_end: bool = False  # a dotted line from the bound to the end of the axis (lower bound)
 
 
 STANCES: dict[str, Stance] = {s.code: s for s in (
