@@ -75,9 +75,8 @@ def fitted(widths: dict[str, int], longest: dict[str, int],
     if room < excess:
         return dict(widths)
     give = {c: excess * r // room for c, r in spare.items()}
-    for c in sorted(spare, key=lambda c: spare[c] - give[c], reverse=True):
-        if sum(give.values()) == excess:
-            break
+    left = excess - sum(give.values())  # whole points: one each to the columns with most room
+    for c in sorted(spare, key=lambda c: spare[c] - give[c], reverse=True)[:left]:
         give[c] += 1
     return {c: w + short.get(c, 0) - give.get(c, 0) for c, w in widths.items()}
 
