@@ -102,8 +102,7 @@ class Facts:
 
     @cached_property
     def latest_poll(self) -> Md:
-        """Phrase: the most recent poll, by the end of its fieldwork ('the ZOiS survey poll of
-        March 2021')."""
+        """Phrase: the poll whose fieldwork ended last ('the VCIOM poll of April 2019')."""
         polls = self.ds.polls
         if polls.empty:
             return Md("no poll")

@@ -90,8 +90,7 @@ class Report:
 
     @cached_property
     def publication_months(self) -> Md:
-        """The polls whose month may be that of their publication (views.published_in_month),
-        as a list in words, or 'none'."""
+        """The polls whose month may be that of their publication, in words, or 'none'."""
         return Md("; ".join(md(p) for p in published_in_month(self.ds, entries(self.proj.bib)))
                   or "none")
 

@@ -82,8 +82,7 @@ def fitted(widths: dict[str, int], longest: dict[str, int],
 
 
 def markdown(frame: pd.DataFrame) -> Md:
-    """A pipe table of the frame, laid out as frame.attrs["layout"] says (column widths,
-    heading rows); cells are written by _cell (text escaped, Md kept, each on one line)."""
+    """A pipe table of the frame, laid out as frame.attrs["layout"] says, a cell a line."""
     layout = frame.attrs["layout"]
     if sum(layout.widths.values()) != 100:
         raise ValueError(f"column widths must sum to 100, not {sum(layout.widths.values())}: "
@@ -116,8 +115,7 @@ def locator(text: str) -> str:
 
 
 def _cite_at(key: str, loc: str) -> Md:
-    """A Pandoc citation at a locator; the key is a checked references.bib key (bib.KEY),
-    the locator text from data/."""
+    """A Pandoc citation of a checked bib key (bib.KEY) at a locator from data/."""
     return Md(f"[@{key}, {md(locator(loc))}]")
 
 
@@ -243,8 +241,7 @@ def indicators(ds: Dataset) -> pd.DataFrame:
 
 
 def polls(ds: Dataset) -> pd.DataFrame:
-    """Every poll: pollster, the date its source gives and its poll_id in data/polls.csv in one
-    column."""
+    """Every poll, its pollster, the date its source gives and its poll_id in one column."""
     counts = ds.result_polls.groupby("poll_id").size()
     p = ds.polls.sort_values(["country", "fieldwork_start_first", "poll_id"])
     read = read_sources(ds)
