@@ -117,11 +117,10 @@ def _plot(rows: pd.DataFrame, facet: str | None = None) -> so.Plot:
 def _label(ax, row: dict) -> None:
     """The figure in the report's words, beside its mark: right of the bar or marker; for a
     lower bound, on a white ground over its dotted line, just right of the triangle."""
-    mark = style.qualifier(row["qualifier"])
-    high = row["share_high"] if pd.notna(row["share_high"]) else row["share_low"]
-    x = row["share_low"] + 2.2 if mark.open_end else high + 2.2
-    box = {"facecolor": "white", "edgecolor": "none", "pad": 1.0} if mark.open_end else None
-    ax.text(x, row["y"], row["text"], va="center", ha="left", fontsize=8, bbox=box,
+    open_end = style.qualifier(row["qualifier"]).open_end
+    end = row["share_low"] if open_end or pd.isna(row["share_high"]) else row["share_high"]
+    box = {"facecolor": "white", "edgecolor": "none", "pad": 1.0} if open_end else None
+    ax.text(end + 2.2, row["y"], row["text"], va="center", ha="left", fontsize=8, bbox=box,
             gid=row["result_id"] + LABEL)
 
 
@@ -140,16 +139,14 @@ def _qualifier_key(q: str) -> Line2D:
     mark = style.qualifier(q)
     ink = style.MUTED
     if mark.bar is not None:
-        key = Line2D([0, 1], [0, 0], linewidth=style.BAR, linestyle=mark.bar, color=ink,
-                     solid_capstyle="butt", dash_capstyle="butt")
-    elif mark.open_end:
-        key = Line2D([0, 1], [0, 0], linestyle=":", linewidth=1.4, color=ink,
-                     marker=mark.marker, markersize=7.5)
-    else:
-        key = Line2D([], [], marker=mark.marker, linestyle="none", color=ink, markersize=7.5,
-                     markerfacecolor=ink if mark.filled else "none", markeredgewidth=1.6)
-    key.set_label(mark.legend)
-    return key
+        return Line2D([0, 1], [0, 0], linewidth=style.BAR, linestyle=mark.bar, color=ink,
+                      solid_capstyle="butt", dash_capstyle="butt", label=mark.legend)
+    if mark.open_end:
+        return Line2D([0, 1], [0, 0], linestyle=":", linewidth=1.4, color=ink,
+                      marker=mark.marker, markersize=7.5, label=mark.legend)
+    return Line2D([], [], marker=mark.marker, linestyle="none", color=ink, markersize=7.5,
+                  markerfacecolor=ink if mark.filled else "none", markeredgewidth=1.6,
+                  label=mark.legend)
 
 
 class _OpenEndKey(HandlerLine2D):
