@@ -270,20 +270,15 @@ def polls(ds: Dataset) -> pd.DataFrame:
 
 def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
     codes = load_codebook(proj.codebook)["results"].columns["qualifier"].codes
-    view = results_view(ds)
-    rows = []
-    for q, meaning in codes.items():
-        example = view[view["qualifier"] == q]
-        mark = qualifier(q)
-        rows.append({
-            "Qualifier": q,
-            "Meaning and storage": meaning,
-            "Example in this report": "none yet" if example.empty else
-            shown(example.iloc[0]["result_id"], example.iloc[0]["text"]),
-            "Drawn as": f"{mark.drawn}; legend: {mark.legend}",
-        })
-    return _with(pd.DataFrame(rows), Layout({"Qualifier": 28, "Meaning and storage": 35,
-                                             "Example in this report": 14, "Drawn as": 23}))
+    first = results_view(ds).drop_duplicates("qualifier").set_index("qualifier")  # examples
+    return _with(pd.DataFrame([{
+        "Qualifier": q,
+        "Meaning and storage": meaning,
+        "Example in this report": shown(first.at[q, "result_id"], first.at[q, "text"])
+        if q in first.index else "none yet",
+        "Drawn as": f"{qualifier(q).drawn}; legend: {qualifier(q).legend}",
+    } for q, meaning in codes.items()]), Layout({"Qualifier": 28, "Meaning and storage": 35,
+                                                "Example in this report": 14, "Drawn as": 23}))
 
 
 def reproducibility(proj: Project) -> pd.DataFrame:
