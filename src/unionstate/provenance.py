@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pandas as pd
+
 from .codebook import load as load_codebook
 from .markup import Md, md
 from .parse import split_ids
@@ -54,9 +56,7 @@ class Provenance:
 
 
 def _text(value) -> str | None:
-    import pandas as pd
-
-    return None if value is None or pd.isna(value) else str(value)
+    return None if pd.isna(value) else str(value)
 
 
 def records(report) -> dict[str, Provenance]:
