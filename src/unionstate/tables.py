@@ -223,21 +223,18 @@ def poll_citation(ds: Dataset, row: pd.Series) -> Md:
 
 def indicators(ds: Dataset) -> pd.DataFrame:
     view = results_view(ds)
-    rows = []
-    for ind in ds.indicators.itertuples():
-        last = latest(view, str(ind.country), str(ind.stance))
-        rows.append({
-            "Indicator": ind.label,
-            "Public": COUNTRY_NAMES[str(ind.country)],
-            "Latest reading": "no reading yet" if last is None else
-            shown(last["result_id"], last["text"]),
-            "Poll": "" if last is None else
-            Md(f"{md(last['organisation'])}, {md(last['when'])} {poll_citation(ds, last)}"),
-            "Why watch it": ind.why,
-        })
-    return _with(pd.DataFrame(rows),
-                 Layout({"Indicator": 21, "Latest reading": 13, "Poll": 27, "Why watch it": 39},
-                        group="Public"))
+    readings = [(ind, latest(view, str(ind.country), str(ind.stance)))
+                for ind in ds.indicators.itertuples()]
+    return _with(pd.DataFrame([{
+        "Indicator": ind.label,
+        "Public": COUNTRY_NAMES[str(ind.country)],
+        "Latest reading": "no reading yet" if last is None else
+        shown(last["result_id"], last["text"]),
+        "Poll": "" if last is None else
+        Md(f"{md(last['organisation'])}, {md(last['when'])} {poll_citation(ds, last)}"),
+        "Why watch it": ind.why,
+    } for ind, last in readings]), Layout({"Indicator": 21, "Latest reading": 13, "Poll": 27,
+                                           "Why watch it": 39}, group="Public"))
 
 
 def polls(ds: Dataset) -> pd.DataFrame:
