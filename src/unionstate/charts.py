@@ -1,11 +1,7 @@
-"""The report's charts, drawn with seaborn's objects interface.
+"""The report's charts: each takes the dataset and returns (Figure, the rows it draws).
 
-Each chart function takes the dataset and returns (Figure, the exact rows it draws). What a
-colour or a mark means is defined once, in style.py; seaborn maps the codes to them
-(`so.Nominal` scales) and draws every mark. matplotlib adds only what seaborn does not do:
-the text beside each mark (a Text whose gid is "<result_id>:label"), poll headings, row
-labels and legends. Text from data/ is drawn as typed, never as mathtext: a `$` in a
-pollster's name is a dollar sign.
+seaborn draws every mark, its colours and marks from style.py; matplotlib adds what seaborn
+does not do: the text beside each mark, headings, row labels and legends.
 """
 
 from __future__ import annotations
@@ -30,8 +26,8 @@ AXIS_END = 100.0  # where the dotted line of a lower bound stops: the end of the
 
 
 def _new_figure(height: float) -> Figure:
-    """A figure of the house width, its height a whole number of pixels of the PNG (so that
-    the SVG's size in points and the rasterised PNG agree, with no half pixel to round)."""
+    """A figure of the house width, its height a whole number of the PNG's pixels (so that
+    the SVG and the PNG rasterised from it agree)."""
     from .figures import PNG_DPI
 
     style.apply()
@@ -43,16 +39,9 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _as_typed(fig: Figure) -> None:
-    """Every text of the figure drawn as the characters it holds: no mathtext anywhere (no
-    chart needs it, and text from data/ must never be parsed as markup)."""
+    """No mathtext anywhere: text from data/ is drawn as typed (a `$` is a dollar sign)."""
     for text in fig.findobj(Text):
         text.set_parse_math(False)
-
-
-def _note(fig: Figure, text: str) -> None:
-    """A line above the chart that says what its rows may and may not be compared for."""
-    fig.suptitle(text, x=0.0, ha="left", fontsize=8, style="italic", color="#333333")
-
 
 
 def mark_rows(rows: pd.DataFrame) -> pd.DataFrame:
@@ -92,8 +81,8 @@ def _scales(stances, qualifiers) -> dict:
 
 
 def _plot(rows: pd.DataFrame, facet: str | None = None) -> so.Plot:
-    """The seaborn Plot of results (with `y`), shares on x, one layer per kind of mark.
-    Every layer's data is a part of the Plot's own frame (seaborn aligns the two by index)."""
+    """The seaborn Plot of results (with `y`), shares on x, one layer per kind of mark (each
+    layer's data a slice of the Plot's frame: seaborn aligns the two by index)."""
     marks = mark_rows(rows)
     plot = so.Plot(marks, y="y", color="stance").theme(style.theme())
     butt = {"capstyle": "butt"}
@@ -149,41 +138,33 @@ def _qualifier_key(q: str) -> Line2D:
                   label=mark.legend)
 
 
-class _OpenEndKey(HandlerLine2D):
-    """A lower bound's key as the chart draws it: the triangle at the left end of its dotted
-    line (matplotlib's own key puts a marker at each end)."""
-
-    def create_artists(self, legend, orig_handle, xdescent, ydescent, width, height,
-                       fontsize, trans):
-        artists = super().create_artists(legend, orig_handle, xdescent, ydescent, width,
-                                         height, fontsize, trans)
-        for artist in artists:
-            artist.set_markevery([0])
-        return artists
-
-
-def _legends(fig: Figure, stances, qualifiers) -> None:
-    """Two keys below the chart: colour = stance (left), mark = precision (right)."""
-    present = list(dict.fromkeys(stances))
+def _finish(fig: Figure, rows: pd.DataFrame, note: str) -> None:
+    """A line above the chart saying what its rows may be compared for, two keys below it
+    (colour = stance, left; mark = precision, right), and every text drawn as typed."""
+    fig.suptitle(note, x=0.0, ha="left", fontsize=8, style="italic", color="#333333")
+    present = list(dict.fromkeys(rows["stance"]))
     order = [*[s for s in style.STANCES if s in present],
              *[s for s in present if s not in style.STANCES]]
     fig.legend(handles=[Patch(color=style.stance(s).colour, label=style.stance(s).legend)
                         for s in order],
                loc="outside lower left", title="Colour: what respondents want",
                alignment="left")
-    shown = set(qualifiers)
+    shown = set(rows["qualifier"])
     keys = [_qualifier_key(q) for q in [*style.QUALIFIERS,
                                          *sorted(shown - set(style.QUALIFIERS))] if q in shown]
-    opened = {k: _OpenEndKey(numpoints=2) for k in keys if k.get_linestyle() == ":"}
+    # A lower bound's key as the chart draws it: the triangle at the left end of its dotted
+    # line only (matplotlib's own key puts a marker at each end).
+    open_end = HandlerLine2D(numpoints=2, update_func=lambda key, handle: (
+        key.update_from(handle), key.set_markevery([0])))
+    opened = {k: open_end for k in keys if k.get_linestyle() == ":"}
     fig.legend(handles=keys, loc="outside lower right", alignment="left",
                title="Mark: how the source gives the figure", handler_map=opened)
-
+    _as_typed(fig)
 
 
 def opinion_rows(ds: Dataset, country: str) -> pd.DataFrame:
-    """The results `opinion` draws, in its order (without drawing them): polls in the order of
-    data/results.csv, and within each poll its answers in the legend's order of stances (from
-    joining Russia to keeping relations as they are), so that every block reads alike."""
+    """The results `opinion` draws, in its order: polls as in data/results.csv, each poll's
+    answers in the legend's order of stances, so that every block reads alike."""
     view = results_view(ds)
     rows = view[view["country"] == country]
     poll_rank = {label: i for i, label in enumerate(dict.fromkeys(rows["poll_label"]))}
@@ -194,9 +175,8 @@ def opinion_rows(ds: Dataset, country: str) -> pd.DataFrame:
 
 
 def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
-    """Every result of one country, grouped under a heading per poll (answers of one poll are
-    to one question, so they may be read against each other): colour = stance, mark =
-    precision, the figure in words beside each mark."""
+    """Every result of one country, under a heading per poll (the answers of one poll are to
+    one question, so they may be read against each other)."""
     rows = opinion_rows(ds, country)
     ys, ticks, headers = [], [], []
     y = 0.0
@@ -220,10 +200,8 @@ def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
     for yy, text in headers:
         ax.text(0.5, yy, text, fontweight="bold", va="center", ha="left", fontsize=8.5)
     _rows_axis(ax, ys, ticks, -0.6, y - 0.3)
-    _note(fig, "The answers under one heading were offered in one poll; polls differ in "
-               "question, wording and date.")
-    _legends(fig, rows["stance"], rows["qualifier"])
-    _as_typed(fig)
+    _finish(fig, rows, "The answers under one heading were offered in one poll; polls differ "
+                       "in question, wording and date.")
     return fig, rows
 
 
@@ -250,16 +228,12 @@ def mirror_rows(ds: Dataset) -> pd.DataFrame:
 
 def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     """Merger and union figures of both publics, one row per figure naming its public, poll
-    and date, a panel (a seaborn facet) per group of stances; colour = stance, mark =
-    precision, the figure and its stance in words beside each mark."""
+    and date, a panel (a seaborn facet) per group of stances."""
     shown = mirror_rows(ds)
     fig = _new_figure(0.42 * len(shown) + 3.0)
     _plot(shown, facet="group").label(title=str).on(fig).plot()
-    axes = {ax.get_title(): ax for ax in fig.axes}
-    for title in MIRROR_GROUPS:
-        ax = axes.get(title)
-        if ax is None:
-            continue
+    for ax in fig.axes:
+        title = ax.get_title()
         rows = shown[shown["group"] == title]
         for row in rows.to_dict("records"):
             _label(ax, {**row, "text": f"{row['text']}: {style.stance(row['stance']).legend}"})
@@ -269,10 +243,8 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         ax.set_title(title, loc="left", fontweight="bold")
         ax.set_title("")
         ax.set_xlabel(SHARE_LABEL if title == list(MIRROR_GROUPS)[-1] else "")
-    _note(fig, "Each row is one poll's answer to its own question; wordings differ between "
-               "rows, in one country as between the two.")
-    _legends(fig, shown["stance"], shown["qualifier"])
-    _as_typed(fig)
+    _finish(fig, shown, "Each row is one poll's answer to its own question; wordings differ "
+                        "between rows, in one country as between the two.")
     return fig, shown
 
 
