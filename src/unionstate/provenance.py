@@ -26,7 +26,6 @@ class Poll:
     pollster: str | None
     commissioned_by: str | None
     date: str  # as the source gives it: "June 2020", "2018"
-    population: str
 
 
 @dataclass(frozen=True)
@@ -80,8 +79,7 @@ def records(report) -> dict[str, Provenance]:
         result = ds.result(rid)
         waves = tuple(Poll(pid, organisation(p), _text(p["pollster"]),
                            _text(p["commissioned_by"]),
-                           period_text(p["fieldwork_start"], p["fieldwork_end"]),
-                           str(p["population"]))
+                           period_text(p["fieldwork_start"], p["fieldwork_end"]))
                       for pid, p in polls.loc[split_ids(row.poll_id)].iterrows())
         derivation = _text(result["derivation"])
         out[rid] = Provenance(

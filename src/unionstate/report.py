@@ -1,6 +1,5 @@
-"""What the report's cells call: one object holding the data, its numbers as text, the
-figures and the tables. Chapters use `r = Report.load()` and one-line calls on it.
-"""
+"""What the report's cells call (`r = Report.load()`): the data, its numbers as text, the
+figures and the tables."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""The report's tables, as Markdown pipe tables built from data/.
-
-A cell is text, shown as the characters it holds (escaped by markup.md), unless it is an Md:
-Markdown the package wrote, with any text from data/ escaped where it was put in."""
+"""The report's tables as Markdown pipe tables: a cell is text (escaped) unless it is an Md,
+Markdown the package wrote."""
 
 from __future__ import annotations
 
@@ -15,6 +13,7 @@ import pandas as pd
 
 from .codebook import load as load_codebook
 from .data import Dataset
+from .facts import UNSTATED_MODE
 from .paths import Project
 from .style import COUNTRY_NAMES, qualifier
 from .text import EN_DASH, Md, md, shown, unmarked
@@ -25,10 +24,9 @@ PACKAGES = ["unionstate", "pandas", "seaborn", "matplotlib", "nbclient", "ipyker
 
 @dataclass(frozen=True)
 class Layout:
-    """How a table is typeset: each shown column's share of the text width in percent
-    (summing to 100; the pipe table's separator line carries it, one dash per percent, which
-    Pandoc turns into relative column widths in HTML, Typst and DOCX), and optionally a
-    column shown as a heading row above each run of its rows instead of as a column."""
+    """Each shown column's percent of the text width (one dash each in the separator line,
+    which Pandoc makes relative widths), and optionally a column shown as a heading row above
+    each run of its rows."""
 
     widths: dict[str, int]
     group: str | None = None
@@ -52,9 +50,8 @@ _BREAKS = re.compile(r"\s+|(?<=[A-Za-z]-)(?=[A-Za-z])")
 
 
 def _longest_word(cell: str) -> int:
-    """The length of the longest unbreakable run of a cell's Markdown as a reader sees it,
-    roughly: without a figure's provenance markup or a citation's key, escaped characters
-    counted once (a code span's backticks are counted: its type is wider)."""
+    """The longest unbreakable run of a cell as a reader sees it, roughly: no figure markup or
+    citation key, escapes counted once (a code span's backticks count: its type is wider)."""
     text = re.sub(r"(?<!\\)@[\w:.-]+", "", unmarked(cell)).replace("**", "")
     text = re.sub(r"\\(.)", r"\1", text).replace("&#92;", "\\")
     return max((len(w) for w in _BREAKS.split(text) if w), default=0)
@@ -62,11 +59,9 @@ def _longest_word(cell: str) -> int:
 
 def fitted(widths: dict[str, int], longest: dict[str, int],
            cited: frozenset[str] = frozenset()) -> dict[str, int]:
-    """The layout's widths, each column widened where its longest word (`longest`, in
-    characters) would not fit its share of the text block, the percent it takes given up by
-    the columns with room to spare, in proportion to that room, so that a new poll's longer
-    words widen their column. A column of citations (`cited`) gives up nothing: the names it
-    prints are not in its Markdown. Where the words cannot all fit, the layout stands."""
+    """The widths, each column widened to fit its longest word, at the cost of the columns
+    with room to spare, in proportion to that room (citation columns, `cited`, give none: the
+    names they print are not in their Markdown). Where not all can fit, the layout stands."""
     need = {c: min(100, -(-(longest[c] + PADDING) * 100 // TEXT_CHARS)) for c in widths}
     short = {c: need[c] - w for c, w in widths.items() if need[c] > w}
     spare = {c: w - need[c] for c, w in widths.items()
@@ -136,12 +131,9 @@ def _citing(author: str, read: set[str]) -> set[str]:
 
 
 def cited_in(key: str, locator_text: str, read: set[str]) -> Md:
-    """A citation of a poll's own publication, known only through the work that reports it,
-    in Chicago's indirect form: '[@nasb2020; cited in @shraibman, para. 8, note 77]'.
-
-    `locator_text` is polls.csv's locator, which opens with the citing author's name
-    ('Shraibman, para. 8, note 77'); `read` holds the keys of the works the report has read.
-    A poll whose publication the report read itself is cited directly."""
+    """A poll's publication cited through the read work (`read`: keys) whose author opens its
+    locator ('Shraibman, para. 8, note 77'), in Chicago's indirect form: '[@nasb2020; cited in
+    @shraibman, para. 8, note 77]'; directly where the report read it itself."""
     if key in read:
         return _cite_at(key, locator_text) if locator_text else Md(f"[@{key}]")
     author, _, rest = str(locator_text).partition(", ")
@@ -153,11 +145,9 @@ def cited_in(key: str, locator_text: str, read: set[str]) -> Md:
 
 
 def sources(ds: Dataset, keys) -> str:
-    """A caption's "Sources:" citation, with works the report knows only second-hand marked
-    as such: '[@melyantsou2021; @shraibman; @nasb2020; @sasse2021; cited in @shraibman]'
-    prints "(Melyantsou 2021; Shraibman, n.d.; Belarusian Academy of Sciences 2020; Sasse et
-    al. 2021; cited in Shraibman, n.d.)". A work is known through the read work whose name
-    opens the locators of the polls citing it."""
+    """A caption's "Sources:" citation, works known only second-hand (through the read work
+    opening their polls' locators) marked as such: '[@shraibman; @nasb2020; cited in
+    @shraibman]'."""
     keys, read = set(keys), read_sources(ds)
     via: dict[str, list[str]] = {}
     unknown = []
@@ -210,9 +200,8 @@ def arguments(ds: Dataset) -> pd.DataFrame:
 
 
 def poll_citation(ds: Dataset, row: pd.Series) -> Md:
-    """The citation of one figure (a row of views.results_view): the polls' own publications
-    marked as cited in the work the figure is taken from, at its locator:
-    '[@vciom2019; @vciom2020; cited in @shraibman, para. 11, notes 82–83]'."""
+    """One figure's citation (a row of results_view), its polls' publications cited in the
+    work it is taken from: '[@vciom2019; @vciom2020; cited in @shraibman, para. 11]'."""
     source = str(ds.result(row["result_id"])["source"])
     keys = str(row["sources"]).split(";")  # sorted, without repeats
     if keys == [source] or source not in read_sources(ds):
@@ -242,20 +231,17 @@ def polls(ds: Dataset) -> pd.DataFrame:
     counts = ds.result_polls.groupby("poll_id").size()
     p = ds.polls.sort_values(["country", "fieldwork_start_first", "poll_id"])
     read = read_sources(ds)
-    # The mode code "unknown" means the source gives none (data/codebook.yaml).
-    mode = p["mode"].astype(str).replace({"unknown": "not given"})
+    mode = p["mode"].astype(str).replace({UNSTATED_MODE: "not given"})
     sample = p["sample_size"].map(lambda n: "not given" if pd.isna(n) else f"{n:,}")
-
-    def known(r) -> bool:  # a commissioner beside a named pollster
-        return pd.notna(r.pollster) and pd.notna(r.commissioned_by)
-
+    # A commissioner is named beside a named pollster.
+    known = p["pollster"].notna() & p["commissioned_by"].notna()
     return _with(pd.DataFrame({
         "Poll": p["poll_id"],
         "Public": p["country"].astype(str).map(COUNTRY_NAMES),
         "Pollster (commissioner), date": [Md(
-            f"{md(organisation(r) + (f' ({r.commissioned_by})' if known(r) else ''))}, "
+            f"{md(organisation(r) + (f' ({r.commissioned_by})' if k else ''))}, "
             f"{md(period_text(r.fieldwork_start, r.fieldwork_end))} (`{r.poll_id}`)")
-            for _, r in p.iterrows()],
+            for (_, r), k in zip(p.iterrows(), known, strict=True)],
         "Population": p["population"],
         "Mode; sample": mode + "; " + sample,
         "Figures": p["poll_id"].map(lambda i: int(counts.get(i, 0))),

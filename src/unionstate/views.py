@@ -72,16 +72,10 @@ def when(ds: Dataset) -> dict[str, str]:
 
 
 def results_view(ds: Dataset) -> pd.DataFrame:
-    """Every result with what charts and tables need: country, polls, dates, text, sources.
-
-    Computed once per dataset for every chart, table and number drawn from it (they only
-    filter it): kept on the frozen Dataset as functools.cached_property keeps a value."""
-    if "results_view" not in ds.__dict__:
-        ds.__dict__["results_view"] = _results_view(ds)
-    return ds.__dict__["results_view"]
-
-
-def _results_view(ds: Dataset) -> pd.DataFrame:
+    """Every result with what charts and tables need: country, polls, dates, text, sources;
+    computed once per dataset (kept on the frozen Dataset as a cached_property keeps a value)."""
+    if "results_view" in ds.__dict__:
+        return ds.__dict__["results_view"]
     polls = ds.polls.set_index("poll_id").to_dict("index")  # poll_id -> its row, as a dict
     rows = []
     for r in ds.results.itertuples(index=False):
@@ -108,8 +102,10 @@ def _results_view(ds: Dataset) -> pd.DataFrame:
             "sources": ";".join(sorted({r.source, *(w["source"] for w in waves)})),
             "locator": r.locator,
         })
-    view = pd.DataFrame(rows)
-    return view.sort_values(["country", "start", "poll_id", "result_id"], ignore_index=True)
+    view = pd.DataFrame(rows).sort_values(["country", "start", "poll_id", "result_id"],
+                                          ignore_index=True)
+    ds.__dict__["results_view"] = view
+    return view
 
 
 def latest(view: pd.DataFrame, country: str, stance: str) -> pd.Series | None:
