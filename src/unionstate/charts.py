@@ -255,8 +255,7 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     events = ds.events.sort_values(["date_first", "event_id"], ignore_index=True)
     first = events["date_first"].dt.year.astype(int)
     last = events["date_end_last"].fillna(events["date_last"]).dt.year.astype(int)
-    frame = pd.DataFrame({"event_id": events["event_id"], "y": range(len(events)),
-                          "year": first, "end": last})
+    frame = pd.DataFrame({"y": range(len(events)), "year": first, "end": last})
     periods = frame[frame["end"] > frame["year"]]
     ends = pd.concat([frame[["y", "year"]], periods[["y", "end"]].rename(
         columns={"end": "year"})], ignore_index=True)
@@ -284,8 +283,8 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         loc="outside lower left", ncols=2,
         handler_map={period: HandlerLine2D(numpoints=2)})  # a dot at each end, as drawn
     _as_typed(fig)
-    plotted = events[["event_id", "date", "date_end", "kind", "label", "source", "locator"]]
-    return fig, plotted.assign(y=frame["y"])
+    return fig, events[["event_id", "date", "date_end", "kind", "label", "source",
+                        "locator"]].assign(y=frame["y"])
 
 
 def _period(start, end) -> str:

@@ -1,7 +1,5 @@
-"""Sentences about the dataset itself (sample sizes, modes, sources, period, latest poll),
-computed from data/ so that they follow it: chapters write `{python} F.sample_sizes` and the
-like (`F = r.facts`), never the numbers.
-"""
+"""Sentences about the dataset itself, computed from data/ so that they follow it: chapters
+write `{python} F.sample_sizes`, never the numbers."""
 
 from __future__ import annotations
 
@@ -32,16 +30,15 @@ def count(n: int, noun: str) -> str:
 
 @dataclass
 class Facts:
-    """Sentences about the dataset: each property is plain text ending in a full stop, or a
-    phrase where its docstring says so."""
+    """Each property a sentence, or a phrase where its docstring says so."""
 
     ds: Dataset
     bib: dict[str, dict[str, str]]
 
     @staticmethod
     def _tagged(poll: pd.Series, extra: str = "") -> str:
-        """'(VCIOM, April 2019)' or, with extra, '(VCIOM, April 2019: n = 1,600)': who ran or
-        commissioned it, without the data's bracketed remarks."""
+        """'(VCIOM, April 2019)', or with extra '(VCIOM, April 2019: n = 1,600)', without the
+        data's bracketed remarks."""
         who = md(re.sub(r"\s*\([^)]*\)", "", organisation(poll)).strip())
         return f"({who}, {period_text(poll['fieldwork_start'], poll['fieldwork_end'])}{extra})"
 

@@ -1,8 +1,5 @@
-"""Writing a chart to figures/<label>.svg, .png and .csv: same data, same bytes.
-
-Each chart is drawn once, as SVG; the PNG is that SVG rasterised by resvg (vl-convert-python's
-`svg_to_png`), so the two files show the same layout to the pixel.
-"""
+"""Writing a chart to figures/<label>.svg, .png and .csv: same data, same bytes. The PNG is
+the SVG rasterised by resvg (vl-convert's `svg_to_png`), so the two agree to the pixel."""
 
 from __future__ import annotations
 
@@ -35,9 +32,8 @@ def data_frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Shown:
-    """A figure as the build's notebook shows it: the SVG and PNG it wrote. Quarto picks the
-    SVG for every format (quarto-cli src/core/jupyter/display-data.ts ranks image/svg+xml
-    above image/png); the Quarto-free preview shows the PNG."""
+    """A figure as the build shows it: Quarto picks the SVG for every format (quarto-cli's
+    display-data.ts ranks it above image/png); the Quarto-free preview shows the PNG."""
 
     label: str
     svg: str
@@ -52,12 +48,8 @@ class Shown:
 
 
 def svg_of(fig: Figure) -> str:
-    """The chart as SVG, drawn once.
-
-    With a layout engine set, `savefig` draws a figure twice: once (output discarded) to run
-    the layout, then for real. Here the layout runs on its own, with the SVG canvas's own text
-    metrics (the same call `savefig` makes), and is then kept as it is, so `savefig` draws
-    once. The bytes are those of a plain `savefig`."""
+    """The chart as SVG, the bytes of a plain `savefig`, drawn once: `savefig` would draw
+    twice to run the layout engine; here the layout runs alone, with the SVG's text metrics."""
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
     engine = fig.get_layout_engine()
@@ -71,9 +63,8 @@ def svg_of(fig: Figure) -> str:
 
 
 def png_of(svg: str) -> bytes:
-    """The SVG rasterised at PNG_DPI (text is drawn as paths, so no font is looked up), saved
-    again by Pillow without the alpha channel when every pixel is opaque (the charts have a
-    white background): a third of the size of resvg's own file, pixel for pixel the same."""
+    """The SVG rasterised at PNG_DPI, saved again by Pillow without the alpha channel when
+    every pixel is opaque: a third of the size of resvg's own file, pixel for pixel the same."""
     import vl_convert
     from PIL import Image
 

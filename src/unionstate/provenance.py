@@ -1,9 +1,5 @@
-"""Where each figure the report shows comes from: one provenance record per result.
-
-Every place that shows a figure (its link in prose and tables, its appendix entry, the nbval
-cards, `diff`) reads its one record, so that they cannot disagree. Text from data/ is escaped
-(markup.md) wherever it lands.
-"""
+"""One provenance record per result: every place that shows a figure (its link, its appendix
+entry, the nbval cards, `diff`) reads it, so that they cannot disagree."""
 
 from __future__ import annotations
 
@@ -49,8 +45,7 @@ class Provenance:
 
     @property
     def what(self) -> str:
-        """The figure named for a reader, in plain text: 'Levada Center, Dec 2019 and Aug
-        2020, “Deeper political integration”' (what `diff` lists)."""
+        """The figure in plain text, as `diff` lists it: pollster, dates and option."""
         return f"{self.polls[0].organisation}, {self.when_short}, \u201c{self.option}\u201d"
 
 
@@ -95,10 +90,8 @@ def records(report) -> dict[str, Provenance]:
 
 
 def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[str]:
-    """The result_ids the report shows, in the order each first appears in report.qmd and
-    its chapters. `used` is where the prose shows what (changes.uses: ("share", result_id),
-    ("figure", label), ("table", label) -> its (file, line)s): inline figures, the figures
-    of the tables that show figures (tbl-indicators, tbl-qualifiers) and of each chart."""
+    """The result_ids the report shows, in the order each first appears in it; `used` maps
+    ("share", result_id), ("figure", label) or ("table", label) to its (file, line)s."""
     from . import qmd
     from .views import latest
 
@@ -129,17 +122,14 @@ def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[st
 
 def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
           change: str | None = None) -> Md:
-    """The appendix entry of one figure, as Markdown: a <div> whose id the figure links to,
-    each value from data/ escaped. `change` (review edition) is said first, in bold."""
+    """One figure's appendix entry: a <div> whose id the figure links to; `change` (review
+    edition) is said first, in bold."""
     def para(label: str, text: str) -> str:
         return f"{label}{' (paraphrased)' if label.lower() in rec.paraphrased else ''}: {text}."
 
-    polls = []
-    for p in rec.polls:
-        who = md(p.organisation)
-        if p.pollster and p.commissioned_by:
-            who = Md(f"{who}, commissioned by {md(p.commissioned_by)}")
-        polls.append(f"{who}, {md(p.date)} (`{p.poll_id}`)")
+    polls = [f"{md(p.organisation)}" + (f", commissioned by {md(p.commissioned_by)}"
+                                        if p.pollster and p.commissioned_by else "")
+             + f", {md(p.date)} (`{p.poll_id}`)" for p in rec.polls]
     meaning = md(rec.meaning[:1].lower() + rec.meaning[1:])
     parent = (records_by_id or {}).get(rec.derived_from or "")
     if parent:
@@ -161,9 +151,8 @@ def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
 
 def appendix(report, used: dict[tuple[str, str], list[tuple[str, int]]],
              changes: dict[str, str] | None = None) -> Md:
-    """Every figure's entry, in the order the report first shows it (`used`: see `order`),
-    then any result shown nowhere the scan can see (so that it still has an entry to link
-    to); `changes` (review edition) says first in an entry how its figure changed."""
+    """Every figure's entry, in the order the report first shows it (see `order`), then any
+    result the scan sees nowhere (so that it still has an entry to link to)."""
     recs = records(report)
     ids = dict.fromkeys([*order(report, used), *recs])
     return Md("\n\n".join(entry(recs[rid], recs, (changes or {}).get(rid)) for rid in ids))

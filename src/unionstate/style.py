@@ -1,14 +1,9 @@
 """The house style of every chart, and the one place that says what a colour or a mark means.
 
-- Colour means stance, and nothing else: one Okabe & Ito colour per stance code of
-  data/codebook.yaml, chosen so that stances drawn side by side stay apart under the common
-  forms of colour blindness (tests/test_style.py simulates them). Countries, pollsters and
-  events are told apart by panels, rows and labels, never by colour.
-- The mark means the precision of the source's figure: one mark per qualifier code, no mark
-  with two meanings, each legend key drawn as the mark is.
-- Grey carries no stance: events and the keys of the precision legend. A stance this file
-  lacks is drawn light grey (so that the build does not crash); `unionstate check` refuses
-  it first (unionstate.codes).
+Colour means stance and nothing else (one Okabe & Ito colour per stance code, apart under the
+common colour blindnesses); the mark means the precision of the source's figure (one per
+qualifier code); grey carries no stance. Countries and events are told apart by panels, rows
+and labels, never by colour.
 """
 
 from __future__ import annotations
@@ -91,8 +86,7 @@ COUNTRY_NAMES = {"BLR": "Belarus", "RUS": "Russia"}
 
 
 def encoded(column: str) -> set[str]:
-    """The codes of results.`column` ("stance" or "qualifier") that have a record here: the
-    only ones `unionstate check` accepts (unionstate.codes)."""
+    """The codes of results.`column` ("stance" or "qualifier") that `unionstate check` accepts."""
     return set({"stance": STANCES, "qualifier": QUALIFIERS}.get(column, {}))
 
 

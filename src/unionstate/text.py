@@ -1,6 +1,5 @@
-"""Figures as the prose writes them, as precise as their source and no more: every poll
-number goes through `share_text` ("62%", "about 30%", "more than 40%", "one in six").
-"""
+"""Figures as the prose writes them, as precise as their source and no more ("62%", "about
+30%", "more than 40%", "one in six")."""
 
 from __future__ import annotations
 
@@ -55,10 +54,8 @@ def share_text(row: pd.Series, results: pd.DataFrame) -> str:
 
 
 def shown(result_id: str, text: str) -> Md:
-    """A figure as the prose and tables show it: `text` (escaped) linked to the result's
-    appendix entry, in an element naming the result. Pandoc reads the <span> as a Span (its
-    attributes kept in HTML, its content alone in Typst and DOCX), and the link as an
-    internal link to the entry (a Typst label, a DOCX bookmark)."""
+    """A figure as the prose and tables show it: `text` linked to the result's appendix entry,
+    in a <span> naming the result (Pandoc keeps its attributes in HTML only)."""
     return Md(f'<span class="result" data-result="{html.escape(result_id, quote=True)}">'
               f"[{md(text)}](#{ANCHOR}{result_id})</span>")
 
@@ -73,8 +70,7 @@ def unmarked(markdown: str) -> str:
 
 
 class Shown(str):
-    """A figure's text ('62%') that Jupyter, and so the report, shows as `shown` markup: its
-    str() stays the plain text (for `diff`, the nbval cards, and any sentence built from it)."""
+    """A figure's text ('62%') that the report shows as `shown` markup; its str() is the text."""
 
     def __new__(cls, text: str, result_id: str | None = None):
         obj = super().__new__(cls, text)
