@@ -68,18 +68,6 @@ def mark_rows(rows: pd.DataFrame) -> pd.DataFrame:
                                       "hi"])
 
 
-def _scales(stances, qualifiers) -> dict:
-    """seaborn's scales: stance -> colour, qualifier -> marker, fill and the bar's style."""
-    s = list(dict.fromkeys(stances))
-    q = list(dict.fromkeys(qualifiers))
-    return {
-        "color": so.Nominal({c: style.stance(c).colour for c in s}, order=s),
-        "marker": so.Nominal({c: style.qualifier(c).marker or "o" for c in q}, order=q),
-        "fill": so.Nominal({c: style.qualifier(c).filled for c in q}, order=q),
-        "linestyle": so.Nominal({c: style.qualifier(c).bar or "solid" for c in q}, order=q),
-    }
-
-
 def _plot(rows: pd.DataFrame, facet: str | None = None) -> so.Plot:
     """The seaborn Plot of results (with `y`), shares on x, one layer per kind of mark (each
     layer's data a slice of the Plot's frame: seaborn aligns the two by index)."""
@@ -98,8 +86,14 @@ def _plot(rows: pd.DataFrame, facet: str | None = None) -> so.Plot:
             plot = plot.add(mark, data=marks[marks["kind"] == kind], legend=False, **mapping)
     if facet is not None:
         plot = plot.facet(row=facet).share(x=False, y=False)
+    # stance -> colour; qualifier -> marker, fill and the bar's style
+    s, q = list(dict.fromkeys(rows["stance"])), list(dict.fromkeys(rows["qualifier"]))
     return (plot.scale(x=so.Continuous().tick(at=range(0, 101, 20)), y=so.Continuous(),
-                       **_scales(rows["stance"], rows["qualifier"]))
+                       color=so.Nominal({c: style.stance(c).colour for c in s}, order=s),
+                       marker=so.Nominal({c: style.qualifier(c).marker or "o" for c in q}, order=q),
+                       fill=so.Nominal({c: style.qualifier(c).filled for c in q}, order=q),
+                       linestyle=so.Nominal({c: style.qualifier(c).bar or "solid" for c in q},
+                                            order=q))
             .limit(x=(0, AXIS_END)).label(x=SHARE_LABEL, y=""))
 
 
@@ -167,11 +161,10 @@ def opinion_rows(ds: Dataset, country: str) -> pd.DataFrame:
     answers in the legend's order of stances, so that every block reads alike."""
     view = results_view(ds)
     rows = view[view["country"] == country]
-    poll_rank = {label: i for i, label in enumerate(dict.fromkeys(rows["poll_label"]))}
-    stance_rank = {code: i for i, code in enumerate(style.STANCES)}
-    keys = pd.DataFrame({"poll": rows["poll_label"].map(poll_rank),
-                         "stance": rows["stance"].map(stance_rank).fillna(len(stance_rank))})
-    return rows.loc[keys.sort_values(["poll", "stance"], kind="stable").index].reset_index(drop=True)
+    rank = {"poll_label": {p: i for i, p in enumerate(dict.fromkeys(rows["poll_label"]))},
+            "stance": {s: i for i, s in enumerate(style.STANCES)}}
+    return rows.sort_values(list(rank), kind="stable", ignore_index=True, key=lambda col: col.map(
+        rank[col.name]).fillna(len(style.STANCES)))
 
 
 def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:

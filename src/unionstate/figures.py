@@ -19,17 +19,6 @@ PNG_DPI = 150
 PNG_SCALE = 0.75
 
 
-def data_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """The plotted rows as the CSV beside the chart shows them: no float noise, ISO dates."""
-    out = rows.copy()
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.strftime("%Y-%m-%d")
-        elif pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "" if pd.isna(v) else f"{round(v, 4):g}")
-    return out
-
-
 @dataclass(frozen=True)
 class Shown:
     """A figure as the build shows it: Quarto picks the SVG for every format (quarto-cli's
@@ -83,5 +72,11 @@ def save(fig: Figure, rows: pd.DataFrame, label: str, folder: Path) -> Shown:
     shown = Shown(label, svg, png_of(svg))
     (folder / f"{label}.svg").write_text(svg, encoding="utf-8", newline="\n")
     (folder / f"{label}.png").write_bytes(shown.png)
-    data_frame(rows).to_csv(folder / f"{label}.csv", index=False, lineterminator="\n")
+    rows = rows.copy()  # in the CSV: no float noise, ISO dates
+    for col in rows.columns:
+        if pd.api.types.is_datetime64_any_dtype(rows[col]):
+            rows[col] = rows[col].dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_float_dtype(rows[col]):
+            rows[col] = rows[col].map(lambda v: "" if pd.isna(v) else f"{round(v, 4):g}")
+    rows.to_csv(folder / f"{label}.csv", index=False, lineterminator="\n")
     return shown

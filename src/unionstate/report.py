@@ -16,9 +16,10 @@ from . import charts, figures, tables
 from .bib import entries
 from .data import Dataset, load
 from .facts import Facts
+from .parse import split_ids
 from .paths import FIGURES_ENV, Project, project
 from .text import Md, Shown, md
-from .views import published_in_month, results_view, when
+from .views import period_text, poll_when, published_in_month, results_view
 
 # label -> chart function; the chapters cite them by these labels.
 CHARTS: dict[str, Callable[[Dataset], tuple[Figure, pd.DataFrame]]] = {
@@ -85,7 +86,11 @@ class Report:
     @cached_property
     def when(self) -> dict[str, Md]:
         """poll_id or result_id -> fieldwork in words ('June 2020')."""
-        return {k: Md(v) for k, v in when(self.ds).items()}
+        ds = self.ds
+        return ({p.poll_id: Md(period_text(p.fieldwork_start, p.fieldwork_end))
+                 for p in ds.polls.itertuples()}
+                | {r.result_id: Md(poll_when(ds, split_ids(r.poll_id)))
+                   for r in ds.results.itertuples()})
 
     @cached_property
     def publication_months(self) -> Md:
