@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerLine2D
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.text import Text
 
 from . import style
 from .data import Dataset
@@ -36,12 +35,6 @@ def _new_figure(height: float) -> Figure:
 
 def _wrap(text: str, width: int) -> str:
     return textwrap.fill(text, width, break_long_words=False)
-
-
-def _as_typed(fig: Figure) -> None:
-    """No mathtext anywhere: text from data/ is drawn as typed (a `$` is a dollar sign)."""
-    for text in fig.findobj(Text):
-        text.set_parse_math(False)
 
 
 def mark_rows(rows: pd.DataFrame) -> pd.DataFrame:
@@ -113,8 +106,6 @@ def _rows_axis(ax, ys: list[float], labels: list[str], top: float, bottom: float
     ax.set_ylim(bottom, top)
     ax.tick_params(axis="y", length=0)
     ax.spines["left"].set_visible(False)
-    ax.grid(axis="y", visible=False)
-    ax.grid(axis="x", visible=True)
 
 
 def _qualifier_key(q: str) -> Line2D:
@@ -134,7 +125,7 @@ def _qualifier_key(q: str) -> Line2D:
 
 def _finish(fig: Figure, rows: pd.DataFrame, note: str) -> None:
     """A line above the chart saying what its rows may be compared for, two keys below it
-    (colour = stance, left; mark = precision, right), and every text drawn as typed."""
+    (colour = stance, left; mark = precision, right)."""
     fig.suptitle(note, x=0.0, ha="left", fontsize=8, style="italic", color="#333333")
     present = list(dict.fromkeys(rows["stance"]))
     order = [*[s for s in style.STANCES if s in present],
@@ -153,7 +144,6 @@ def _finish(fig: Figure, rows: pd.DataFrame, note: str) -> None:
     opened = {k: open_end for k in keys if k.get_linestyle() == ":"}
     fig.legend(handles=keys, loc="outside lower right", alignment="left",
                title="Mark: how the source gives the figure", handler_map=opened)
-    _as_typed(fig)
 
 
 def opinion_rows(ds: Dataset, country: str) -> pd.DataFrame:
@@ -275,7 +265,6 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
                label="event, at its year"), period],
         loc="outside lower left", ncols=2,
         handler_map={period: HandlerLine2D(numpoints=2)})  # a dot at each end, as drawn
-    _as_typed(fig)
     return fig, events[["event_id", "date", "date_end", "kind", "label", "source",
                         "locator"]].assign(y=frame["y"])
 

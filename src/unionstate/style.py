@@ -130,6 +130,7 @@ RC = {
     "svg.fonttype": "path",
     "savefig.dpi": 150,
     "path.simplify": False,
+    "text.parse_math": False,  # no mathtext: text from data/ is drawn as typed ($ is a dollar)
 }
 
 
