@@ -114,10 +114,7 @@ def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[st
     shown = sorted((rank.get(place, len(rank)), n, kind, key)
                    for n, ((kind, key), places) in enumerate(used.items()) for place in places)
     known = set(report.view["result_id"])
-    seen: dict[str, None] = {}
-    for *_, kind, key in shown:
-        seen.update((i, None) for i in ids(kind, key) if i in known)
-    return list(seen)
+    return list(dict.fromkeys(i for *_, kind, key in shown for i in ids(kind, key) if i in known))
 
 
 def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,

@@ -79,8 +79,8 @@ class Report:
 
     @cached_property
     def shares(self) -> dict[str, Shown]:
-        """result_id -> the figure at its source's precision ('62%', 'one in six'): plain text
-        as a string, and in the report an element that opens its provenance (text.shown)."""
+        """result_id -> the figure at its source's precision ('62%', 'one in six'), shown in
+        the report linked to its provenance."""
         return {r.result_id: Shown(r.text, r.result_id) for r in self.view.itertuples()}
 
     @cached_property
@@ -129,8 +129,8 @@ class Report:
         return self._drawn[label]
 
     def figure(self, label: str):
-        """Draw a figure for display: the matplotlib Figure itself, or, where `figures_dir` is
-        set (in a build, from $UNIONSTATE_FIGURES), the files written there (figures.save)."""
+        """A figure for display: the Figure itself, or in a build (`figures_dir` set) the files
+        written there."""
         fig, rows = self._draw(label)
         if self.figures_dir is None:
             return fig
@@ -141,8 +141,7 @@ class Report:
         return self._draw(label)[1]
 
     def results_drawn(self, label: str) -> pd.DataFrame | None:
-        """The results a figure draws (None for a chart of polls or events): the drawn rows if
-        it was drawn, else the same selection without drawing (charts.*_rows)."""
+        """The results a figure draws (None for a chart of events), without drawing it."""
         if label in self._drawn:
             rows = self._drawn[label][1]
             return rows if "result_id" in rows else None

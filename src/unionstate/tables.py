@@ -268,6 +268,5 @@ def reproducibility(proj: Project) -> pd.DataFrame:
     """SHA-256 of every data file and the versions of the packages that drew the report."""
     files = sorted([*proj.data.glob("*.csv"), proj.codebook, proj.bib])
     rows = [(proj.rel(f), Md(f"`{hashlib.sha256(f.read_bytes()).hexdigest()}`")) for f in files]
-    rows += [("Python", platform.python_version())]
-    rows += [(name, metadata.version(name)) for name in PACKAGES]
+    rows += [("Python", platform.python_version()), *((n, metadata.version(n)) for n in PACKAGES)]
     return pd.DataFrame(rows, columns=["Item", "Version or SHA-256"])
