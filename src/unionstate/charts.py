@@ -25,8 +25,7 @@ AXIS_END = 100.0  # where the dotted line of a lower bound stops: the end of the
 
 
 def _new_figure(height: float) -> Figure:
-    """A figure of the house width, its height a whole number of the PNG's pixels (so that
-    the SVG and the PNG rasterised from it agree)."""
+    """A figure of the house width, its height whole PNG pixels (so that SVG and PNG agree)."""
     from .figures import PNG_DPI
 
     style.apply()
@@ -91,8 +90,7 @@ def _plot(rows: pd.DataFrame, facet: str | None = None) -> so.Plot:
 
 
 def _label(ax, row: dict) -> None:
-    """The figure in the report's words, beside its mark: right of the bar or marker; for a
-    lower bound, on a white ground over its dotted line, just right of the triangle."""
+    """The figure in words right of its mark (a lower bound's on white over its dotted line)."""
     open_end = style.qualifier(row["qualifier"]).open_end
     end = row["share_low"] if open_end or pd.isna(row["share_high"]) else row["share_high"]
     box = {"facecolor": "white", "edgecolor": "none", "pad": 1.0} if open_end else None
@@ -198,8 +196,7 @@ MIRROR_GROUPS = {
 
 
 def mirror_rows(ds: Dataset) -> pd.DataFrame:
-    """The results `mirror` draws, in its order, each with its panel (`group`) and row (`y`,
-    counted from the top of its panel)."""
+    """The results `mirror` draws, in its order, each with its panel (`group`) and row (`y`)."""
     view = results_view(ds)
     frames = []
     for title, stances in MIRROR_GROUPS.items():
@@ -232,9 +229,8 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
 
 
 def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
-    """The dated events, one labelled row each, at the year the source gives (or the report
-    derives); a period is a line from its first year to its last. A mark stands at a year,
-    not over it: a year-precise event is not drawn as lasting a year."""
+    """The dated events, one labelled row each, a mark at the year the source gives (not over
+    it: a year-precise event does not last a year), a period a line from first year to last."""
     events = ds.events.sort_values(["date_first", "event_id"], ignore_index=True)
     first = events["date_first"].dt.year.astype(int)
     last = events["date_end_last"].fillna(events["date_last"]).dt.year.astype(int)

@@ -16,10 +16,9 @@ from . import charts, figures, tables
 from .bib import entries
 from .data import Dataset, load
 from .facts import Facts
-from .parse import split_ids
 from .paths import FIGURES_ENV, Project, project
 from .text import Md, Shown, md
-from .views import period_text, poll_when, published_in_month, results_view
+from .views import published_in_month, results_view, when
 
 # label -> chart function; the chapters cite them by these labels.
 CHARTS: dict[str, Callable[[Dataset], tuple[Figure, pd.DataFrame]]] = {
@@ -86,11 +85,7 @@ class Report:
     @cached_property
     def when(self) -> dict[str, Md]:
         """poll_id or result_id -> fieldwork in words ('June 2020')."""
-        ds = self.ds
-        return ({p.poll_id: Md(period_text(p.fieldwork_start, p.fieldwork_end))
-                 for p in ds.polls.itertuples()}
-                | {r.result_id: Md(poll_when(ds, split_ids(r.poll_id)))
-                   for r in ds.results.itertuples()})
+        return {k: Md(v) for k, v in when(self.ds).items()}
 
     @cached_property
     def publication_months(self) -> Md:

@@ -64,6 +64,13 @@ def poll_when(ds: Dataset, poll_ids: list[str], short: bool = False) -> str:
     return join_words(texts)
 
 
+def when(ds: Dataset) -> dict[str, str]:
+    """Fieldwork dates in words, for every poll_id and every result_id."""
+    return ({p.poll_id: period_text(p.fieldwork_start, p.fieldwork_end)
+             for p in ds.polls.itertuples()}
+            | {r.result_id: poll_when(ds, split_ids(r.poll_id)) for r in ds.results.itertuples()})
+
+
 def results_view(ds: Dataset) -> pd.DataFrame:
     """Every result with what charts and tables need: country, polls, dates, text, sources;
     computed once per dataset (kept on the frozen Dataset as a cached_property keeps a value)."""
