@@ -302,7 +302,7 @@ def card(report, rid: str, charts: Iterable[str]) -> None:
     # in the report show (unionstate.provenance): the card checks it against the source.
     rec = records(report)[rid]
     print(f"{rid} {bounds(_float(row['share_low']), _float(row['share_high']))} "
-          f"{rec.qualifier} | {rec.poll} | {rec.source}, {rec.locator}")
+          f"{rec.qualifier} | {rec.polls[0].organisation}, {rec.when} | {rec.source}, {rec.locator}")
     print(f"  prose: {report.shares[rid]}")
     width = max(len(c) for c in charts)
     for label in charts:

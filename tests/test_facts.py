@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 
-from unionstate.facts import count, escaped
+from unionstate.facts import count
+from unionstate.markup import md
 from unionstate.report import Report
 
 
@@ -66,5 +67,5 @@ def test_a_changed_cell_changes_the_sentence(project_copy, set_cell):
 
 
 def test_data_text_is_escaped():
-    assert escaped("A*B_[c]<d>") == r"A\*B\_\[c\]\<d\>"
-    assert escaped("plain, text (x)") == "plain, text (x)"
+    assert md("A*B_[c]<d>") == r"A\*B\_\[c\]\<d\>"
+    assert md("plain, text (x)") == "plain, text (x)"

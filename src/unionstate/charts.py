@@ -1,18 +1,7 @@
-"""The report's charts, drawn with seaborn's objects interface.
+"""The report's charts: each takes the dataset and returns (Figure, the rows it draws).
 
-Each function takes the dataset and returns (Figure, plotted): the matplotlib Figure and the
-exact rows it draws. What a colour or a mark means is defined once, in style.py; seaborn maps
-the codes to them (`so.Nominal` scales) and draws every mark:
-
-- `so.Dot` for a figure given as one value (and a hollow diamond at each bound of a derived
-  range), with colour = stance and marker and fill = how the source gives it;
-- `so.Range` for a bar over a range (solid, or striped when approximate) and for the dotted
-  line from a lower bound to the end of the axis.
-
-matplotlib adds only what seaborn does not do: the text beside each mark (a Text whose gid
-is "<result_id>:label"), the poll headings, row labels and the legends below the chart.
-Text that comes from data/ (pollsters, answers, event labels) is drawn as typed, never as
-mathtext (`parse_math=False`): a `$` in a pollster's name is a dollar sign.
+seaborn draws every mark, its colours and marks from style.py; matplotlib adds what seaborn
+does not do: the text beside each mark, headings, row labels and legends.
 """
 
 from __future__ import annotations
@@ -25,7 +14,6 @@ from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerLine2D
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.text import Text
 
 from . import style
 from .data import Dataset
@@ -37,8 +25,7 @@ AXIS_END = 100.0  # where the dotted line of a lower bound stops: the end of the
 
 
 def _new_figure(height: float) -> Figure:
-    """A figure of the house width, its height a whole number of pixels of the PNG (so that
-    the SVG's size in points and the rasterised PNG agree, with no half pixel to round)."""
+    """A figure of the house width, its height whole PNG pixels (so that SVG and PNG agree)."""
     from .figures import PNG_DPI
 
     style.apply()
@@ -47,21 +34,6 @@ def _new_figure(height: float) -> Figure:
 
 def _wrap(text: str, width: int) -> str:
     return textwrap.fill(text, width, break_long_words=False)
-
-
-def _as_typed(fig: Figure) -> None:
-    """Every text of the figure drawn as the characters it holds: no mathtext anywhere (no
-    chart needs it, and text from data/ must never be parsed as markup)."""
-    for text in fig.findobj(Text):
-        text.set_parse_math(False)
-
-
-def _note(fig: Figure, text: str) -> None:
-    """A line above the chart that says what its rows may and may not be compared for."""
-    fig.suptitle(text, x=0.0, ha="left", fontsize=8, style="italic", color="#333333")
-
-
-# ---------------------------------------------------------------- the marks of a figure
 
 
 def mark_rows(rows: pd.DataFrame) -> pd.DataFrame:
@@ -88,50 +60,41 @@ def mark_rows(rows: pd.DataFrame) -> pd.DataFrame:
                                       "hi"])
 
 
-def _scales(stances, qualifiers) -> dict:
-    """seaborn's scales: stance -> colour, qualifier -> marker, fill and the bar's style."""
-    s = list(dict.fromkeys(stances))
-    q = list(dict.fromkeys(qualifiers))
-    return {
-        "color": so.Nominal({c: style.stance(c).colour for c in s}, order=s),
-        "marker": so.Nominal({c: style.qualifier(c).marker or "o" for c in q}, order=q),
-        "fill": so.Nominal({c: style.qualifier(c).filled for c in q}, order=q),
-        "linestyle": so.Nominal({c: style.qualifier(c).bar or "solid" for c in q}, order=q),
-    }
-
-
 def _plot(rows: pd.DataFrame, facet: str | None = None) -> so.Plot:
-    """The seaborn Plot of results (with `y`), shares on x, one layer per kind of mark.
-    Every layer's data is a part of the Plot's own frame (seaborn aligns the two by index)."""
+    """The seaborn Plot of results (with `y`), shares on x, one layer per kind of mark (each
+    layer's data a slice of the Plot's frame: seaborn aligns the two by index)."""
     marks = mark_rows(rows)
-    kinds = {k: marks[marks["kind"] == k] for k in ("bar", "open", "point")}
     plot = so.Plot(marks, y="y", color="stance").theme(style.theme())
-    if not kinds["bar"].empty:
-        plot = plot.add(so.Range(linewidth=style.BAR, artist_kws={"capstyle": "butt"}),
-                        data=kinds["bar"], xmin="lo", xmax="hi", linestyle="qualifier",
-                        orient="y", legend=False)
-    if not kinds["open"].empty:
-        plot = plot.add(so.Range(linewidth=1.4, linestyle=":",
-                                 artist_kws={"capstyle": "butt"}),
-                        data=kinds["open"], xmin="lo", xmax="hi", orient="y", legend=False)
-    if not kinds["point"].empty:
-        plot = plot.add(so.Dot(pointsize=7.5, edgewidth=1.6), data=kinds["point"], x="x",
-                        marker="qualifier", fill="qualifier", legend=False)
+    butt = {"capstyle": "butt"}
+    for kind, mark, mapping in [
+        ("bar", so.Range(linewidth=style.BAR, artist_kws=butt),
+         {"xmin": "lo", "xmax": "hi", "linestyle": "qualifier", "orient": "y"}),
+        ("open", so.Range(linewidth=1.4, linestyle=":", artist_kws=butt),
+         {"xmin": "lo", "xmax": "hi", "orient": "y"}),
+        ("point", so.Dot(pointsize=7.5, edgewidth=1.6),
+         {"x": "x", "marker": "qualifier", "fill": "qualifier"}),
+    ]:
+        if (marks["kind"] == kind).any():
+            plot = plot.add(mark, data=marks[marks["kind"] == kind], legend=False, **mapping)
     if facet is not None:
         plot = plot.facet(row=facet).share(x=False, y=False)
+    # stance -> colour; qualifier -> marker, fill and the bar's style
+    s, q = list(dict.fromkeys(rows["stance"])), list(dict.fromkeys(rows["qualifier"]))
     return (plot.scale(x=so.Continuous().tick(at=range(0, 101, 20)), y=so.Continuous(),
-                       **_scales(rows["stance"], rows["qualifier"]))
+                       color=so.Nominal({c: style.stance(c).colour for c in s}, order=s),
+                       marker=so.Nominal({c: style.qualifier(c).marker or "o" for c in q}, order=q),
+                       fill=so.Nominal({c: style.qualifier(c).filled for c in q}, order=q),
+                       linestyle=so.Nominal({c: style.qualifier(c).bar or "solid" for c in q},
+                                            order=q))
             .limit(x=(0, AXIS_END)).label(x=SHARE_LABEL, y=""))
 
 
 def _label(ax, row: dict) -> None:
-    """The figure in the report's words, beside its mark: right of the bar or marker; for a
-    lower bound, on a white ground over its dotted line, just right of the triangle."""
-    mark = style.qualifier(row["qualifier"])
-    high = row["share_high"] if pd.notna(row["share_high"]) else row["share_low"]
-    x = row["share_low"] + 2.2 if mark.open_end else high + 2.2
-    box = {"facecolor": "white", "edgecolor": "none", "pad": 1.0} if mark.open_end else None
-    ax.text(x, row["y"], row["text"], va="center", ha="left", fontsize=8, bbox=box,
+    """The figure in words right of its mark (a lower bound's on white over its dotted line)."""
+    open_end = style.qualifier(row["qualifier"]).open_end
+    end = row["share_low"] if open_end or pd.isna(row["share_high"]) else row["share_high"]
+    box = {"facecolor": "white", "edgecolor": "none", "pad": 1.0} if open_end else None
+    ax.text(end + 2.2, row["y"], row["text"], va="center", ha="left", fontsize=8, bbox=box,
             gid=row["result_id"] + LABEL)
 
 
@@ -141,8 +104,6 @@ def _rows_axis(ax, ys: list[float], labels: list[str], top: float, bottom: float
     ax.set_ylim(bottom, top)
     ax.tick_params(axis="y", length=0)
     ax.spines["left"].set_visible(False)
-    ax.grid(axis="y", visible=False)
-    ax.grid(axis="x", visible=True)
 
 
 def _qualifier_key(q: str) -> Line2D:
@@ -150,68 +111,53 @@ def _qualifier_key(q: str) -> Line2D:
     mark = style.qualifier(q)
     ink = style.MUTED
     if mark.bar is not None:
-        key = Line2D([0, 1], [0, 0], linewidth=style.BAR, linestyle=mark.bar, color=ink,
-                     solid_capstyle="butt", dash_capstyle="butt")
-    elif mark.open_end:
-        key = Line2D([0, 1], [0, 0], linestyle=":", linewidth=1.4, color=ink,
-                     marker=mark.marker, markersize=7.5)
-    else:
-        key = Line2D([], [], marker=mark.marker, linestyle="none", color=ink, markersize=7.5,
-                     markerfacecolor=ink if mark.filled else "none", markeredgewidth=1.6)
-    key.set_label(mark.legend)
-    return key
+        return Line2D([0, 1], [0, 0], linewidth=style.BAR, linestyle=mark.bar, color=ink,
+                      solid_capstyle="butt", dash_capstyle="butt", label=mark.legend)
+    if mark.open_end:
+        return Line2D([0, 1], [0, 0], linestyle=":", linewidth=1.4, color=ink,
+                      marker=mark.marker, markersize=7.5, label=mark.legend)
+    return Line2D([], [], marker=mark.marker, linestyle="none", color=ink, markersize=7.5,
+                  markerfacecolor=ink if mark.filled else "none", markeredgewidth=1.6,
+                  label=mark.legend)
 
 
-class _OpenEndKey(HandlerLine2D):
-    """A lower bound's key as the chart draws it: the triangle at the left end of its dotted
-    line (matplotlib's own key puts a marker at each end)."""
-
-    def create_artists(self, legend, orig_handle, xdescent, ydescent, width, height,
-                       fontsize, trans):
-        artists = super().create_artists(legend, orig_handle, xdescent, ydescent, width,
-                                         height, fontsize, trans)
-        for artist in artists:
-            artist.set_markevery([0])
-        return artists
-
-
-def _legends(fig: Figure, stances, qualifiers) -> None:
-    """Two keys below the chart: colour = stance (left), mark = precision (right)."""
-    present = list(dict.fromkeys(stances))
+def _finish(fig: Figure, rows: pd.DataFrame, note: str) -> None:
+    """A line above the chart saying what its rows may be compared for, two keys below it
+    (colour = stance, left; mark = precision, right)."""
+    fig.suptitle(note, x=0.0, ha="left", fontsize=8, style="italic", color="#333333")
+    present = list(dict.fromkeys(rows["stance"]))
     order = [*[s for s in style.STANCES if s in present],
              *[s for s in present if s not in style.STANCES]]
     fig.legend(handles=[Patch(color=style.stance(s).colour, label=style.stance(s).legend)
                         for s in order],
                loc="outside lower left", title="Colour: what respondents want",
                alignment="left")
-    shown = set(qualifiers)
+    shown = set(rows["qualifier"])
     keys = [_qualifier_key(q) for q in [*style.QUALIFIERS,
                                          *sorted(shown - set(style.QUALIFIERS))] if q in shown]
-    opened = {k: _OpenEndKey(numpoints=2) for k in keys if k.get_linestyle() == ":"}
+    # A lower bound's key as the chart draws it: the triangle at the left end of its dotted
+    # line only (matplotlib's own key puts a marker at each end).
+    open_end = HandlerLine2D(numpoints=2, update_func=lambda key, handle: (
+        key.update_from(handle), key.set_markevery([0])))
+    opened = {k: open_end for k in keys if k.get_linestyle() == ":"}
     fig.legend(handles=keys, loc="outside lower right", alignment="left",
                title="Mark: how the source gives the figure", handler_map=opened)
 
 
-# ---------------------------------------------------------------- the charts
-
-
 def opinion_rows(ds: Dataset, country: str) -> pd.DataFrame:
-    """The results `opinion` draws, in its order (without drawing them): polls in the order of
-    data/results.csv, and within each poll its answers in the legend's order of stances (from
-    joining Russia to keeping relations as they are), so that every block reads alike."""
+    """The results `opinion` draws, in its order: polls as in data/results.csv, each poll's
+    answers in the legend's order of stances, so that every block reads alike."""
     view = results_view(ds)
     rows = view[view["country"] == country]
-    poll_rank = {label: i for i, label in enumerate(dict.fromkeys(rows["poll_label"]))}
-    stance_rank = {code: i for i, code in enumerate(style.STANCES)}
-    keys = pd.DataFrame({"poll": rows["poll_label"].map(poll_rank),
-                         "stance": rows["stance"].map(stance_rank).fillna(len(stance_rank))})
-    return rows.loc[keys.sort_values(["poll", "stance"], kind="stable").index].reset_index(drop=True)
+    rank = {"poll_label": {p: i for i, p in enumerate(dict.fromkeys(rows["poll_label"]))},
+            "stance": {s: i for i, s in enumerate(style.STANCES)}}
+    return rows.sort_values(list(rank), kind="stable", ignore_index=True, key=lambda col: col.map(
+        rank[col.name]).fillna(len(style.STANCES)))
 
 
 def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
-    """Every result of one country, grouped under a heading per poll (answers of one poll are
-    to one question, so they may be read against each other): colour = stance, mark =
-    precision, the figure in words beside each mark."""
+    """Every result of one country, under a heading per poll (the answers of one poll are to
+    one question, so they may be read against each other)."""
     rows = opinion_rows(ds, country)
     ys, ticks, headers = [], [], []
     y = 0.0
@@ -235,10 +181,8 @@ def opinion(ds: Dataset, country: str) -> tuple[Figure, pd.DataFrame]:
     for yy, text in headers:
         ax.text(0.5, yy, text, fontweight="bold", va="center", ha="left", fontsize=8.5)
     _rows_axis(ax, ys, ticks, -0.6, y - 0.3)
-    _note(fig, "The answers under one heading were offered in one poll; polls differ in "
-               "question, wording and date.")
-    _legends(fig, rows["stance"], rows["qualifier"])
-    _as_typed(fig)
+    _finish(fig, rows, "The answers under one heading were offered in one poll; polls differ "
+                       "in question, wording and date.")
     return fig, rows
 
 
@@ -252,8 +196,7 @@ MIRROR_GROUPS = {
 
 
 def mirror_rows(ds: Dataset) -> pd.DataFrame:
-    """The results `mirror` draws, in its order, each with its panel (`group`) and row (`y`,
-    counted from the top of its panel)."""
+    """The results `mirror` draws, in its order, each with its panel (`group`) and row (`y`)."""
     view = results_view(ds)
     frames = []
     for title, stances in MIRROR_GROUPS.items():
@@ -265,16 +208,12 @@ def mirror_rows(ds: Dataset) -> pd.DataFrame:
 
 def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
     """Merger and union figures of both publics, one row per figure naming its public, poll
-    and date, a panel (a seaborn facet) per group of stances; colour = stance, mark =
-    precision, the figure and its stance in words beside each mark."""
+    and date, a panel (a seaborn facet) per group of stances."""
     shown = mirror_rows(ds)
     fig = _new_figure(0.42 * len(shown) + 3.0)
     _plot(shown, facet="group").label(title=str).on(fig).plot()
-    axes = {ax.get_title(): ax for ax in fig.axes}
-    for title in MIRROR_GROUPS:
-        ax = axes.get(title)
-        if ax is None:
-            continue
+    for ax in fig.axes:
+        title = ax.get_title()
         rows = shown[shown["group"] == title]
         for row in rows.to_dict("records"):
             _label(ax, {**row, "text": f"{row['text']}: {style.stance(row['stance']).legend}"})
@@ -284,22 +223,18 @@ def mirror(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
         ax.set_title(title, loc="left", fontweight="bold")
         ax.set_title("")
         ax.set_xlabel(SHARE_LABEL if title == list(MIRROR_GROUPS)[-1] else "")
-    _note(fig, "Each row is one poll's answer to its own question; wordings differ between "
-               "rows, in one country as between the two.")
-    _legends(fig, shown["stance"], shown["qualifier"])
-    _as_typed(fig)
+    _finish(fig, shown, "Each row is one poll's answer to its own question; wordings differ "
+                        "between rows, in one country as between the two.")
     return fig, shown
 
 
 def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
-    """The dated events, one labelled row each, at the year the source gives (or the report
-    derives); a period is a line from its first year to its last. A mark stands at a year,
-    not over it: a year-precise event is not drawn as lasting a year."""
+    """The dated events, one labelled row each, a mark at the year the source gives (not over
+    it: a year-precise event does not last a year), a period a line from first year to last."""
     events = ds.events.sort_values(["date_first", "event_id"], ignore_index=True)
     first = events["date_first"].dt.year.astype(int)
     last = events["date_end_last"].fillna(events["date_last"]).dt.year.astype(int)
-    frame = pd.DataFrame({"event_id": events["event_id"], "y": range(len(events)),
-                          "year": first, "end": last})
+    frame = pd.DataFrame({"y": range(len(events)), "year": first, "end": last})
     periods = frame[frame["end"] > frame["year"]]
     ends = pd.concat([frame[["y", "year"]], periods[["y", "end"]].rename(
         columns={"end": "year"})], ignore_index=True)
@@ -316,10 +251,7 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
      .limit(x=(lo, hi)).label(x="Year as the source gives it\n(some read from its wording, "
                                 "such as \u201ca year ago\u201d)", y="")
      .on(ax).plot())
-    labels = []
-    for e in events.itertuples():
-        when = _period(e.date, e.date_end)
-        labels.append(_wrap(f"{e.label} ({when})", 50))
+    labels = [_wrap(f"{e.label} ({_period(e.date, e.date_end)})", 50) for e in events.itertuples()]
     _rows_axis(ax, list(range(len(events))), labels, -0.7, len(events) - 0.4)
     ax.xaxis.set_major_formatter("{x:.0f}")
     period = Line2D([0, 1], [0, 0], marker="o", color=style.MUTED, linewidth=2, markersize=7,
@@ -329,13 +261,10 @@ def timeline(ds: Dataset) -> tuple[Figure, pd.DataFrame]:
                label="event, at its year"), period],
         loc="outside lower left", ncols=2,
         handler_map={period: HandlerLine2D(numpoints=2)})  # a dot at each end, as drawn
-    _as_typed(fig)
-    plotted = events[["event_id", "date", "date_end", "kind", "label", "source", "locator"]]
-    return fig, plotted.assign(y=frame["y"])
+    return fig, events[["event_id", "date", "date_end", "kind", "label", "source",
+                        "locator"]].assign(y=frame["y"])
 
 
 def _period(start, end) -> str:
     """An event's date in words: its year or month, or first–last for a period."""
-    if pd.isna(end):
-        return period_text(start, start)
-    return f"{period_text(start, start)}–{period_text(end, end)}"
+    return "–".join(period_text(d, d) for d in (start, end) if pd.notna(d))

@@ -1,21 +1,18 @@
-"""Sentences about the dataset itself, computed from data/ so that they follow it.
-
-What the report says about its own evidence (how many polls give a sample size or a mode,
-which works the figures come through, the period the polls cover, the latest poll) changes
-whenever a poll is added, corrected or withdrawn. The chapters therefore never type it: they
-write `{python} F.sample_sizes` and the like, where `F = r.facts` (Report.facts).
-"""
+"""Sentences about the dataset itself, computed from data/ so that they follow it: chapters
+write `{python} F.sample_sizes`, never the numbers."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cached_property
 
 import pandas as pd
 
 from .bib import author_name
 from .data import Dataset
-from .text import NUMBER_WORDS, Md
+from .markup import Md, md
+from .text import NUMBER_WORDS
 from .views import join_words, organisation, period_text
 
 UNSTATED_MODE = "unknown"  # the mode code for "the source gives none" (data/codebook.yaml)
@@ -26,55 +23,24 @@ def num(n: int) -> str:
     return "one" if n == 1 else NUMBER_WORDS.get(n, str(n)) if n <= 10 else str(n)
 
 
-def count(n: int, noun: str, plural: str | None = None) -> str:
+def count(n: int, noun: str) -> str:
     """'one poll', 'four polls', '11 polls'."""
-    return f"{num(n)} {noun if n == 1 else plural or noun + 's'}"
+    return f"{num(n)} {noun}{'' if n == 1 else 's'}"
 
 
-def escaped(text: str) -> str:
-    """Data text as literal Markdown: Pandoc's and Jupyter's markup characters backslashed."""
-    return re.sub(r"([\\`*_{}\[\]<>#|@$~^])", r"\\\1", str(text))
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
+@dataclass
 class Facts:
-    """Sentences about the dataset: each property is plain text ending in a full stop, or a
-    phrase where its docstring says so."""
+    """Each property a sentence, or a phrase where its docstring says so."""
 
-    def __init__(self, ds: Dataset, bib: dict[str, dict[str, str]]):
-        self.ds, self.bib = ds, bib
-
-    # ------------------------------------------------------------ which polls
-
-    @cached_property
-    def _with_figures(self) -> pd.DataFrame:
-        """The polls that at least one figure of results.csv names."""
-        ids = set(self.ds.result_polls["poll_id"])
-        return self.ds.polls[self.ds.polls["poll_id"].isin(ids)]
+    ds: Dataset
+    bib: dict[str, dict[str, str]]
 
     @staticmethod
-    def _who(poll: pd.Series) -> str:
-        """Who ran or commissioned it, without the data's bracketed remarks."""
-        return escaped(re.sub(r"\s*\([^)]*\)", "", organisation(poll)).strip())
-
-    @staticmethod
-    def _when(poll: pd.Series) -> str:
-        return period_text(str(poll["fieldwork_start"]), str(poll["fieldwork_end"]))
-
-    def _described(self, poll: pd.Series) -> str:
-        """'the VCIOM poll of April 2019', 'the ZOiS Institute survey of March 2021': who ran it
-        as the data name it, remarks included."""
-        who = escaped(organisation(poll))
-        return f"the {who}{'' if who.endswith('survey') else ' poll'} of {self._when(poll)}"
-
-    def _tagged(self, poll: pd.Series, extra: str = "") -> str:
-        """'(VCIOM, April 2019)' or, with extra, '(VCIOM, April 2019: n = 1,600)'."""
-        return f"({self._who(poll)}, {self._when(poll)}{extra})"
-
-    # ------------------------------------------------------------ sentences
+    def _tagged(poll: pd.Series, extra: str = "") -> str:
+        """'(VCIOM, April 2019)', or with extra '(VCIOM, April 2019: n = 1,600)', without the
+        data's bracketed remarks."""
+        who = md(re.sub(r"\s*\([^)]*\)", "", organisation(poll)).strip())
+        return f"({who}, {period_text(poll['fieldwork_start'], poll['fieldwork_end'])}{extra})"
 
     @cached_property
     def sample_sizes(self) -> Md:
@@ -88,7 +54,7 @@ class Facts:
         named = join_words([self._tagged(p, f": n = {int(float(p['sample_size'])):,}")
                             for _, p in sized.iterrows()])
         verb = "gives" if len(sized) == 1 else "give"
-        return Md(f"{_capital(num(len(sized)))} of the {count(n, 'poll')} {verb} a sample size: "
+        return Md(f"{num(len(sized)).capitalize()} of the {count(n, 'poll')} {verb} a sample size: "
                   f"{named}. For the others no margin of error can be computed, and a gap of a "
                   "few points cannot be told from noise.")
 
@@ -100,7 +66,7 @@ class Facts:
         n = len(polls)
         if stated.empty:
             return Md(f"No mode is stated for any of the {count(n, 'poll')}.")
-        named = join_words([f"{escaped(p['mode'])} {self._tagged(p)}" for _, p in stated.iterrows()])
+        named = join_words([f"{md(p['mode'])} {self._tagged(p)}" for _, p in stated.iterrows()])
         if len(stated) == n:
             return Md(f"Every poll has a stated mode: {named}.")
         verb = "has" if len(stated) == 1 else "have"
@@ -112,7 +78,7 @@ class Facts:
         """Which works the poll figures are taken from, and that none is checked against the
         pollsters' own publications where the report has not read them."""
         by_source = self.ds.results.groupby("source").size().sort_values(ascending=False)
-        names = [escaped(author_name(self.bib.get(k), k)) for k in by_source.index]
+        names = [md(author_name(self.bib.get(k), k)) for k in by_source.index]
         if len(names) == 1:
             return Md(f"Every poll figure comes through {names[0]}, as the reference list marks, "
                       "and none is checked against the pollsters' own publications.")
@@ -124,7 +90,7 @@ class Facts:
     @cached_property
     def period(self) -> Md:
         """Phrase: the years the polls with figures span ('2019 to 2021')."""
-        polls = self._with_figures
+        polls = self.ds.polls[self.ds.polls["poll_id"].isin(self.ds.result_polls["poll_id"])]
         if polls.empty:
             return Md("no period")
         first = str(polls["fieldwork_start"].min())[:4]
@@ -133,10 +99,11 @@ class Facts:
 
     @cached_property
     def latest_poll(self) -> Md:
-        """Phrase: the most recent poll, by the end of its fieldwork ('the ZOiS survey poll of
-        March 2021')."""
+        """Phrase: the poll whose fieldwork ended last ('the VCIOM poll of April 2019')."""
         polls = self.ds.polls
         if polls.empty:
             return Md("no poll")
         last = polls.sort_values(["fieldwork_end", "poll_id"]).iloc[-1]
-        return Md(self._described(last))
+        who = md(organisation(last))  # remarks included: 'the ZOiS Institute survey of ...'
+        when = period_text(last["fieldwork_start"], last["fieldwork_end"])
+        return Md(f"the {who}{'' if who.endswith('survey') else ' poll'} of {when}")

@@ -1,9 +1,5 @@
-"""Writing a chart to figures/<label>.svg, .png and .csv: same data, same bytes.
-
-Each chart (drawn by seaborn on a matplotlib Figure) is saved once, as SVG; the PNG is that
-SVG rasterised by resvg (through vl-convert-python's `svg_to_png`), so the two files show the
-same layout to the pixel and the chart is laid out and drawn once, not once per format.
-"""
+"""Writing a chart to figures/<label>.svg, .png and .csv: same data, same bytes. The PNG is
+the SVG rasterised by resvg (vl-convert's `svg_to_png`), so the two agree to the pixel."""
 
 from __future__ import annotations
 
@@ -23,52 +19,26 @@ PNG_DPI = 150
 PNG_SCALE = 0.75
 
 
-def data_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """The plotted rows as the CSV beside the chart shows them: no float noise, ISO dates."""
-    out = rows.copy()
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.strftime("%Y-%m-%d")
-        elif pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "" if pd.isna(v) else f"{round(v, 4):g}")
-    return out
-
-
-def screen_width(png: bytes) -> int:
-    """Display width in CSS pixels of a PNG saved at PNG_DPI (its width is in its header)."""
-    pixels = int.from_bytes(png[16:20], "big")
-    return round(pixels / PNG_DPI * 96)
-
-
 @dataclass(frozen=True)
 class Shown:
-    """A figure as the build's notebook shows it: the bytes of the SVG and PNG files just
-    written, not a second rendering. Quarto picks the SVG when both are there (for HTML, Typst
-    and DOCX alike: quarto-cli src/core/jupyter/display-data.ts ranks image/svg+xml above
-    image/png); the Quarto-free preview shows the PNG."""
+    """A figure as the build shows it: Quarto picks the SVG for every format (quarto-cli's
+    display-data.ts ranks it above image/png); the Quarto-free preview shows the PNG."""
 
     label: str
     svg: str
     png: bytes
 
-    @classmethod
-    def of(cls, label: str, paths: list[Path]) -> Shown:
-        return cls(label, paths[0].read_text(encoding="utf-8"), paths[1].read_bytes())
-
     def _repr_mimebundle_(self, include=None, exclude=None):
         data = {"image/svg+xml": self.svg,
                 "image/png": base64.b64encode(self.png).decode("ascii"),
                 "text/plain": f"<figure {self.label}>"}
-        return data, {"image/png": {"width": screen_width(self.png)}}
+        pixels = int.from_bytes(self.png[16:20], "big")  # the width, in the PNG's header
+        return data, {"image/png": {"width": round(pixels / PNG_DPI * 96)}}  # in CSS pixels
 
 
 def svg_of(fig: Figure) -> str:
-    """The chart as SVG, drawn once.
-
-    With a layout engine set, `savefig` draws a figure twice: once (output discarded) to run
-    the layout, then for real. Here the layout runs on its own, with the SVG canvas's own text
-    metrics (the same call `savefig` makes), and is then kept as it is, so `savefig` draws
-    once. The bytes are those of a plain `savefig`; test_build compares them."""
+    """The chart as SVG, the bytes of a plain `savefig`, drawn once: `savefig` would draw
+    twice to run the layout engine; here the layout runs alone, with the SVG's text metrics."""
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
     engine = fig.get_layout_engine()
@@ -82,9 +52,8 @@ def svg_of(fig: Figure) -> str:
 
 
 def png_of(svg: str) -> bytes:
-    """The SVG rasterised at PNG_DPI (text is drawn as paths, so no font is looked up), saved
-    again by Pillow without the alpha channel when every pixel is opaque (the charts have a
-    white background): a third of the size of resvg's own file, pixel for pixel the same."""
+    """The SVG rasterised at PNG_DPI, saved again by Pillow without the alpha channel when
+    every pixel is opaque: a third of the size of resvg's own file, pixel for pixel the same."""
     import vl_convert
     from PIL import Image
 
@@ -96,11 +65,18 @@ def png_of(svg: str) -> bytes:
     return out.getvalue()
 
 
-def save(fig: Figure, rows: pd.DataFrame, label: str, folder: Path) -> list[Path]:
+def save(fig: Figure, rows: pd.DataFrame, label: str, folder: Path) -> Shown:
+    """Write <label>.svg, .png and .csv to the folder; the figure as those files show it."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{label}.{ext}" for ext in ("svg", "png", "csv")]
     svg = svg_of(fig)
-    paths[0].write_text(svg, encoding="utf-8", newline="\n")
-    paths[1].write_bytes(png_of(svg))
-    data_frame(rows).to_csv(paths[2], index=False, lineterminator="\n")
-    return paths
+    shown = Shown(label, svg, png_of(svg))
+    (folder / f"{label}.svg").write_text(svg, encoding="utf-8", newline="\n")
+    (folder / f"{label}.png").write_bytes(shown.png)
+    rows = rows.copy()  # in the CSV: no float noise, ISO dates
+    for col in rows.columns:
+        if pd.api.types.is_datetime64_any_dtype(rows[col]):
+            rows[col] = rows[col].dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_float_dtype(rows[col]):
+            rows[col] = rows[col].map(lambda v: "" if pd.isna(v) else f"{round(v, 4):g}")
+    rows.to_csv(folder / f"{label}.csv", index=False, lineterminator="\n")
+    return shown

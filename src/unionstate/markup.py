@@ -10,31 +10,21 @@ import re
 
 
 class Md(str):
-    """A string that Jupyter (and so Quarto) shows as Markdown: inline citations, tables.
-
-    An Md is Markdown the package wrote; text from data/ enters it only through `md`."""
+    """Markdown the package wrote, which Jupyter (and so Quarto) shows as Markdown; text from
+    data/ enters it only through `md`."""
 
     def _repr_markdown_(self) -> str:
         return str(self)
 
 
 # The ASCII punctuation that starts or ends markup in Pandoc's Markdown (Quarto's) or in
-# CommonMark (nbconvert's preview): emphasis, code, links and images, raw HTML and entities,
-# citations, math, attributes and shortcodes ({{< >}}), footnotes, sub- and superscript,
-# headings, fenced divs, table cells. Both read a backslash before any ASCII punctuation as
-# that character ("Backslash escapes" in Pandoc's manual; CommonMark 0.31, section 2.4).
-# The backslash itself is written as the character reference &#92; (read as "\" by both),
-# because nbconvert's math reader takes an escaped backslash before a bracket, "\\(", as
-# the start of math. A semicolon is escaped too: inside a citation's locator it would
-# end the citation item ("[@a, x; y]"); so are quotes, and a hyphen or period before another,
-# which Pandoc's smart typography would otherwise print as curly quotes, dashes and an
-# ellipsis ("--", "...") in the Quarto editions: the reader sees the characters typed.
-# Parentheses make no markup without a bracket before them.
+# CommonMark (nbconvert's preview); both read a backslash before any ASCII punctuation as that
+# character (Pandoc's "Backslash escapes"; CommonMark 0.31, 2.4). The backslash itself is
+# written &#92;, because nbconvert's math reader takes "\\(" as the start of math. A semicolon
+# would end a citation item inside a locator ("[@a, x; y]"); quotes, "--" and "..." would
+# become curly quotes, dashes and an ellipsis through Pandoc's smart typography. Parentheses
+# make no markup without a bracket before them.
 MARKUP = re.compile(r"[\\`*_{}\[\]<>#+!|~^$@&=:;'\"]|\.(?=\.)|-(?=-)")
-
-
-def _escaped(m: re.Match) -> str:
-    return "&#92;" if m.group() == "\\" else "\\" + m.group()
 
 
 def md(value) -> Md:
@@ -46,7 +36,8 @@ def md(value) -> Md:
     missing = value is None or (isinstance(value, float) and value != value) or \
         type(value).__name__ in ("NAType", "NaTType")  # None, NaN, pd.NA, pd.NaT
     text = "" if missing else str(value)
-    text = MARKUP.sub(_escaped, " ".join(text.split()))
+    text = MARKUP.sub(lambda m: "&#92;" if m.group() == "\\" else "\\" + m.group(),
+                      " ".join(text.split()))
     # A list marker where the value begins a line ("1. ", "2) ", "- "): escaped too.
     return Md(re.sub(r"^(\d+[.)](?=\s|$)|-)", lambda m: m.group()[:-1] + "\\" + m.group()[-1],
                      text))

@@ -1,37 +1,18 @@
-"""Where each figure the report shows comes from: one provenance record per result.
-
-`records(report)` holds, for every row of data/results.csv, the record that every place
-showing the figure reads, so that they cannot disagree:
-
-* the figure in prose and tables (`shown`): an element carrying `data-result="<result_id>"`
-  that links to the figure's entry in the appendix, whose panel (provenance.html, in both
-  HTML editions) shows that entry in place;
-* the appendix list of every figure shown, in the order it first appears (`appendix`), in
-  every edition; the review edition marks there the figures changed since the reviewed
-  revision;
-* the header of each nbval card (tests/readback.py `card`: qualifier, poll, source and
-  locator), whose stored output is typed from the source, so that the record is checked
-  against the source on every test run;
-* `unionstate diff`, which names each number by its record (`Provenance.what`).
-
-A record holds the figure as the report writes it at its source's precision and what its
-qualifier means in words (data/codebook.yaml), the poll or waves with pollster, commissioner
-and date as the source gives them, the question and option (marked as paraphrased where the
-codebook says they are), the work and locator that state the figure (its polls' own
-publications "cited in" that work where the report knows them second-hand), and the charts
-that draw it. Text from data/ is escaped (unionstate.markup.md) wherever it lands.
-"""
+"""One provenance record per result: every place that shows a figure (its link, its appendix
+entry, the nbval cards, `diff`) reads it, so that they cannot disagree."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+import pandas as pd
+
 from .codebook import load as load_codebook
 from .markup import Md, md
 from .parse import split_ids
 from .text import ANCHOR
-from .views import organisation, period_text, poll_when
+from .views import join_words, organisation, period_text, poll_when
 
 
 @dataclass(frozen=True)
@@ -41,7 +22,6 @@ class Poll:
     pollster: str | None
     commissioned_by: str | None
     date: str  # as the source gives it: "June 2020", "2018"
-    population: str
 
 
 @dataclass(frozen=True)
@@ -64,132 +44,89 @@ class Provenance:
     charts: tuple[str, ...]  # fig- labels of the charts that draw it
 
     @property
-    def anchor(self) -> str:
-        return ANCHOR + self.result_id
-
-    @property
     def what(self) -> str:
-        """The figure named for a reader, in plain text: 'Levada Center, Dec 2019 and Aug
-        2020, “Deeper political integration”' (what `diff` lists)."""
+        """The figure in plain text, as `diff` lists it: pollster, dates and option."""
         return f"{self.polls[0].organisation}, {self.when_short}, \u201c{self.option}\u201d"
-
-    @property
-    def poll(self) -> str:
-        """Its poll or waves in words: 'Belarusian Academy of Sciences, June 2020'."""
-        return f"{self.polls[0].organisation}, {self.when}"
 
 
 def _text(value) -> str | None:
-    import pandas as pd
-
-    return None if value is None or pd.isna(value) else str(value)
-
-
-def _meanings(proj) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Each qualifier's meaning in words (the first sentence of its codebook entry, without
-    how it is stored), and the result columns the codebook calls paraphrased."""
-    columns = load_codebook(proj.codebook)["results"].columns
-    meanings = {q: re.sub(r"\s*\([^)]*\)", "", text.split(". ")[0]).rstrip(".")
-                for q, text in columns["qualifier"].codes.items()}
-    paraphrased = tuple(c for c in ("question", "option")
-                        if "paraphrased" in columns[c].description.lower())
-    return meanings, paraphrased
+    return None if pd.isna(value) else str(value)
 
 
 def records(report) -> dict[str, Provenance]:
     """result_id -> its provenance record, for every result of the report's data."""
     from . import tables
     from .report import CHARTS
-    from .views import _fieldwork
 
     ds = report.ds
-    meanings, paraphrased = _meanings(report.proj)
+    columns = load_codebook(report.proj.codebook)["results"].columns
+    # A qualifier's meaning: the first sentence of its codebook entry, without how it is stored.
+    meanings = {q: re.sub(r"\s*\([^)]*\)", "", text.split(". ")[0]).rstrip(".")
+                for q, text in columns["qualifier"].codes.items()}
+    paraphrased = tuple(c for c in ("question", "option")
+                        if "paraphrased" in columns[c].description.lower())
     polls = ds.polls.set_index("poll_id")
-    fieldwork = _fieldwork(ds)
-    drawn: dict[str, list[str]] = {}
-    for label in CHARTS:
-        rows = report.results_drawn(label)
-        for rid in ([] if rows is None else dict.fromkeys(rows["result_id"])):
-            drawn.setdefault(rid, []).append(label)
+    drawn = {label: set(rows["result_id"]) for label in CHARTS
+             if (rows := report.results_drawn(label)) is not None}
     out = {}
     for row in report.view.itertuples(index=False):
         rid = row.result_id
         result = ds.result(rid)
-        waves = []
-        for pid in split_ids(row.poll_id):
-            p = polls.loc[pid]
-            waves.append(Poll(pid, organisation(p), _text(p["pollster"]),
-                              _text(p["commissioned_by"]), period_text(*fieldwork[pid]),
-                              str(p["population"])))
+        waves = tuple(Poll(pid, organisation(p), _text(p["pollster"]),
+                           _text(p["commissioned_by"]),
+                           period_text(p["fieldwork_start"], p["fieldwork_end"]))
+                      for pid, p in polls.loc[split_ids(row.poll_id)].iterrows())
         derivation = _text(result["derivation"])
         out[rid] = Provenance(
             result_id=rid, figure=row.text, qualifier=row.qualifier,
             meaning=meanings.get(row.qualifier, row.qualifier),
             derived_from=derivation.split()[-1] if derivation else None,
-            polls=tuple(waves), when=poll_when(ds, split_ids(row.poll_id), fieldwork=fieldwork),
+            polls=waves, when=poll_when(ds, split_ids(row.poll_id)),
             when_short=str(row.when), question=str(row.question), option=str(row.option),
             paraphrased=paraphrased, source=str(result["source"]), locator=str(row.locator),
-            citation=Md(tables.poll_citation(ds, row._asdict())), notes=_text(result["notes"]),
-            charts=tuple(drawn.get(rid, [])))
+            citation=tables.poll_citation(ds, row._asdict()), notes=_text(result["notes"]),
+            charts=tuple(label for label, ids in drawn.items() if rid in ids))
     return out
 
 
 def order(report, used: dict[tuple[str, str], list[tuple[str, int]]]) -> list[str]:
-    """The result_ids the report shows, in the order each first appears in report.qmd and
-    its chapters. `used` is where the prose shows what (changes.uses: ("share", result_id),
-    ("figure", label), ("table", label) -> its (file, line)s): inline figures, the figures
-    of the tables that show figures (tbl-indicators, tbl-qualifiers) and of each chart."""
+    """The result_ids the report shows, in the order each first appears in it; `used` maps
+    ("share", result_id), ("figure", label) or ("table", label) to its (file, line)s."""
     from . import qmd
-    from .report import CHARTS
     from .views import latest
-
-    def latest_id(ind) -> list[str]:
-        row = latest(report.view, str(ind.country), str(ind.stance))
-        return [] if row is None else [str(row["result_id"])]
 
     def ids(kind: str, key: str) -> list[str]:
         if kind == "share":
             return [key]
-        if kind == "figure" and key in CHARTS:
+        if kind == "figure":
             rows = report.results_drawn(key)
             return [] if rows is None else list(rows["result_id"])
         if kind == "table" and key == "tbl-indicators":
-            return [rid for ind in indicators.values() for rid in latest_id(ind)]
-        if kind == "table" and key == "tbl-qualifiers":
-            view = report.view
-            return [str(view[view["qualifier"] == q].iloc[0]["result_id"])
-                    for q in view["qualifier"].drop_duplicates()]
+            rows = (latest(report.view, str(i.country), str(i.stance))
+                    for i in report.ds.indicators.itertuples())
+            return [str(row["result_id"]) for row in rows if row is not None]
+        if kind == "table" and key == "tbl-qualifiers":  # the first figure of each qualifier
+            return list(report.view.drop_duplicates("qualifier")["result_id"].astype(str))
         return []
 
-    indicators = {str(i.indicator_id): i for i in report.ds.indicators.itertuples()}
     lines = qmd.expand(report.proj.report, report.proj.root)
     rank = {(line.file, line.number): n for n, line in enumerate(lines)}
     shown = sorted((rank.get(place, len(rank)), n, kind, key)
                    for n, ((kind, key), places) in enumerate(used.items()) for place in places)
     known = set(report.view["result_id"])
-    seen: dict[str, None] = {}
-    for *_, kind, key in shown:
-        seen.update((i, None) for i in ids(kind, key) if i in known)
-    return list(seen)
-
-
-def _list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return list(dict.fromkeys(i for *_, kind, key in shown for i in ids(kind, key) if i in known))
 
 
 def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
           change: str | None = None) -> Md:
-    """The appendix entry of one figure, as Markdown: a <div> whose id the figure links to,
-    each value from data/ escaped. `change` (review edition) is said first, in bold."""
+    """One figure's appendix entry: a <div> whose id the figure links to; `change` (review
+    edition) is said first, in bold."""
     def para(label: str, text: str) -> str:
         return f"{label}{' (paraphrased)' if label.lower() in rec.paraphrased else ''}: {text}."
 
-    polls = []
-    for p in rec.polls:
-        who = md(p.organisation)
-        if p.pollster and p.commissioned_by:
-            who = Md(f"{who}, commissioned by {md(p.commissioned_by)}")
-        polls.append(f"{who}, {md(p.date)} (`{p.poll_id}`)")
+    polls = [f"{md(p.organisation)}" + (f", commissioned by {md(p.commissioned_by)}"
+                                        if p.pollster and p.commissioned_by else "")
+             + f", {md(p.date)} (`{p.poll_id}`)" for p in rec.polls]
     meaning = md(rec.meaning[:1].lower() + rec.meaning[1:])
     parent = (records_by_id or {}).get(rec.derived_from or "")
     if parent:
@@ -202,25 +139,17 @@ def entry(rec: Provenance, records_by_id: dict[str, Provenance] | None = None,
         para("Question", md(rec.question)),
         para("Option", md(rec.option)),
         f"Source: {rec.citation}.",
+        *([f"Drawn in {join_words(['@' + c for c in rec.charts])}."] if rec.charts else []),
+        *([f"Note: {md(rec.notes)}"] if rec.notes else []),
     ]
-    if rec.charts:
-        lines.append(f"Drawn in {_list(['@' + c for c in rec.charts])}.")
-    if rec.notes:
-        lines.append(f"Note: {md(rec.notes)}")
-    body = " ".join(lines)
-    return Md(f'<div id="{rec.anchor}" class="provenance-entry" data-result="{rec.result_id}">'
-              f"\n\n{body}\n\n</div>")
+    return Md(f'<div id="{ANCHOR}{rec.result_id}" class="provenance-entry" data-result="{rec.result_id}">'
+              f"\n\n{' '.join(lines)}\n\n</div>")
 
 
 def appendix(report, used: dict[tuple[str, str], list[tuple[str, int]]],
              changes: dict[str, str] | None = None) -> Md:
-    """Every figure the report shows (`used`: see `order`), in the order it first appears,
-    each with its provenance, then any result the scan found shown nowhere (so that a
-    figure a chapter shows by other means still has an entry to link to); `changes` (the
-    review edition: changes.changed_figures) says first in an entry how its figure changed
-    since the reviewed revision."""
+    """Every figure's entry, in the order the report first shows it (see `order`), then any
+    result the scan sees nowhere (so that it still has an entry to link to)."""
     recs = records(report)
-    changes = changes or {}
-    ids = order(report, used)
-    ids += [rid for rid in recs if rid not in ids]
-    return Md("\n\n".join(entry(recs[rid], recs, changes.get(rid)) for rid in ids))
+    ids = dict.fromkeys([*order(report, used), *recs])
+    return Md("\n\n".join(entry(recs[rid], recs, (changes or {}).get(rid)) for rid in ids))

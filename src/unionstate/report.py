@@ -1,23 +1,21 @@
-"""What the report's cells call: one object holding the data, its numbers as text, the
-figures and the tables. Chapters use `r = Report.load()` and one-line calls on it.
-
-Where `figures_dir` is set (in a build, from $UNIONSTATE_FIGURES: unionstate.kernel), every
-figure shown is also written there as <label>.svg, .png and .csv.
-"""
+"""What the report's cells call (`r = Report.load()`): the data, its numbers as text, the
+figures and the tables."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from . import charts, figures, tables
+from .bib import entries
 from .data import Dataset, load
+from .facts import Facts
 from .paths import FIGURES_ENV, Project, project
 from .text import Md, Shown, md
 from .views import published_in_month, results_view, when
@@ -38,26 +36,21 @@ RESULT_ROWS: dict[str, Callable[[Dataset], pd.DataFrame]] = {
 
 
 def _sources(rows: pd.DataFrame) -> set[str]:
-    keys: set[str] = set()
-    for col in ("sources", "source"):
-        if col in rows:
-            for cell in rows[col].dropna():
-                keys.update(str(cell).split(";"))
-    return keys
+    """The bib keys in the rows' `sources` (';'-separated) and `source` columns."""
+    return {key for col in ("sources", "source") if col in rows
+            for cell in rows[col].dropna() for key in str(cell).split(";")}
 
 
 class _Lazy(Mapping):
     """A read-only mapping whose values are computed on first use (for inline expressions)."""
 
     def __init__(self, keys, compute):
-        self._keys, self._compute, self._cache = list(keys), compute, {}
+        self._keys, self._compute = list(keys), cache(compute)
 
     def __getitem__(self, key):
         if key not in self._keys:
             raise KeyError(f"{key!r}: not one of {', '.join(self._keys)}")
-        if key not in self._cache:
-            self._cache[key] = self._compute(key)
-        return self._cache[key]
+        return self._compute(key)
 
     def __iter__(self) -> Iterator:
         return iter(self._keys)
@@ -76,12 +69,8 @@ class Report:
     @classmethod
     def load(cls, root: str | Path | None = None) -> Report:
         proj = project(root)
-        report = cls(load(proj), proj)
-        if os.environ.get(FIGURES_ENV):  # in the kernel of `unionstate build`: its staging folder
-            report.figures_dir = Path(os.environ[FIGURES_ENV])
-        return report
-
-    # ------------------------------------------------------------ numbers as text
+        staging = os.environ.get(FIGURES_ENV)  # in the kernel of `unionstate build`
+        return cls(load(proj), proj, Path(staging) if staging else None)
 
     @cached_property
     def view(self) -> pd.DataFrame:
@@ -89,9 +78,8 @@ class Report:
 
     @cached_property
     def shares(self) -> dict[str, Shown]:
-        """result_id -> the figure at its source's precision ('62%', 'one in six'): plain text
-        as a string, and in the report an element that opens its provenance
-        (unionstate.provenance.shown)."""
+        """result_id -> the figure at its source's precision ('62%', 'one in six'), shown in
+        the report linked to its provenance."""
         return {r.result_id: Shown(r.text, r.result_id) for r in self.view.itertuples()}
 
     @cached_property
@@ -101,19 +89,13 @@ class Report:
 
     @cached_property
     def publication_months(self) -> Md:
-        """The polls whose month may be that of their publication (views.published_in_month),
-        as a list in words, or 'none'."""
-        from .bib import entries
-
+        """The polls whose month may be that of their publication, in words, or 'none'."""
         return Md("; ".join(md(p) for p in published_in_month(self.ds, entries(self.proj.bib)))
                   or "none")
 
     @cached_property
-    def facts(self):
-        """Sentences about the dataset itself (unionstate.facts.Facts): `F.sample_sizes`..."""
-        from .bib import entries
-        from .facts import Facts
-
+    def facts(self) -> Facts:
+        """Sentences about the dataset itself: `F.sample_sizes`..."""
         return Facts(self.ds, entries(self.proj.bib))
 
     @cached_property
@@ -134,8 +116,6 @@ class Report:
 
         return _Lazy([*CHARTS, *table_keys], compute)
 
-    # ------------------------------------------------------------ figures and tables
-
     def _draw(self, label: str) -> tuple[Figure, pd.DataFrame]:
         if label not in self._drawn:
             if label not in CHARTS:
@@ -144,37 +124,29 @@ class Report:
         return self._drawn[label]
 
     def figure(self, label: str):
-        """Draw a figure and return it for display.
-
-        Outside a build, the matplotlib Figure itself: Quarto, or Jupyter, renders it in the
-        format it chooses. Where `figures_dir` is set, the figure is written there as
-        <label>.svg, .png and .csv, and shown as the bytes of those SVG and PNG files."""
+        """A figure for display: the Figure itself, or in a build (`figures_dir` set) the files
+        written there."""
         fig, rows = self._draw(label)
         if self.figures_dir is None:
             return fig
-        return figures.Shown.of(label, figures.save(fig, rows, label, self.figures_dir))
+        return figures.save(fig, rows, label, self.figures_dir)
 
     def plotted(self, label: str) -> pd.DataFrame:
         """The exact rows a figure draws."""
         return self._draw(label)[1]
 
     def results_drawn(self, label: str) -> pd.DataFrame | None:
-        """The results a figure draws (None for a chart of polls or events): the drawn rows if
-        it was drawn, else the same selection without drawing (charts.*_rows)."""
+        """The results a figure draws (None for a chart of events), without drawing it."""
         if label in self._drawn:
             rows = self._drawn[label][1]
             return rows if "result_id" in rows else None
         return RESULT_ROWS[label](self.ds) if label in RESULT_ROWS else None
 
     def table(self, label: str) -> Md:
-        builders = {
-            "tbl-goals": lambda: tables.goals(self.ds),
-            "tbl-elites": lambda: tables.elites(self.ds),
-            "tbl-arguments": lambda: tables.arguments(self.ds),
-            "tbl-indicators": lambda: tables.indicators(self.ds),
-            "tbl-polls": lambda: tables.polls(self.ds),
-            "tbl-qualifiers": lambda: tables.qualifiers(self.ds, self.proj),
-        }
+        builders = {"tbl-goals": tables.goals, "tbl-elites": tables.elites,
+                    "tbl-arguments": tables.arguments, "tbl-indicators": tables.indicators,
+                    "tbl-polls": tables.polls,
+                    "tbl-qualifiers": lambda ds: tables.qualifiers(ds, self.proj)}
         if label not in builders:
             raise KeyError(f"no table '{label}'; tables: {', '.join(builders)}")
-        return tables.markdown(builders[label]())
+        return tables.markdown(builders[label](self.ds))

@@ -1,25 +1,9 @@
 """The house style of every chart, and the one place that says what a colour or a mark means.
 
-The report's encoding, the same in every chart:
-
-- **Colour means stance, and nothing else.** Each stance code of data/codebook.yaml
-  (results.stance) has one colour from the Okabe & Ito palette (black included), chosen so
-  that the stances drawn side by side stay apart under the common forms of colour blindness
-  (tests/test_style.py simulates them). Countries, pollsters and events are never coloured:
-  they are told apart by panels, rows and labels.
-- **The mark means the precision of the source's figure.** Each qualifier code
-  (results.qualifier) has one mark: a filled circle for a stated share, a hollow circle for
-  an approximate one, a solid bar over a stated range and a striped bar over an approximate
-  one, a triangle with a dotted line to the end of the axis for a lower bound, a filled
-  cross for a fraction, a hollow diamond for a figure derived from another one. The same
-  mark never means two things, and each legend key is drawn as the mark is.
-- **Grey carries no stance**: events (which have none) and the keys of the precision legend.
-  A stance the codebook has and this file lacks is drawn light grey (so that the build does
-  not crash); `unionstate check` refuses it first (unionstate.codes).
-
-Every stance and qualifier has one record below (colour or mark, and the legend's words),
-keyed by the codes of data/codebook.yaml: charts, legends and the appendix's precision table
-all read these records.
+Colour means stance and nothing else (one Okabe & Ito colour per stance code, apart under the
+common colour blindnesses); the mark means the precision of the source's figure (one per
+qualifier code); grey carries no stance. Countries and events are told apart by panels, rows
+and labels, never by colour.
 """
 
 from __future__ import annotations
@@ -54,24 +38,16 @@ class Stance:
 
 @dataclass(frozen=True)
 class Qualifier:
-    """How one qualifier code is drawn.
-
-    marker: the matplotlib marker at a point value (None for a bar over a range);
-    filled: solid or hollow marker; bar: the bar's line style over a range ("solid", or
-    STRIPES for an approximate range; None for a point);
-    at_bounds: a marker at each bound (derived figures) rather than one at the value;
-    open_end: a dotted line from the bound to the end of the axis (a lower bound);
-    legend: the legend's words; drawn: the mark in words (the appendix's precision table).
-    """
+    """How one qualifier code is drawn."""
 
     code: str
-    marker: str | None
-    filled: bool
-    bar: str | tuple | None
-    legend: str
-    drawn: str
-    at_bounds: bool = False
-    open_end: bool = False
+    marker: str | None  # the matplotlib marker at a point value; None for a bar over a range
+    filled: bool  # a solid or a hollow marker
+    bar: str | tuple | None  # the line style of a bar over a range ("solid", STRIPES); or None
+    legend: str  # the legend's words
+    drawn: str  # the mark in words (the appendix's precision table)
+    at_bounds: bool = False  # a marker at each bound (derived figures), not one at the value
+    open_end: bool = False  # a dotted line from the bound to the end of the axis (lower bound)
 
 
 STANCES: dict[str, Stance] = {s.code: s for s in (
@@ -109,22 +85,18 @@ COUNTRY_LABELS = {"BLR": "Belarusians", "RUS": "Russians"}
 COUNTRY_NAMES = {"BLR": "Belarus", "RUS": "Russia"}
 
 
-
 def encoded(column: str) -> set[str]:
-    """The codes of results.`column` ("stance" or "qualifier") that have a record here.
-    `unionstate check` refuses a row whose code is not among them (unionstate.codes), so a
-    code the codebook gains is refused by check, not drawn, until it is given a record."""
+    """The codes of results.`column` ("stance" or "qualifier") that `unionstate check` accepts."""
     return set({"stance": STANCES, "qualifier": QUALIFIERS}.get(column, {}))
 
 
 def stance(code: str) -> Stance:
-    """The record of a stance code; light grey, with the code as its words, if it has none
-    yet."""
+    """The record of a stance code; light grey, with the code as its words, if it has none."""
     return STANCES.get(code) or Stance(code, OKABE_ITO["grey"], code.replace("_", " "))
 
 
 def qualifier(code: str) -> Qualifier:
-    """The record of a qualifier code; a hollow grey square, if it has none yet."""
+    """The record of a qualifier code; a hollow grey square, if it has none."""
     return QUALIFIERS.get(code) or Qualifier(code, "s", False, None, code.replace("_", " "),
                                              "hollow square")
 
@@ -146,7 +118,6 @@ RC = {
     "axes.spines.right": False,
     "axes.grid": True,
     "axes.grid.axis": "x",
-    "axes.facecolor": "white",
     "axes.edgecolor": "#333333",
     "grid.color": "#DDDDDD",
     "grid.linewidth": 0.6,
@@ -159,17 +130,17 @@ RC = {
     "svg.fonttype": "path",
     "savefig.dpi": 150,
     "path.simplify": False,
+    "text.parse_math": False,  # no mathtext: text from data/ is drawn as typed ($ is a dollar)
 }
 
 
 def theme() -> dict:
-    """The house style as rcParams: seaborn's plain "ticks" style under RC. seaborn.objects
-    draws each chart with it (Plot.theme), and `apply` sets it for what is added after."""
+    """The house style as rcParams: seaborn's plain "ticks" style under RC."""
     import seaborn as sns
 
     return {**sns.axes_style("ticks"), **RC}
 
 
 def apply() -> None:
-    """Set the house style for every chart drawn after it."""
+    """Set the house style for what matplotlib adds after seaborn draws."""
     mpl.rcParams.update(theme())

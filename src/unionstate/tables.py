@@ -1,8 +1,5 @@
-"""The report's tables, as Markdown pipe tables built from data/ (tabulate does the layout).
-
-A cell is text, shown as the characters it holds (text.md escapes it), unless it is an Md:
-Markdown the package wrote (a citation, emphasis, a code span), in which any text from data/
-was escaped with text.md where it was put in."""
+"""The report's tables as Markdown pipe tables: a cell is text (escaped) unless it is an Md,
+Markdown the package wrote."""
 
 from __future__ import annotations
 
@@ -16,23 +13,20 @@ import pandas as pd
 
 from .codebook import load as load_codebook
 from .data import Dataset
+from .facts import UNSTATED_MODE
 from .paths import Project
 from .style import COUNTRY_NAMES, qualifier
 from .text import EN_DASH, Md, md, shown, unmarked
-from .views import cite, latest, organisation, period_text, results_view
+from .views import latest, organisation, period_text, results_view
 
-PACKAGES = ["unionstate", "pandas", "seaborn", "matplotlib", "nbclient", "ipykernel", "tabulate"]
+PACKAGES = ["unionstate", "pandas", "seaborn", "matplotlib", "nbclient", "ipykernel"]
 
 
 @dataclass(frozen=True)
 class Layout:
-    """How a table is typeset: each shown column's share of the text width in percent
-    (summing to 100; the pipe table's separator line carries it, one dash per percent, which
-    Pandoc turns into relative column widths in HTML, Typst and DOCX), and optionally a
-    column shown as a heading row above each run of its rows instead of as a column.
-
-    tests/test_tables.py checks that the longest word of every column fits its share of the
-    text block (about 80 characters of body text in the PDF and the DOCX)."""
+    """Each shown column's percent of the text width (one dash each in the separator line,
+    which Pandoc makes relative widths), and optionally a column shown as a heading row above
+    each run of its rows."""
 
     widths: dict[str, int]
     group: str | None = None
@@ -56,10 +50,8 @@ _BREAKS = re.compile(r"\s+|(?<=[A-Za-z]-)(?=[A-Za-z])")
 
 
 def _longest_word(cell: str) -> int:
-    """The length of the longest unbreakable run of a cell's Markdown as a reader sees it,
-    roughly: a figure's provenance markup (text.shown) is not printed, nor a citation's key;
-    escaped characters count once (a code span's
-    backticks are counted: its type is wider)."""
+    """The longest unbreakable run of a cell as a reader sees it, roughly: no figure markup or
+    citation key, escapes counted once (a code span's backticks count: its type is wider)."""
     text = re.sub(r"(?<!\\)@[\w:.-]+", "", unmarked(cell)).replace("**", "")
     text = re.sub(r"\\(.)", r"\1", text).replace("&#92;", "\\")
     return max((len(w) for w in _BREAKS.split(text) if w), default=0)
@@ -67,30 +59,26 @@ def _longest_word(cell: str) -> int:
 
 def fitted(widths: dict[str, int], longest: dict[str, int],
            cited: frozenset[str] = frozenset()) -> dict[str, int]:
-    """The layout's widths, each column widened where its longest word (`longest`, in
-    characters) would not fit its share of the text block, the percent it takes given up by
-    the columns with room to spare, in proportion to that room. A new poll's longer mode or
-    poll id thus widens its column instead of running out of it. A column of citations
-    (`cited`) gives up nothing: the names it prints are not in its Markdown. Where the words
-    cannot all fit, the widths stay as laid out."""
+    """The widths, each column widened to fit its longest word, at the cost of the columns
+    with room to spare, in proportion to that room (citation columns, `cited`, give none: the
+    names they print are not in their Markdown). Where not all can fit, the layout stands."""
     need = {c: min(100, -(-(longest[c] + PADDING) * 100 // TEXT_CHARS)) for c in widths}
     short = {c: need[c] - w for c, w in widths.items() if need[c] > w}
-    if not short:
-        return dict(widths)
     spare = {c: w - need[c] for c, w in widths.items()
              if c not in short and c not in cited and w > need[c]}
     excess, room = sum(short.values()), sum(spare.values())
     if room < excess:
         return dict(widths)
     give = {c: excess * r // room for c, r in spare.items()}
-    for c in sorted(spare, key=lambda c: spare[c] - give[c], reverse=True):
-        if sum(give.values()) == excess:
-            break
+    left = excess - sum(give.values())  # whole points: one each to the columns with most room
+    for c in sorted(spare, key=lambda c: spare[c] - give[c], reverse=True)[:left]:
         give[c] += 1
     return {c: w + short.get(c, 0) - give.get(c, 0) for c, w in widths.items()}
 
 
-def _laid_out(frame: pd.DataFrame, layout: Layout) -> Md:
+def markdown(frame: pd.DataFrame) -> Md:
+    """A pipe table of the frame, laid out as frame.attrs["layout"] says, a cell a line."""
+    layout = frame.attrs["layout"]
     if sum(layout.widths.values()) != 100:
         raise ValueError(f"column widths must sum to 100, not {sum(layout.widths.values())}: "
                          f"{layout.widths}")
@@ -98,29 +86,17 @@ def _laid_out(frame: pd.DataFrame, layout: Layout) -> Md:
                if c not in frame.columns]
     if missing:
         raise ValueError(f"layout names columns the table lacks: {missing}")
-    widths = fitted(layout.widths, {c: max([_longest_word(c), *(
-        _longest_word(_cell(v)) for v in frame[c])]) for c in layout.widths},
-        frozenset(c for c in layout.widths if any("@" in _cell(v) for v in frame[c])))
-    columns = list(widths)
-    lines = [_row(columns), "|" + "|".join("-" * widths[c] for c in columns) + "|"]
+    cells = frame[list(layout.widths)].map(_cell)
+    widths = fitted(layout.widths, {c: max(map(_longest_word, [c, *cells[c]])) for c in cells},
+                    frozenset(c for c in cells if cells[c].str.contains("@", regex=False).any()))
+    lines = [_row(cells.columns), "|" + "|".join("-" * widths[c] for c in cells) + "|"]
     current = None
-    for _, row in frame.iterrows():
-        if layout.group and row[layout.group] != current:
-            current = row[layout.group]
-            lines.append(_row([f"**{_cell(current)}**", *[""] * (len(columns) - 1)]))
-        lines.append(_row(_cell(row[c]) for c in columns))
+    for i, row in enumerate(cells.values.tolist()):
+        if layout.group and frame[layout.group].iloc[i] != current:
+            current = frame[layout.group].iloc[i]
+            lines.append(_row([f"**{_cell(current)}**", *[""] * (len(row) - 1)]))
+        lines.append(_row(row))
     return Md("\n".join(lines))
-
-
-def markdown(frame: pd.DataFrame) -> Md:
-    """A pipe table of the frame, laid out as frame.attrs["layout"] says (column widths,
-    heading rows) or, without a layout, every column at the width tabulate gives it; cells
-    are written by _cell (text escaped, Md kept, each on one line)."""
-    layout = frame.attrs.get("layout")
-    if layout is not None:
-        return _laid_out(frame, layout)
-    clean = frame.map(_cell)
-    return Md(clean.to_markdown(index=False, tablefmt="pipe"))
 
 
 def _with(frame: pd.DataFrame, layout: Layout) -> pd.DataFrame:
@@ -134,8 +110,7 @@ def locator(text: str) -> str:
 
 
 def _cite_at(key: str, loc: str) -> Md:
-    """A Pandoc citation at a locator; the key is a checked references.bib key (bib.KEY),
-    the locator text from data/."""
+    """A Pandoc citation of a checked bib key (bib.KEY) at a locator from data/."""
     return Md(f"[@{key}, {md(locator(loc))}]")
 
 
@@ -146,55 +121,41 @@ def _source_column(frame: pd.DataFrame) -> list[Md]:
 
 def read_sources(ds: Dataset) -> set[str]:
     """The works the report has read: every source its figures, events and summaries cite."""
-    keys: set[str] = set()
-    for frame in (ds.results, ds.events, ds.goals, ds.elites):
-        keys.update(str(k) for k in frame["source"].dropna())
-    return keys
+    return {str(k) for frame in (ds.results, ds.events, ds.goals, ds.elites)
+            for k in frame["source"].dropna()}
+
+
+def _citing(author: str, read: set[str]) -> set[str]:
+    """The read works whose key opens with an author's name ('Shraibman' -> shraibman)."""
+    return {k for k in read if author and k.lower().startswith(author.lower())}
 
 
 def cited_in(key: str, locator_text: str, read: set[str]) -> Md:
-    """A citation of a poll's own publication, known only through the work that reports it,
-    in Chicago's indirect form: '[@nasb2020; cited in @shraibman, para. 8, note 77]'.
-
-    `locator_text` is polls.csv's locator, which opens with the citing author's name
-    ('Shraibman, para. 8, note 77'); `read` holds the keys of the works the report has read.
-    A poll whose publication the report read itself is cited directly.
-    """
+    """A poll's publication cited through the read work (`read`: keys) whose author opens its
+    locator ('Shraibman, para. 8, note 77'), in Chicago's indirect form: '[@nasb2020; cited in
+    @shraibman, para. 8, note 77]'; directly where the report read it itself."""
     if key in read:
         return _cite_at(key, locator_text) if locator_text else Md(f"[@{key}]")
     author, _, rest = str(locator_text).partition(", ")
-    citing = sorted(k for k in read if k.lower().startswith(author.lower()))
-    if author and len(citing) == 1:
-        return Md(f"[@{key}; cited in @{citing[0]}, {md(locator(rest))}]" if rest else
-                  f"[@{key}; cited in @{citing[0]}]")
+    citing = _citing(author, read)
+    if len(citing) == 1:
+        via = f"[@{key}; cited in @{citing.pop()}"
+        return Md(f"{via}, {md(locator(rest))}]" if rest else f"{via}]")
     return Md(f"[@{key}]; {md(locator(locator_text))}")
 
 
-def citing_work(ds: Dataset, key: str) -> str | None:
-    """The read work through which a poll's publication is known: the key whose name opens
-    the locator of the polls citing `key` in polls.csv ('Shraibman, ...' -> shraibman)."""
-    read = read_sources(ds)
-    found = set()
-    for loc in ds.polls.loc[ds.polls["source"] == key, "locator"]:
-        author = str(loc).partition(", ")[0].lower()
-        found.update(k for k in read if author and k.lower().startswith(author))
-    return found.pop() if len(found) == 1 else None
-
-
 def sources(ds: Dataset, keys) -> str:
-    """A caption's "Sources:" citation, with works the report knows only second-hand marked
-    as such: '[@melyantsou2021; @shraibman; @nasb2020; @sasse2021; cited in @shraibman]'
-    prints "(Melyantsou 2021; Shraibman, n.d.; Belarusian Academy of Sciences 2020; Sasse et
-    al. 2021; cited in Shraibman, n.d.)"."""
-    keys = set(keys)
-    read = read_sources(ds)
-    direct = sorted(keys & read)
+    """A caption's "Sources:" citation, works known only second-hand (through the read work
+    opening their polls' locators) marked as such: '[@shraibman; @nasb2020; cited in
+    @shraibman]'."""
+    keys, read = set(keys), read_sources(ds)
     via: dict[str, list[str]] = {}
     unknown = []
     for k in sorted(keys - read):
-        citing = citing_work(ds, k)
-        (via.setdefault(citing, []) if citing else unknown).append(k)
-    parts = [f"@{k}" for k in direct + unknown]
+        citing = set().union(*(_citing(str(loc).partition(", ")[0], read)
+                               for loc in ds.polls.loc[ds.polls["source"] == k, "locator"]))
+        (via.setdefault(citing.pop(), []) if len(citing) == 1 else unknown).append(k)
+    parts = [f"@{k}" for k in sorted(keys & read) + unknown]
     for citing, ks in sorted(via.items()):
         parts += [f"@{k}" for k in ks[:-1]] + [f"@{ks[-1]}; cited in @{citing}"]
     return "[" + "; ".join(parts) + "]" if parts else ""
@@ -226,8 +187,6 @@ def arguments(ds: Dataset) -> pd.DataFrame:
     """Four columns: the claim heads its row's first cell, followed by where the two agree."""
     a = ds.arguments
     return _with(pd.DataFrame({
-        "Claim": a["claim"],
-        "Where they agree": a["agree"],
         "Claim, and common ground": [Md(f"**{md(c)}.** {md(g)}") for c, g in
                                         zip(a["claim"], a["agree"], strict=True)],
         "Where they differ": a["differ"],
@@ -241,95 +200,73 @@ def arguments(ds: Dataset) -> pd.DataFrame:
 
 
 def poll_citation(ds: Dataset, row: pd.Series) -> Md:
-    """The citation of one figure (a row of views.results_view): the polls' own publications
-    marked as cited in the work the figure is taken from, at its locator:
-    '[@vciom2019; @vciom2020; cited in @shraibman, para. 11, notes 82–83]'."""
+    """One figure's citation (a row of results_view), its polls' publications cited in the
+    work it is taken from: '[@vciom2019; @vciom2020; cited in @shraibman, para. 11]'."""
     source = str(ds.result(row["result_id"])["source"])
-    own = sorted(set(str(row["sources"]).split(";")) - {source})
-    if not own or source not in read_sources(ds):
-        return Md(cite(str(row["sources"]).split(";")))
-    return Md("[" + "; ".join(f"@{k}" for k in own) +
+    keys = str(row["sources"]).split(";")  # sorted, without repeats
+    if keys == [source] or source not in read_sources(ds):
+        return Md("[" + "; ".join(f"@{k}" for k in keys) + "]")
+    return Md("[" + "; ".join(f"@{k}" for k in keys if k != source) +
               f"; cited in @{source}, {md(locator(row['locator']))}]")
 
 
 def indicators(ds: Dataset) -> pd.DataFrame:
     view = results_view(ds)
-    rows = []
-    for ind in ds.indicators.itertuples():
-        last = latest(view, str(ind.country), str(ind.stance))
-        rows.append({
-            "Indicator": ind.label,
-            "Public": COUNTRY_NAMES[str(ind.country)],
-            "Latest reading": "no reading yet" if last is None else
-            shown(last["result_id"], last["text"]),
-            "Poll": "" if last is None else
-            Md(f"{md(last['organisation'])}, {md(last['when'])} {poll_citation(ds, last)}"),
-            "Why watch it": ind.why,
-        })
-    return _with(pd.DataFrame(rows),
-                 Layout({"Indicator": 21, "Latest reading": 13, "Poll": 27, "Why watch it": 39},
-                        group="Public"))
+    readings = [(ind, latest(view, str(ind.country), str(ind.stance)))
+                for ind in ds.indicators.itertuples()]
+    return _with(pd.DataFrame([{
+        "Indicator": ind.label,
+        "Public": COUNTRY_NAMES[str(ind.country)],
+        "Latest reading": "no reading yet" if last is None else
+        shown(last["result_id"], last["text"]),
+        "Poll": "" if last is None else
+        Md(f"{md(last['organisation'])}, {md(last['when'])} {poll_citation(ds, last)}"),
+        "Why watch it": ind.why,
+    } for ind, last in readings]), Layout({"Indicator": 21, "Latest reading": 13, "Poll": 27,
+                                           "Why watch it": 39}, group="Public"))
 
 
 def polls(ds: Dataset) -> pd.DataFrame:
-    """Every poll: pollster, the date its source gives and its poll_id in data/polls.csv in one
-    column."""
+    """Every poll, its pollster, the date its source gives and its poll_id in one column."""
     counts = ds.result_polls.groupby("poll_id").size()
     p = ds.polls.sort_values(["country", "fieldwork_start_first", "poll_id"])
     read = read_sources(ds)
-    # The mode code "unknown" means the source gives none (data/codebook.yaml).
-    mode = p["mode"].astype(str).replace({"unknown": "not given"})
+    mode = p["mode"].astype(str).replace({UNSTATED_MODE: "not given"})
     sample = p["sample_size"].map(lambda n: "not given" if pd.isna(n) else f"{n:,}")
-    frame = pd.DataFrame({
+    # A commissioner is named beside a named pollster.
+    known = p["pollster"].notna() & p["commissioned_by"].notna()
+    return _with(pd.DataFrame({
         "Poll": p["poll_id"],
         "Public": p["country"].astype(str).map(COUNTRY_NAMES),
-        "Pollster (commissioner)": [
-            organisation(r) + (f" ({r['commissioned_by']})" if pd.notna(r["commissioned_by"])
-                               and pd.notna(r["pollster"]) else "")
-            for _, r in p.iterrows()],
-        "Date": [period_text(a, b) for a, b in
-                 zip(p["fieldwork_start"], p["fieldwork_end"], strict=True)],
+        "Pollster (commissioner), date": [Md(
+            f"{md(organisation(r) + (f' ({r.commissioned_by})' if k else ''))}, "
+            f"{md(period_text(r.fieldwork_start, r.fieldwork_end))} (`{r.poll_id}`)")
+            for (_, r), k in zip(p.iterrows(), known, strict=True)],
         "Population": p["population"],
-        "Mode": mode,
-        "Sample": sample,
         "Mode; sample": mode + "; " + sample,
         "Figures": p["poll_id"].map(lambda i: int(counts.get(i, 0))),
         "Source": [cited_in(s, loc, read) for s, loc in zip(p["source"], p["locator"],
                                                             strict=True)],
-    })
-    frame["Pollster (commissioner), date"] = [
-        Md(f"{md(who)}, {md(when)} (`{poll}`)") for who, when, poll in zip(
-            frame["Pollster (commissioner)"], frame["Date"], frame["Poll"], strict=True)]
-    return _with(frame, Layout({"Pollster (commissioner), date": 31, "Population": 22,
-                                "Mode; sample": 15, "Figures": 13, "Source": 19},
-                               group="Public"))
+    }), Layout({"Pollster (commissioner), date": 31, "Population": 22, "Mode; sample": 15,
+                "Figures": 13, "Source": 19}, group="Public"))
 
 
 def qualifiers(ds: Dataset, proj: Project) -> pd.DataFrame:
     codes = load_codebook(proj.codebook)["results"].columns["qualifier"].codes
-    view = results_view(ds)
-    rows = []
-    for q, meaning in codes.items():
-        example = view[view["qualifier"] == q]
-        mark = qualifier(q)
-        rows.append({
-            "Qualifier": q,
-            "Meaning and storage": meaning,
-            "Example in this report": "none yet" if example.empty else
-            shown(example.iloc[0]["result_id"], example.iloc[0]["text"]),
-            "Drawn as": f"{mark.drawn}; legend: {mark.legend}",
-        })
-    return _with(pd.DataFrame(rows), Layout({"Qualifier": 28, "Meaning and storage": 35,
-                                             "Example in this report": 14, "Drawn as": 23}))
+    first = results_view(ds).drop_duplicates("qualifier").set_index("qualifier")  # examples
+    return _with(pd.DataFrame([{
+        "Qualifier": q,
+        "Meaning and storage": meaning,
+        "Example in this report": shown(first.at[q, "result_id"], first.at[q, "text"])
+        if q in first.index else "none yet",
+        "Drawn as": f"{qualifier(q).drawn}; legend: {qualifier(q).legend}",
+    } for q, meaning in codes.items()]), Layout({"Qualifier": 28, "Meaning and storage": 35,
+                                                "Example in this report": 14, "Drawn as": 23}))
 
 
 def reproducibility(proj: Project) -> pd.DataFrame:
     """SHA-256 of every data file and the versions of the packages that drew the report."""
-    rows = []
-    for path in sorted([*proj.data.glob("*.csv"), proj.codebook, proj.bib]):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        rows.append({"Item": proj.rel(path), "Version or SHA-256": Md(f"`{digest}`")})
-    rows.append({"Item": "Python", "Version or SHA-256": platform.python_version()})
-    for name in PACKAGES:
-        rows.append({"Item": name, "Version or SHA-256": metadata.version(name)})
-    return pd.DataFrame(rows)
+    files = sorted([*proj.data.glob("*.csv"), proj.codebook, proj.bib])
+    rows = [(proj.rel(f), Md(f"`{hashlib.sha256(f.read_bytes()).hexdigest()}`")) for f in files]
+    rows += [("Python", platform.python_version()), *((n, metadata.version(n)) for n in PACKAGES)]
+    return pd.DataFrame(rows, columns=["Item", "Version or SHA-256"])

@@ -1,9 +1,5 @@
-"""Figures as the prose writes them, as precise as their source and no more.
-
-One function, `share_text`, turns a result row into words: "62%", "75–76%", "about 30%",
-"some 43–48%", "more than 40%", "one in six", "half of 23–24%". Every poll number in the
-report goes through it.
-"""
+"""Figures as the prose writes them, as precise as their source and no more ("62%", "about
+30%", "more than 40%", "one in six")."""
 
 from __future__ import annotations
 
@@ -41,12 +37,9 @@ def bounds_text(low: float, high: float | None) -> str:
     return f"{number(low)}{EN_DASH}{number(high)}%"
 
 
-def share_text(row: pd.Series, results: pd.DataFrame | None = None) -> str:
-    """The figure of one results.csv row in the words its qualifier allows.
-
-    The wording of each qualifier is its record in unionstate.codes. Derived rows need
-    `results` to look up the row they derive from.
-    """
+def share_text(row: pd.Series, results: pd.DataFrame) -> str:
+    """The figure of one results.csv row in the words its qualifier allows (its record in
+    unionstate.codes); a derived row's parent is looked up in `results`."""
     q, low, high = row["qualifier"], row["share_low"], row["share_high"]
     if q not in codes.QUALIFIER_RULES:
         raise ValueError(f"{row['result_id']}: unknown qualifier '{q}'")
@@ -54,23 +47,17 @@ def share_text(row: pd.Series, results: pd.DataFrame | None = None) -> str:
     derived = ""
     if "{derived}" in wording:
         _, rule, parent_id = codes.parse_derivation(row["derivation"])
-        if results is None:
-            raise ValueError(f"{row['result_id']}: a derived figure needs the results table")
         parent = results[results["result_id"] == parent_id].iloc[0]
         derived = rule.words.format(parent=share_text(parent, results))
     return wording.format(bounds=bounds_text(low, high), low=f"{number(low)}%",
                           one_in=one_in(low) if "{one_in}" in wording else "", derived=derived)
 
 
-def shown(result_ids: list[str] | str, text: str) -> Md:
-    """A figure as the prose and tables show it: `text` (escaped) linked to the appendix
-    entry of the first result, in an element naming every result it shows. Pandoc reads the
-    <span> as a Span (its attributes kept in HTML, its content alone in Typst and DOCX), and
-    the link as an internal link to the entry (a Typst label, a DOCX bookmark)."""
-    ids = [result_ids] if isinstance(result_ids, str) else list(result_ids)
-    attr = html.escape(" ".join(ids), quote=True)
-    return Md(f'<span class="result" data-result="{attr}">'
-              f"[{md(text)}](#{ANCHOR}{ids[0]})</span>")
+def shown(result_id: str, text: str) -> Md:
+    """A figure as the prose and tables show it: `text` linked to the result's appendix entry,
+    in a <span> naming the result (Pandoc keeps its attributes in HTML only)."""
+    return Md(f'<span class="result" data-result="{html.escape(result_id, quote=True)}">'
+              f"[{md(text)}](#{ANCHOR}{result_id})</span>")
 
 
 # The markup `shown` writes, and the figure's text inside it.
@@ -83,18 +70,13 @@ def unmarked(markdown: str) -> str:
 
 
 class Shown(str):
-    """A figure's text ('62%') that Jupyter, and so the report, shows as `shown` markup: its
-    str() stays the plain text (for `diff`, the nbval cards, and any sentence built from it)."""
+    """A figure's text ('62%') that the report shows as `shown` markup; its str() is the text."""
 
-    result_ids: tuple[str, ...] = ()
-
-    def __new__(cls, text: str, result_ids=()):
+    def __new__(cls, text: str, result_id: str | None = None):
         obj = super().__new__(cls, text)
-        obj.result_ids = (result_ids,) if isinstance(result_ids, str) else tuple(result_ids)
+        obj.result_id = result_id
         return obj
 
     def _repr_markdown_(self) -> str:
         """Its markup; without a result to name (a text made by hand), the text alone."""
-        if not self.result_ids:
-            return str(md(str(self)))
-        return str(shown(list(self.result_ids), str(self)))
+        return str(shown(self.result_id, str(self)) if self.result_id else md(str(self)))

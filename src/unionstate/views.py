@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
-
 import pandas as pd
 
 from .data import Dataset
@@ -14,39 +12,30 @@ from .text import share_text
 def period_text(start: str, end: str, short: bool = False) -> str:
     """A fieldwork span in words at its stated precision: 'June 2020', '2018', 'May–June 2021'."""
 
-    def one(text: str) -> tuple[str, str, str]:
-        parts = text.split("-")
-        year = parts[0]
-        month = MONTHS[int(parts[1]) - 1] if len(parts) > 1 else ""
-        if short and month:
-            month = month[:3]
-        day = str(int(parts[2])) if len(parts) > 2 else ""
-        return year, month, day
+    def one(text: str) -> tuple[str, str, str, str]:  # in words, year, month, day
+        year, month, day = (*text.split("-"), "", "")[:3]
+        month = MONTHS[int(month) - 1][:3 if short else None] if month else ""
+        day = str(int(day)) if day else ""
+        return " ".join(x for x in (day, month, year) if x), year, month, day
 
-    (y1, m1, d1), (y2, m2, d2) = one(start), one(end)
-
-    def words(y, m, d):
-        return " ".join(x for x in (d, m, y) if x)
-
+    (first, y1, m1, d1), (last, y2, m2, d2) = one(start), one(end)
     if start == end:
-        return words(y1, m1, d1)
+        return first
     if y1 == y2 and m1 and m2 and not d1 and not d2:
-        return f"{m1}–{m2} {y1}" if m1 != m2 else words(y1, m1, "")
-    return f"{words(y1, m1, d1)} – {words(y2, m2, d2)}"
+        return f"{m1}–{m2} {y1}" if m1 != m2 else first
+    return f"{first} – {last}"
 
 
 def join_words(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c', each item once."""
     items = list(dict.fromkeys(items))
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return f"{', '.join(items[:-1])} and {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 def organisation(poll: pd.Series) -> str:
     """Who ran the poll, or who commissioned it where the source names no pollster."""
-    if pd.notna(poll["pollster"]):
-        return str(poll["pollster"])
-    return f"{poll['commissioned_by']} survey"
+    return str(poll["pollster"]) if pd.notna(poll["pollster"]) else \
+        f"{poll['commissioned_by']} survey"
 
 
 def published_in_month(ds: Dataset, bib: dict[str, dict[str, str]]) -> list[str]:
@@ -63,19 +52,11 @@ def published_in_month(ds: Dataset, bib: dict[str, dict[str, str]]) -> list[str]
     return out
 
 
-def _fieldwork(ds: Dataset) -> dict[str, tuple[str, str]]:
-    """poll_id -> (fieldwork_start, fieldwork_end) as written."""
-    polls = ds.polls
-    return dict(zip(polls["poll_id"], zip(polls["fieldwork_start"], polls["fieldwork_end"],
-                                          strict=True), strict=True))
-
-
-def poll_when(ds: Dataset, poll_ids: list[str], short: bool = False,
-              fieldwork: dict[str, tuple[str, str]] | None = None) -> str:
-    """When the waves were fielded: 'August and December 2019', 'December 2019 and August 2020'.
-    (`fieldwork`: _fieldwork(ds), when the caller asks for many results.)"""
-    fieldwork = fieldwork or _fieldwork(ds)
-    texts = [period_text(*fieldwork[pid], short) for pid in poll_ids]
+def poll_when(ds: Dataset, poll_ids: list[str], short: bool = False) -> str:
+    """When the waves were fielded: 'August and December 2019', 'December 2019 and August 2020'."""
+    polls = ds.polls.set_index("poll_id")
+    texts = [period_text(polls.at[pid, "fieldwork_start"], polls.at[pid, "fieldwork_end"], short)
+             for pid in poll_ids]
     years = {t.rsplit(" ", 1)[-1] for t in texts}
     if len(texts) > 1 and len(years) == 1 and all(len(t.split()) == 2 for t in texts):
         # Single months of one year: name the year once.
@@ -85,47 +66,22 @@ def poll_when(ds: Dataset, poll_ids: list[str], short: bool = False,
 
 def when(ds: Dataset) -> dict[str, str]:
     """Fieldwork dates in words, for every poll_id and every result_id."""
-    out = {p.poll_id: period_text(p.fieldwork_start, p.fieldwork_end)
-           for p in ds.polls.itertuples()}
-    fieldwork = _fieldwork(ds)
-    for r in ds.results.itertuples():
-        out[r.result_id] = poll_when(ds, split_ids(r.poll_id), fieldwork=fieldwork)
-    return out
-
-
-def cite(keys) -> str:
-    """Pandoc citation of bib keys, sorted and without repeats: '[@a; @b]'."""
-    keys = sorted(set(keys))
-    return "[" + "; ".join(f"@{k}" for k in keys) + "]" if keys else ""
-
-
-
-
-_VIEWS: dict[int, tuple[weakref.ref, pd.DataFrame]] = {}
+    return ({p.poll_id: period_text(p.fieldwork_start, p.fieldwork_end)
+             for p in ds.polls.itertuples()}
+            | {r.result_id: poll_when(ds, split_ids(r.poll_id)) for r in ds.results.itertuples()})
 
 
 def results_view(ds: Dataset) -> pd.DataFrame:
-    """Every result with what charts and tables need: country, polls, dates, text, sources.
-
-    Computed once per dataset for every chart, table and number drawn from it (they only
-    filter it; a new Dataset, even at a reused address, gets a new view)."""
-    hit = _VIEWS.get(id(ds))
-    if hit is not None and hit[0]() is ds:
-        return hit[1]
-    view = _results_view(ds)
-    _VIEWS.clear()  # one dataset at a time: the report draws everything from one
-    _VIEWS[id(ds)] = (weakref.ref(ds), view)
-    return view
-
-
-def _results_view(ds: Dataset) -> pd.DataFrame:
+    """Every result with what charts and tables need: country, polls, dates, text, sources;
+    computed once per dataset (kept on the frozen Dataset as a cached_property keeps a value)."""
+    if "results_view" in ds.__dict__:
+        return ds.__dict__["results_view"]
     polls = ds.polls.set_index("poll_id").to_dict("index")  # poll_id -> its row, as a dict
-    fieldwork = _fieldwork(ds)
     rows = []
     for r in ds.results.itertuples(index=False):
         ids = split_ids(r.poll_id)
         first, waves = polls[ids[0]], [polls[i] for i in ids]
-        when = poll_when(ds, ids, short=True, fieldwork=fieldwork)
+        when = poll_when(ds, ids, short=True)
         rows.append({
             "result_id": r.result_id,
             "poll_id": r.poll_id,
@@ -146,13 +102,13 @@ def _results_view(ds: Dataset) -> pd.DataFrame:
             "sources": ";".join(sorted({r.source, *(w["source"] for w in waves)})),
             "locator": r.locator,
         })
-    view = pd.DataFrame(rows)
-    return view.sort_values(["country", "start", "poll_id", "result_id"], ignore_index=True)
+    view = pd.DataFrame(rows).sort_values(["country", "start", "poll_id", "result_id"],
+                                          ignore_index=True)
+    ds.__dict__["results_view"] = view
+    return view
 
 
 def latest(view: pd.DataFrame, country: str, stance: str) -> pd.Series | None:
     """The most recent result of one stance in one country (by the end of fieldwork)."""
     rows = view[(view["country"] == country) & (view["stance"] == stance)]
-    if rows.empty:
-        return None
-    return rows.sort_values(["end", "start", "result_id"]).iloc[-1]
+    return None if rows.empty else rows.sort_values(["end", "start", "result_id"]).iloc[-1]
