@@ -237,3 +237,18 @@ def test_a_figures_markup_takes_no_room_in_a_table_column():
     from unionstate.text import shown
 
     assert tables._longest_word(shown("rus-vciom-no-further", "some 43–48%")) == len("43–48%")
+
+
+def test_an_entry_names_a_commissioner_only_beside_a_named_pollster():
+    """Shraibman (para. 9, note 80) names ZOiS as the commissioner of the March 2021 poll and no
+    pollster: the entry says 'ZOiS Institute survey', not 'commissioned by' itself. With a
+    pollster named, the commissioner is named beside it."""
+    from dataclasses import replace
+
+    rec = provenance.records(Report.load(REPO))["blr-zois-2021-one-state"]
+    assert "ZOiS Institute survey, March 2021 (`zois-2021-03`)" in provenance.entry(rec)
+    assert "commissioned by" not in provenance.entry(rec)
+    named = replace(rec, polls=[replace(rec.polls[0], organisation="Example Polling",
+                                        pollster="Example Polling")])
+    assert ("Example Polling, commissioned by ZOiS Institute, March 2021 (`zois-2021-03`)"
+            in provenance.entry(named))

@@ -5,6 +5,7 @@ report promises (en-dash ranges, second-hand polls "cited in" the work that repo
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +14,8 @@ import yaml
 from unionstate import tables
 from unionstate.bib import entries
 from unionstate.report import Report
+
+REPO = Path(__file__).resolve().parents[1]
 
 # The text block in characters of body text. Typst PDF: A4 (595 pt) less Quarto's 1.25 in
 # margins = 415 pt, table text at 0.9 x 11 pt Libertinus Serif (about 4.5 pt a character): 92.
@@ -257,3 +260,39 @@ def test_a_new_polls_longer_words_still_fit_their_columns(tmp_path, names):
         longest = max(len(w) for text in [head, *(row[i] for row in body)]
                       for w in words(printed(text, names)))
         assert longest <= room, (head, width, longest)
+
+
+def test_the_polls_table_names_a_commissioner_only_beside_a_named_pollster(tmp_path, set_cell):
+    """Shraibman (para. 9, note 80) names ZOiS as the commissioner of the March 2021 poll and no
+    pollster, so the table gives 'ZOiS Institute survey' alone; once a pollster is named, the
+    commissioner follows it in brackets."""
+    import shutil
+
+    from unionstate.data import load
+    from unionstate.paths import Project
+
+    def cell(proj: Project) -> str:
+        table = tables.polls(load(proj))
+        return str(table.loc[table["Poll"] == "zois-2021-03",
+                             "Pollster (commissioner), date"].iloc[0])
+
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    shutil.copy2(REPO / "references.bib", tmp_path / "references.bib")
+    proj = Project(tmp_path)
+    assert cell(proj) == "ZOiS Institute survey, March 2021 (`zois-2021-03`)"
+    set_cell(proj, "polls.csv", "zois-2021-03", "pollster", "Example Polling")
+    assert cell(proj) == "Example Polling (ZOiS Institute), March 2021 (`zois-2021-03`)"
+
+
+@pytest.mark.parametrize(("start", "end", "short", "words"), [
+    ("2020-06", "2020-06", False, "June 2020"),
+    ("2018", "2018", False, "2018"),
+    ("2021-05", "2021-06", False, "May–June 2021"),
+    ("2021-05", "2021-06", True, "May–Jun 2021"),
+    ("2019-11", "2020-01", False, "November 2019 – January 2020"),
+    ("2020-06-01", "2020-06-15", False, "1 June 2020 – 15 June 2020"),
+])
+def test_a_fieldwork_period_in_words_at_its_stated_precision(start, end, short, words):
+    from unionstate.views import period_text
+
+    assert period_text(start, end, short=short) == words
