@@ -7,6 +7,7 @@ tests/readback.py, not taken from style.py."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ PUBLISHED_OKABE_ITO = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#
 # chart, for normal vision and for full deuteranomaly and protanomaly (together about 8% of
 # men). The palette this replaced had vermillion and orange side by side (15.2 under
 # deuteranomaly) and purple beside blue (14.0 under protanomaly); a reader confused them.
+REPO = Path(__file__).resolve().parents[1]
 MIN_DISTANCE = 15.5
 VISION = [None, "deuteranomaly", "protanomaly"]
 
@@ -292,3 +294,41 @@ def test_the_timeline_marks_each_event_at_its_year_and_no_wider(repo_project):
         assert dots == [float(v) for v in years], (event["event_id"], dots)
         assert lines == ([(float(years[0]), float(years[-1]))] if len(years) > 1 else []), \
             (event["event_id"], lines)
+
+
+@pytest.mark.parametrize("country", ["BLR", "RUS"])
+def test_each_polls_answers_follow_the_legend_whatever_the_order_of_results_csv(tmp_path,
+                                                                                country):
+    """The order within a poll's block comes from the legend's order of stances (typed here,
+    as above), not from the order of the rows in data/results.csv, which is reversed here."""
+    import shutil
+
+    from unionstate.charts import opinion_rows
+    from unionstate.data import load
+    from unionstate.paths import Project
+
+    order = ["incorporation", "merger", "political_integration", "closer_union", "economic",
+             "status_quo"]
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    shutil.copy2(REPO / "references.bib", tmp_path / "references.bib")
+    path = tmp_path / "data" / "results.csv"
+    header, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(header + "".join(reversed(rows)), encoding="utf-8")
+    blocks: dict[str, list[int]] = {}
+    for row in opinion_rows(load(Project(tmp_path)), country).itertuples():
+        blocks.setdefault(row.poll_label, []).append(order.index(row.stance))
+    assert len(blocks) > 1
+    assert all(ranks == sorted(ranks) for ranks in blocks.values()), blocks
+
+
+def test_a_lower_bounds_key_is_drawn_as_its_mark(drawn):
+    """'More than N%' is drawn as a triangle at N with a dotted line running on to the right;
+    its legend key shows the same: one triangle, at the left end of a dotted line."""
+    fig, _ = drawn["fig-rus-opinion"]
+    keys = [h for legend in fig.legends for h in legend.legend_handles
+            if getattr(h, "get_linestyle", lambda: None)() == ":"]
+    assert len(keys) == 1, keys
+    (key,) = keys
+    xs = list(key.get_xdata())
+    assert key.get_marker() == ">" and xs == sorted(xs) and len(xs) > 1
+    assert list(key.get_markevery()) == [0]
