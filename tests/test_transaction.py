@@ -325,3 +325,17 @@ def test_a_writer_keeps_readers_out(tmp_path, states):
     assert refused.exit_code == 3, refused.output
     assert "data/ is in use by another unionstate command" in refused.stderr
     assert tree(root) == states["before"]
+
+
+def test_a_command_reads_what_it_holds_but_never_writes_inside_a_read(tmp_path):
+    """Within one thread, a read inside a write goes on at once (verify reads the report while
+    it holds data/ to write); a write inside a read is refused, since other readers may hold
+    data/ too."""
+    from unionstate.paths import Project
+
+    proj = Project(make_copy(tmp_path))
+    with store.writing(proj, wait=0), store.reading(proj, wait=0):
+        pass
+    with store.reading(proj, wait=0), pytest.raises(RuntimeError, match="held for reading"):
+        with store.writing(proj, wait=0):
+            pass

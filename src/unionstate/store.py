@@ -85,9 +85,9 @@ def _fsync_dir(folder: Path) -> None:
 
 # ---------------------------------------------------------------- the lock
 
-# (thread, folder) pairs this process holds: a command reads data/ it holds without waiting
-# for itself (verify reads the report while it holds data/ to write its checks).
-_HELD: set[tuple[int, Path]] = set()
+# (thread, folder) -> exclusive, for what this process holds: a command reads data/ it holds
+# without waiting for itself (verify reads the report while it holds data/ to write its checks).
+_HELD: dict[tuple[int, Path], bool] = {}
 
 
 def _fault(step: str) -> None:
@@ -154,6 +154,8 @@ def _holding(proj: Project, exclusive: bool, say: Callable[[str], None] | None,
     """data/ locked, after finishing any interrupted change to it (and saying so)."""
     key = (threading.get_ident(), proj.data.resolve())
     if key in _HELD:
+        if exclusive and not _HELD[key]:  # a write inside a read would share data/ with readers
+            raise RuntimeError("data/ is held for reading; take it for writing first")
         yield
         return
     with _lock(proj, exclusive, wait) as take:
@@ -163,11 +165,11 @@ def _holding(proj: Project, exclusive: bool, say: Callable[[str], None] | None,
             if message:
                 (say or functools.partial(print, file=sys.stderr))(message)
             take(exclusive)
-        _HELD.add(key)
+        _HELD[key] = exclusive
         try:
             yield
         finally:
-            _HELD.discard(key)
+            _HELD.pop(key, None)
 
 
 def reading(proj: Project, say: Callable[[str], None] | None = None, wait: float = WAIT):
