@@ -336,6 +336,6 @@ def test_a_command_reads_what_it_holds_but_never_writes_inside_a_read(tmp_path):
     proj = Project(make_copy(tmp_path))
     with store.writing(proj, wait=0), store.reading(proj, wait=0):
         pass
-    with store.reading(proj, wait=0), pytest.raises(RuntimeError, match="held for reading"):
-        with store.writing(proj, wait=0):
-            pass
+    with (store.reading(proj, wait=0), pytest.raises(RuntimeError, match="held for reading"),
+          store.writing(proj, wait=0)):
+        pass
