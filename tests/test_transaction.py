@@ -9,6 +9,7 @@ to which the same poll was added without interruption.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -293,19 +294,26 @@ def test_a_second_build_waits_for_the_first(tmp_path):
 READER = HOLDER.replace("store.writing(", "store.reading(")
 
 
+@contextlib.contextmanager
+def held_elsewhere(script: str, root):
+    """data/ held by another process running `script` (HOLDER or READER) until the block ends."""
+    other = subprocess.Popen([sys.executable, "-c", script, str(root), "30"],
+                             stdout=subprocess.PIPE, text=True, env=env())
+    try:
+        assert other.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_readers_share_data_and_a_writer_waits_for_them(tmp_path, states):
     """While another process reads data/ (a build's kernel, a check), `check` reads it too at
     once, but add-poll refuses after its --wait; the lock leaves no file in the project."""
     root = make_copy(tmp_path)
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(root), "30"],
-                              stdout=subprocess.PIPE, text=True, env=env())
-    try:
-        assert reader.stdout.readline().strip() == "locked"
+    with held_elsewhere(READER, root):
         shared = run("check", "--root", root, "--wait", "0.5")
         refused = run("add-poll", GOOD, "--root", root, "--wait", "0.5")
-    finally:
-        reader.kill()
-        reader.wait()
     assert shared.exit_code == 0, shared.output
     assert refused.exit_code == 3, refused.output
     assert "is in use by another unionstate command" in refused.stderr
@@ -314,14 +322,8 @@ def test_readers_share_data_and_a_writer_waits_for_them(tmp_path, states):
 
 def test_a_writer_keeps_readers_out(tmp_path, states):
     root = make_copy(tmp_path)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root), "30"],
-                              stdout=subprocess.PIPE, text=True, env=env())
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with held_elsewhere(HOLDER, root):
         refused = run("check", "--root", root, "--wait", "0.5")
-    finally:
-        holder.kill()
-        holder.wait()
     assert refused.exit_code == 3, refused.output
     assert "data/ is in use by another unionstate command" in refused.stderr
     assert tree(root) == states["before"]
